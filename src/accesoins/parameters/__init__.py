@@ -1,0 +1,150 @@
+"""Versioned reference parameters: DREES APL vintages, crow-fly speeds.
+
+Each vintage of the official APL is one YAML file beside this module
+(``apl_drees_<year>.yaml``); code never repeats these numbers as literals.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from accesoins.errors import ConfigurationError, UnknownChoiceError
+
+__all__ = [
+    "ActivityBounds",
+    "AplParameters",
+    "CrowFlyParameters",
+    "StepDecay",
+    "apl_vintages",
+    "load_apl_parameters",
+    "load_crowfly_parameters",
+]
+
+AGE_BANDS: tuple[str, ...] = (
+    "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49",
+    "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85-89", "90+",
+)  # fmt: skip
+
+
+class ActivityBounds(BaseModel):
+    """DREES treatment of a GP's yearly activity (consultations and visits)."""
+
+    lower_bound: float = Field(gt=0)
+    floor: float = Field(gt=0)
+    ceiling: float = Field(gt=0)
+    imputed_new: float = Field(gt=0)
+    bounds_for_health_centres: bool
+
+
+class Step(BaseModel):
+    below_min: float = Field(gt=0)
+    weight: float = Field(ge=0, le=1)
+
+
+class StepDecay(BaseModel):
+    """Step distance decay: ``weight`` when travel time < ``below_min``."""
+
+    unit: str
+    steps: list[Step]
+    beyond: float = 0.0
+
+    @model_validator(mode="after")
+    def _increasing(self) -> StepDecay:
+        limits = [s.below_min for s in self.steps]
+        if limits != sorted(limits):
+            raise ValueError("les seuils de temps doivent être croissants")
+        return self
+
+
+class AplParameters(BaseModel):
+    """One vintage of the official DREES APL to GPs."""
+
+    vintage: int
+    profession: str
+    population_year: int
+    source: str
+    activity: ActivityBounds
+    decay: StepDecay
+    age_weights: dict[str, float]
+
+    @model_validator(mode="after")
+    def _bands(self) -> AplParameters:
+        if tuple(self.age_weights) != AGE_BANDS:
+            raise ValueError(f"tranches d'âge attendues : {', '.join(AGE_BANDS)}")
+        return self
+
+    @property
+    def decay_spec(self) -> str:
+        """The decay in the ``steps:`` syntax of :func:`accesoins.indicators.parse_decay`."""
+        parts = ",".join(f"{s.below_min:g}={s.weight:g}" for s in self.decay.steps)
+        return f"steps:{parts}"
+
+    @property
+    def cutoff_min(self) -> float:
+        """Largest travel time with a non-zero weight (exclusive)."""
+        return self.decay.steps[-1].below_min
+
+
+class CrowFlyParameters(BaseModel):
+    """Crow-fly travel time model: straight distance × detour ÷ speed by density class."""
+
+    detour_factor: float = Field(gt=1.0)
+    density_breaks_per_km2: list[float]
+    speeds_kph: list[float]
+    intra_unit_min: float = Field(ge=0)
+    source: str
+
+    @model_validator(mode="after")
+    def _classes(self) -> CrowFlyParameters:
+        if len(self.speeds_kph) != len(self.density_breaks_per_km2) + 1:
+            raise ValueError("il faut une vitesse de plus que de seuils de densité")
+        return self
+
+
+def _read_yaml(name: str) -> dict[str, Any]:
+    try:
+        text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigurationError(f"fichier de paramètres absent : {name}") from exc
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{name} : un dictionnaire YAML est attendu")
+    return data
+
+
+def apl_vintages() -> list[int]:
+    """Vintages of the DREES APL shipped with accesoins."""
+    names = [p.name for p in resources.files(__name__).iterdir()]
+    return sorted(int(n[10:14]) for n in names if n.startswith("apl_drees_") and n.endswith(".yaml"))
+
+
+@cache
+def load_apl_parameters(vintage: int) -> AplParameters:
+    """Official parameters of the DREES APL ``vintage``.
+
+    Examples
+    --------
+    >>> p = load_apl_parameters(2023)
+    >>> p.activity.floor, p.decay_spec, p.age_weights["90+"]
+    (3600.0, 'steps:10=1,15=0.666667,20=0.333333', 2.26)
+    """
+    if vintage not in apl_vintages():
+        raise UnknownChoiceError("Millésime APL", vintage, apl_vintages())
+    try:
+        return AplParameters.model_validate(_read_yaml(f"apl_drees_{vintage}.yaml"))
+    except ValidationError as exc:
+        raise ConfigurationError(f"apl_drees_{vintage}.yaml invalide : {exc}") from exc
+
+
+@cache
+def load_crowfly_parameters() -> CrowFlyParameters:
+    """Parameters of the crow-fly travel time model (``crowfly.yaml``)."""
+    try:
+        return CrowFlyParameters.model_validate(_read_yaml("crowfly.yaml"))
+    except ValidationError as exc:
+        raise ConfigurationError(f"crowfly.yaml invalide : {exc}") from exc
