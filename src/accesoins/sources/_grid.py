@@ -1,0 +1,84 @@
+"""INSEE Filosofi 200 m population grid and QPV perimeters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from accesoins.errors import DataFileError
+from accesoins.sources._table import Column, read_table
+
+GRID_CRS = "EPSG:3035"
+CELL_M = 200.0
+
+
+def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
+    """Populated 200 m cells (ETRS89-LAEA, EPSG:3035) of an INSEE Filosofi grid extract.
+
+    Accepts the INSEE column names (``idcar_200m``/``Idcar_200m``, ``ind``/``Ind``)
+    and lower-left corners ``x_ll, y_ll`` or the corner encoded in the
+    identifier (``CRS3035RES200mN{y}E{x}``). Returns ``cell_id``,
+    ``population`` (individuals, may be fractional), ``imputed`` (bool) and the
+    cell square as geometry.
+    """
+    path = Path(path)
+    head = path.open(encoding="utf-8", errors="replace").readline().lower()
+    sep = ";" if head.count(";") > head.count(",") else ","
+    frame = read_table(path, [Column("idcar_200m", "code", r"CRS3035RES200mN\d+E\d+", required=False)], sep=sep)
+    frame.columns = [c.lower() for c in frame.columns]
+    if "idcar_200m" not in frame.columns or "ind" not in frame.columns:
+        raise DataFileError("colonnes « idcar_200m » et « ind » attendues", path=path, line=1)
+    ident = frame["idcar_200m"].str.extract(r"N(?P<y>\d+)E(?P<x>\d+)")
+    bad = ident["x"].isna()
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise DataFileError(f"identifiant de carreau invalide « {frame['idcar_200m'].iloc[i]} »", path=path,
+                            line=i + 2, column="idcar_200m")
+    x = ident["x"].astype(float).to_numpy()
+    y = ident["y"].astype(float).to_numpy()
+    pop = pd.to_numeric(frame["ind"].str.replace(",", "."), errors="coerce")
+    if pop.isna().any():
+        i = int(pop.isna().to_numpy().nonzero()[0][0])
+        raise DataFileError(f"valeur non numérique « {frame['ind'].iloc[i]} »", path=path, line=i + 2, column="ind")
+    imputed = frame.get("imputed", pd.Series("0", index=frame.index)).isin(["1", "true", "True"])
+    return gpd.GeoDataFrame(
+        {"cell_id": frame["idcar_200m"], "population": pop.astype(float), "imputed": imputed.to_numpy()},
+        geometry=shapely.box(x, y, x + CELL_M, y + CELL_M),
+        crs=GRID_CRS,
+    )
+
+
+def read_qpv(path: str | Path) -> gpd.GeoDataFrame:
+    """QPV perimeters (2015 ``QPxxxxxx`` or 2024 ``QNxxxxxM`` generations), any OGR format.
+
+    Returns ``qpv_code``, ``name``, ``commune_name``, ``generation`` (2015 or
+    2024), ``population`` when the file has it, and the polygons in EPSG:4326.
+    """
+    path = Path(path)
+    try:
+        frame = pyogrio.read_dataframe(path)
+    except Exception as exc:  # pyogrio raises DataSourceError and others
+        raise DataFileError(f"périmètres QPV illisibles ({exc})", path=path) from exc
+    cols = {c.lower(): c for c in frame.columns}
+    code_col = cols.get("code_qp") or cols.get("code_qpv")
+    if code_col is None:
+        raise DataFileError("colonne « CODE_QP » (ou « code_qpv ») attendue", path=path, line=1)
+    name_col = cols.get("nom_qp") or cols.get("lib_qp") or code_col
+    out = gpd.GeoDataFrame(
+        {
+            "qpv_code": frame[code_col].astype(str),
+            "name": frame[name_col].astype(str),
+            "commune_name": frame[cols["commune_qp"]].astype(str) if "commune_qp" in cols else "",
+        },
+        geometry=frame.geometry,
+        crs=frame.crs,
+    )
+    out["generation"] = out["qpv_code"].str.startswith("QN").map({True: 2024, False: 2015})
+    if "pop" in cols:
+        out["population"] = pd.to_numeric(frame[cols["pop"]].astype(str).str.replace(r"\s", "", regex=True),
+                                          errors="coerce")
+    return out.to_crs("EPSG:4326")
