@@ -63,7 +63,7 @@ def read_table(
     """
     path = Path(path)
     if text is None:
-        text = _decode(path, encoding)
+        text = _decode(path, encoding, sep)
     lines = text.splitlines()
     if len(lines) <= skip_lines:
         raise DataFileError("le fichier est vide", path=path)
@@ -88,7 +88,7 @@ def read_table(
         body.pop()
     if not body:
         raise DataFileError("aucune ligne de données après l'en-tête", path=path, line=header_no)
-    _check_field_counts(path, body, sep, len(header) + (1 if trailing_separator else 0), header_no)
+    _check_field_counts(path, body, sep, len(header) + (1 if trailing_separator else 0), header_no, header)
     frame = pd.read_csv(
         io.StringIO("\n".join(body)),
         sep=sep,
@@ -110,7 +110,7 @@ def read_table(
     return frame
 
 
-def _decode(path: Path, encoding: str) -> str:
+def _decode(path: Path, encoding: str, sep: str) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
@@ -120,13 +120,16 @@ def _decode(path: Path, encoding: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        column_no = raw.count(b"|" if b"|" in raw[:200] else b";", line_start, exc.start) + 1
+        column_no = raw.count(sep.encode(), line_start, exc.start) + 1
+        header = raw.split(b"\n", 1)[0].decode(encoding, errors="replace").rstrip("\r").split(sep)
+        column = header[column_no - 1].strip().strip('"') if column_no <= len(header) else None
         guess = " Le fichier semble encodé en Latin-1 / Windows-1252 :" if _looks_latin1(raw) else ""
         raise DataFileError(
             f"octet {raw[exc.start]:#04x} invalide pour l'encodage {encoding} (champ n° {column_no}).{guess}"
             f" réenregistrez-le en {encoding.upper()} ou téléchargez à nouveau l'extraction officielle.",
             path=path,
             line=line,
+            column=column,
         ) from exc
 
 
@@ -154,7 +157,9 @@ def _raise_separator(path: Path, header_line: str, sep: str, line: int, columns:
     )
 
 
-def _check_field_counts(path: Path, body: list[str], sep: str, expected: int, header_no: int) -> None:
+def _check_field_counts(
+    path: Path, body: list[str], sep: str, expected: int, header_no: int, header: list[str]
+) -> None:
     if any('"' in line for line in body[:1000]) or '"' in "".join(body[-1000:]):
         counts = np.fromiter((len(r) - 1 for r in csv.reader(body, delimiter=sep)), dtype=np.int64)
     else:
@@ -171,6 +176,7 @@ def _check_field_counts(path: Path, body: list[str], sep: str, expected: int, he
             f"{what} ({got} champs au lieu de {expected}) ; {len(bad)} ligne(s) concernée(s)",
             path=path,
             line=header_no + 1 + i,
+            column=header[got] if got < min(expected, len(header)) else None,
         )
 
 
