@@ -1,1 +1,12 @@
-"""Stage geo."""
+"""Locate practice activities and territorial units.
+
+Reads the activity tables of :mod:`accesoins.sources`, FINESS establishments,
+optional BAN addresses and commune contours; returns point layers with a
+``precision`` per placement (establishment / address / IRIS / commune) and the
+unit (commune, IRIS, 200 m cell, QPV) that contains each point.
+"""
+
+from accesoins.geo._place import PRECISIONS, assign_units, commune_points, place_activities
+from accesoins.geo._territory import Territory, parse_territory
+
+__all__ = ["PRECISIONS", "Territory", "assign_units", "commune_points", "parse_territory", "place_activities"]
