@@ -34,8 +34,8 @@ def normalise_label(labels: pd.Series) -> pd.Series:
 
     Examples
     --------
-    >>> normalise_label(pd.Series(["Spécialiste en Médecine générale (SM)", "Gynécologie-obstétrique"]))
-    ...     .tolist()
+    >>> labels = pd.Series(["Spécialiste en Médecine générale (SM)", "Gynécologie-obstétrique"])
+    >>> normalise_label(labels).tolist()
     ['specialiste en medecine generale', 'gynecologie obstetrique']
     """
 
