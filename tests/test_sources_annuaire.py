@@ -287,6 +287,13 @@ def test_annuaire_inconsistent_identifier(tmp_path: Path) -> None:
     with pytest.raises(DataFileError) as info:
         read_annuaire_sante(path)
     _assert_located(info.value, path, 23, "Identifiant PP")
+    lines = _lines(ANNUAIRE)
+    lines[22] = lines[22].replace("|10106476764|810106476764|", "|1010647676|81010647676|")
+    path = _write(tmp_path, "rpps10.txt", lines)
+    with pytest.raises(DataFileError) as info:
+        read_annuaire_sante(path)
+    _assert_located(info.value, path, 23, "Identifiant PP")
+    assert "11 chiffres" in str(info.value)
 
 
 def test_rpps_2017_latin1_copy(tmp_path: Path) -> None:

@@ -62,8 +62,8 @@ _EMPLOYER_NAMES = (
 _AS = "(coord. structure)"
 _ANNUAIRE_COLUMNS = [
     Column("Type d'identifiant PP", "code", pattern=r"\d", nullable=False),
-    Column("Identifiant PP", "code", pattern=r"\d{11}|\d[0-9AB]\d{7}", nullable=False),
-    Column("Identification nationale PP", "code", pattern=r"\d(?:\d{11}|\d[0-9AB]\d{7})", nullable=False),
+    Column("Identifiant PP", "code", pattern=r"[0-9A-Z]{1,30}", nullable=False),
+    Column("Identification nationale PP", "code", pattern=r"\d[0-9A-Z]{1,30}", nullable=False),
     Column("Code profession", "code", pattern=r"\d{2}"),
     Column("Libellé profession"),
     Column("Code savoir-faire", "code", pattern=r"[A-Z0-9]{1,8}"),
@@ -165,18 +165,20 @@ def read_annuaire_sante(path: str | Path, *, with_place_only: bool = True) -> pd
 
 
 def _check_identifiers(frame: pd.DataFrame, path: Path) -> None:
-    """« Identification nationale PP » must be the type digit + « Identifiant PP »; RPPS (8) has 11 digits."""
+    """Identification nationale = type digit + identifiant; RPPS (type 8): 11 digits; ADELI (0): 9."""
     kind = frame["Type d'identifiant PP"]
     ident = frame["Identifiant PP"]
-    bad = (frame["Identification nationale PP"] != kind + ident) | (
-        kind.eq("8") & ~ident.str.fullmatch(r"\d{11}")
+    bad = (
+        frame["Identification nationale PP"].ne(kind + ident)
+        | (kind.eq("8") & ~ident.str.fullmatch(r"\d{11}"))
+        | (kind.eq("0") & ~ident.str.fullmatch(r"\d[0-9AB]\d{7}"))
     )
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataFileError(
             f"identifiant incohérent : type « {kind.iloc[i]} », identifiant « {ident.iloc[i]} », "
-            f"identification nationale « {frame['Identification nationale PP'].iloc[i]} » "
-            "(attendu : type + identifiant, 11 chiffres pour un RPPS de type 8)",
+            f"identification nationale « {frame['Identification nationale PP'].iloc[i]} » (attendu : "
+            "type + identifiant ; 11 chiffres pour un RPPS, type 8 ; 9 caractères pour un ADELI, type 0)",
             path=path,
             line=int(frame["source_line"].iloc[i]),
             column="Identifiant PP",

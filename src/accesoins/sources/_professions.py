@@ -45,7 +45,8 @@ def normalise_label(labels: pd.Series) -> pd.Series:
         text = _TRAILING_QUALIFIER.sub("", text)
         return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
-    return labels.fillna("").astype(str).map(one)
+    labels = labels.fillna("").astype(str)
+    return labels.map({label: one(label) for label in labels.unique()})  # national files: few labels
 
 
 @cache
