@@ -137,6 +137,7 @@ def decode_official(path: Path, sep: str, *, encodings: tuple[str, ...] = ("utf-
 
 
 def ascii_upper(names: pd.Series) -> pd.Series:
+    """Names in upper case without accents and with single spaces, for the name rules."""
     return (
         names.fillna("")
         .astype(str)
