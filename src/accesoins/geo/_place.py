@@ -27,9 +27,11 @@ PLACE_CRS = "EPSG:4326"
 
 def commune_points(communes: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """Town hall of each commune, or a point inside it when the town hall is unknown or outside."""
-    inside = communes["town_hall"].notna() & communes["town_hall"].within(communes.geometry.buffer(0.002))
+    halls = gpd.GeoSeries(communes["town_hall"], crs=communes.crs).to_crs("EPSG:2154")
+    inside = communes["town_hall"].notna() & (halls.distance(communes.geometry.to_crs("EPSG:2154")) < 200.0)
     fallback = communes.geometry.representative_point()
-    return gpd.GeoSeries(np.where(inside, communes["town_hall"], fallback), index=communes.index, crs=communes.crs)
+    use_hall = inside | (communes.geometry.isna() & communes["town_hall"].notna())
+    return gpd.GeoSeries(np.where(use_hall, communes["town_hall"], fallback), index=communes.index, crs=communes.crs)
 
 
 def _normalise(text: pd.Series) -> pd.Series:

@@ -44,7 +44,7 @@ def _metric_xy(points: gpd.GeoDataFrame, crs: str) -> np.ndarray:
 
 
 class CrowFlyCosts:
-    """Straight-line distance × detour factor ÷ speed, speed by density class.
+    """Fixed access time + straight-line distance × detour factor ÷ speed, speed by density class.
 
     The speed of a pair is the harmonic mean of the speeds of the density
     classes of its two ends (half of the trip in each): ``time = d × detour ×
@@ -76,7 +76,7 @@ class CrowFlyCosts:
         xy_o = _metric_xy(origins, self.crs)
         xy_d = _metric_xy(destinations, self.crs)
         v_o, v_d = self._speeds(origins), self._speeds(destinations)
-        reach_m = max_time_min / 60.0 * max(p.speeds_kph) * 1000.0 / p.detour_factor
+        reach_m = max(max_time_min - p.access_min, 0.0) / 60.0 * max(p.speeds_kph) * 1000.0 / p.detour_factor
         pairs = cKDTree(xy_o).sparse_distance_matrix(cKDTree(xy_d), reach_m, output_type="ndarray")
         i, j, dist_m = pairs["i"], pairs["j"], pairs["v"]
         # sparse_distance_matrix omits zero distances: add coincident points back.
@@ -87,7 +87,7 @@ class CrowFlyCosts:
         j = np.concatenate([j, zj])
         dist_m = np.concatenate([dist_m, np.zeros(len(zi))])
         hours = dist_m / 1000.0 * p.detour_factor * 0.5 * (1.0 / v_o[i] + 1.0 / v_d[j])
-        minutes = hours * 60.0
+        minutes = hours * 60.0 + np.where(dist_m > 0, p.access_min, 0.0)
         out = pd.DataFrame(
             {
                 "origin_id": origins["id"].to_numpy()[i],

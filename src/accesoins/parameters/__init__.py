@@ -91,11 +91,12 @@ class AplParameters(BaseModel):
 
 
 class CrowFlyParameters(BaseModel):
-    """Crow-fly travel time model: straight distance × detour ÷ speed by density class."""
+    """Crow-fly travel time model: ``access_min`` + straight distance × detour ÷ speed by density class."""
 
     detour_factor: float = Field(gt=1.0)
     density_breaks_per_km2: list[float]
     speeds_kph: list[float]
+    access_min: float = Field(default=0.0, ge=0)
     intra_unit_min: float = Field(ge=0)
     source: str
 

@@ -1,1 +1,57 @@
-"""Stage sources."""
+"""Read and validate the official source files.
+
+One loader per source format; each reads a file from a directory (nothing is
+downloaded while parsing) and raises :class:`~accesoins.errors.DataFileError`
+with the file, line and column of the first problem. :func:`fetch` downloads
+the official files for users with internet; :func:`locate` finds them in a
+data directory.
+"""
+
+from accesoins.sources._annuaire import ACTIVITY_COLUMNS, MODES, read_annuaire_sante, read_rpps_2017
+from accesoins.sources._catalog import CATALOG, SourceSpec, fetch, locate, sha256_of
+from accesoins.sources._communes import POPULATION_YEAR, commune_code_history, read_communes
+from accesoins.sources._drees import apl_vintages_in, read_apl_drees, read_apl_parameters_sheet
+from accesoins.sources._finess import (
+    FINESS_COLUMNS,
+    classify_site_names,
+    read_finess_extraction,
+    read_finess_geoloc_wgs84,
+    read_finess_stock,
+)
+from accesoins.sources._gp_iris import read_gp_iris
+from accesoins.sources._grid import read_filosofi_grid, read_qpv
+from accesoins.sources._insee import IRIS_AGE_COLUMNS, read_iris_population, read_population_single_age
+from accesoins.sources._od import read_od_table
+from accesoins.sources._professions import classify_professions, load_professions
+
+__all__ = [
+    "ACTIVITY_COLUMNS",
+    "CATALOG",
+    "FINESS_COLUMNS",
+    "IRIS_AGE_COLUMNS",
+    "MODES",
+    "POPULATION_YEAR",
+    "SourceSpec",
+    "apl_vintages_in",
+    "classify_professions",
+    "classify_site_names",
+    "commune_code_history",
+    "fetch",
+    "load_professions",
+    "locate",
+    "read_annuaire_sante",
+    "read_apl_drees",
+    "read_apl_parameters_sheet",
+    "read_communes",
+    "read_filosofi_grid",
+    "read_finess_extraction",
+    "read_finess_geoloc_wgs84",
+    "read_finess_stock",
+    "read_gp_iris",
+    "read_iris_population",
+    "read_od_table",
+    "read_population_single_age",
+    "read_qpv",
+    "read_rpps_2017",
+    "sha256_of",
+]

@@ -61,7 +61,7 @@ def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
     departments = _raw_departments()
     keep = raw[raw["type"].isin(["COM", "ARM"]) & ~raw["code"].isin(PLM_PARENTS) & raw["geometry"].notna()]
     restore = set(restore_delegated) - set(keep["code"])
-    delegated = raw[raw["type"].eq("COMD") & raw["code"].isin(restore) & raw["geometry"].notna()]
+    delegated = raw[raw["type"].eq("COMD") & raw["code"].isin(restore)]
     frame = pd.concat([keep, delegated], ignore_index=True)
     parent_code = frame["commune_parent_id"].map(by_id["code"])
     frame = frame.assign(
@@ -74,8 +74,10 @@ def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
     )
     parent_dept = frame["commune_parent_id"].map(by_id["departement_id"])
     frame["department"] = frame["departement_id"].fillna(parent_dept).map(departments).fillna("")
-    geometry = shapely.from_wkb(frame["geometry"].to_numpy())
-    town_hall = shapely.from_wkb(frame["mairie_localisation"].fillna("").replace("", None).to_numpy())
+    geometry = shapely.from_wkb(frame["geometry"].astype(object).where(frame["geometry"].notna(), None)
+                                .to_numpy(dtype=object))
+    hall = frame["mairie_localisation"]
+    town_hall = shapely.from_wkb(hall.astype(object).where(hall.notna(), None).to_numpy(dtype=object))
     out = gpd.GeoDataFrame(
         frame[["commune_code", "name", "kind", "department", "epci_code", "parent_code", "population"]],
         geometry=geometry,
@@ -88,6 +90,13 @@ def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
     out["density_per_km2"] = np.divide(
         out["population"], out["area_km2"], out=np.zeros(len(out)), where=out["area_km2"] > 0
     )
+    no_shape = out.geometry.isna()
+    if no_shape.any():  # restored commune déléguée without contour: at its parent's town hall
+        parent = out[out["kind"].ne("COMD")].set_index("commune_code")
+        out.loc[no_shape, "town_hall"] = out.loc[no_shape, "parent_code"].map(parent["town_hall"])
+        out.loc[no_shape, "density_per_km2"] = out.loc[no_shape, "parent_code"].map(parent["density_per_km2"])
+        log.info("commune(s) déléguée(s) sans contour placée(s) à la mairie de leur commune nouvelle : %s",
+                 ", ".join(out.loc[no_shape, "commune_code"]))
     return out.reset_index(drop=True)
 
 
@@ -103,7 +112,9 @@ def _carve_delegated(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             continue
         i = communes.index[mask][0]
         communes.loc[i, "population"] = max(communes.loc[i, "population"] - group["population"].sum(), 0.0)
-        communes.loc[i, "geometry"] = communes.loc[i, "geometry"].difference(shapely.union_all(group.geometry))
+        shapes = group.geometry.dropna()
+        if len(shapes):
+            communes.loc[i, "geometry"] = communes.loc[i, "geometry"].difference(shapely.union_all(shapes))
         log.info("commune déléguée restaurée : %s retirée de %s", ", ".join(group["commune_code"]), parent)
     return communes
 

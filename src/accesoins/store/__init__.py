@@ -1,1 +1,11 @@
-"""Stage store."""
+"""Versioned snapshots of an observatory in an embedded DuckDB file.
+
+Reads the tables a build produces (sources with checksums, parameters,
+activities, units, indicators) and keeps them as immutable, atomically written
+snapshots; answers queries on them and compares two of them.
+"""
+
+from accesoins.store._diff import SnapshotDiff, diff_snapshots
+from accesoins.store._duckdb import PAUSE_ENV, SnapshotWriter, Store, spatial_extension_path
+
+__all__ = ["PAUSE_ENV", "SnapshotDiff", "SnapshotWriter", "Store", "diff_snapshots", "spatial_extension_path"]

