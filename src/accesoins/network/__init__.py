@@ -5,9 +5,38 @@ Reads point layers (demand units, practice sites) and returns long tables of
 supply). Cost sources are pluggable: :class:`CrowFlyCosts` (straight-line
 distance × detour ÷ speed by settlement density), :class:`OdTableCosts` (an
 origin–destination table read from a file); the OpenStreetMap road and walking
-networks plug in through the same :class:`CostSource` protocol.
+networks plug in through the same :class:`CostSource` protocol
+(:class:`RoadNetworkCosts` on a :class:`RoadGraph` from :func:`load_or_build`),
+and :func:`isochrones` draws the area reachable around sites.
 """
 
 from accesoins.network._costs import CostSource, CrowFlyCosts, OdTableCosts
+from accesoins.network._graph import (
+    RoadGraph,
+    RoadNetworkCosts,
+    build_graph,
+    graph_cache_key,
+    graph_from_ways,
+    load_or_build,
+    travel_time_pairs,
+)
+from accesoins.network._isochrones import export_isochrones, isochrones
+from accesoins.network._osm import RoadSpeedParameters, load_road_speeds, read_osm_ways
 
-__all__ = ["CostSource", "CrowFlyCosts", "OdTableCosts"]
+__all__ = [
+    "CostSource",
+    "CrowFlyCosts",
+    "OdTableCosts",
+    "RoadGraph",
+    "RoadNetworkCosts",
+    "RoadSpeedParameters",
+    "build_graph",
+    "export_isochrones",
+    "graph_cache_key",
+    "graph_from_ways",
+    "isochrones",
+    "load_or_build",
+    "load_road_speeds",
+    "read_osm_ways",
+    "travel_time_pairs",
+]

@@ -1,0 +1,651 @@
+"""Car and walking graphs built from OpenStreetMap, and travel times on them.
+
+Reads an OSM extract (see :mod:`accesoins.network._osm`) and returns a
+:class:`RoadGraph`: compressed sparse row (CSR) arrays of directed edges with
+their time in minutes and length in metres, plus node coordinates (WGS 84).
+Built graphs are cached in ``.npz`` files keyed by the extract's checksum, the
+mode and the speed parameters. Travel times between point layers come from
+:func:`travel_time_pairs` (arrays) and :class:`RoadNetworkCosts` (the
+:class:`~accesoins.network.CostSource` protocol).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from numba import get_num_threads, njit, prange
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from accesoins.errors import ConfigurationError, NetworkError, UnknownChoiceError
+from accesoins.network._osm import (
+    OsmWays,
+    RoadSpeedParameters,
+    file_checksum,
+    load_road_speeds,
+    read_osm_ways,
+)
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["car", "walk"]
+MODES: tuple[str, ...] = ("car", "walk")
+COST_NAMES = {"car": "route", "walk": "marche"}
+EARTH_RADIUS_M = 6_371_008.8
+GRAPH_FORMAT = 1  # bump when the arrays or the build rules change: invalidates caches
+MAX_BLOCK_CELLS = 4_000_000  # dense (sources × targets) block computed at once, float64
+
+
+def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in metres between WGS 84 points (arrays, degrees).
+
+    Examples
+    --------
+    >>> round(float(haversine_m(np.array([0.0]), np.array([0.0]), np.array([0.0]), np.array([1.0]))[0]))
+    111195
+    """
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp = p2 - p1
+    dl = np.radians(lon2 - lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0))))
+
+
+def _unit_xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    lam, phi = np.radians(lon), np.radians(lat)
+    return np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+
+
+@dataclass
+class RoadGraph:
+    """A directed road or walking graph in CSR form.
+
+    Edges of node ``u`` are ``indices[indptr[u]:indptr[u + 1]]`` with weights
+    ``time_min`` (minutes) and ``length_m`` (metres). Nodes carry WGS 84
+    coordinates and their OpenStreetMap identifier.
+    """
+
+    mode: str
+    indptr: np.ndarray
+    indices: np.ndarray
+    time_min: np.ndarray
+    length_m: np.ndarray
+    node_lon: np.ndarray
+    node_lat: np.ndarray
+    node_osm_id: np.ndarray
+    key: str = ""
+    _tree: cKDTree | None = field(default=None, repr=False, compare=False)
+    _reverse: RoadGraph | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_lon)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.indices)
+
+    def matrix(self) -> sparse.csr_matrix:
+        """Times in minutes as a ``scipy.sparse`` CSR matrix (row = tail node)."""
+        shape = (self.n_nodes, self.n_nodes)
+        return sparse.csr_matrix((self.time_min, self.indices, self.indptr), shape=shape)
+
+    def reversed(self) -> RoadGraph:
+        """The graph with every edge turned round (cached)."""
+        if self._reverse is None:
+            shape = (self.n_nodes, self.n_nodes)
+            edge = np.arange(self.n_edges, dtype=np.float64)
+            order = sparse.csr_matrix((edge + 1.0, self.indices, self.indptr), shape=shape).T.tocsr()
+            order.sort_indices()
+            perm = order.data.astype(np.int64) - 1
+            self._reverse = RoadGraph(
+                self.mode,
+                order.indptr.astype(np.int64),
+                order.indices.astype(np.int32),
+                self.time_min[perm],
+                self.length_m[perm],
+                self.node_lon,
+                self.node_lat,
+                self.node_osm_id,
+                self.key + ":reversed",
+                self._tree,
+                self,
+            )
+        return self._reverse
+
+    def snap(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest node of each point and its great-circle distance in metres.
+
+        Uses a KD-tree on unit-sphere coordinates, so the nearest node is exact
+        anywhere on Earth.
+        """
+        if self._tree is None:
+            self._tree = cKDTree(_unit_xyz(self.node_lon, self.node_lat))
+        lon = np.asarray(lon, dtype=np.float64)
+        lat = np.asarray(lat, dtype=np.float64)
+        if len(lon) == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        chord, node = self._tree.query(_unit_xyz(lon, lat))
+        snap_m = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(np.asarray(chord) / 2, 1.0))
+        return np.asarray(node, dtype=np.int64), snap_m
+
+    def save(self, path: str | Path) -> None:
+        """Write the arrays to an uncompressed ``.npz`` file (atomic rename)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
+        np.savez(
+            tmp,
+            mode=np.array(self.mode),
+            key=np.array(self.key),
+            indptr=self.indptr,
+            indices=self.indices,
+            time_min=self.time_min,
+            length_m=self.length_m,
+            node_lon=self.node_lon,
+            node_lat=self.node_lat,
+            node_osm_id=self.node_osm_id,
+        )
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RoadGraph:
+        """Read a graph written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            return cls(
+                str(z["mode"]),
+                z["indptr"],
+                z["indices"],
+                z["time_min"],
+                z["length_m"],
+                z["node_lon"],
+                z["node_lat"],
+                z["node_osm_id"],
+                str(z["key"]),
+            )
+
+
+def _segment_speeds_car(
+    ways: OsmWays,
+    way_of_seg: np.ndarray,
+    mid_lon: np.ndarray,
+    mid_lat: np.ndarray,
+    junction_lon: np.ndarray,
+    junction_lat: np.ndarray,
+    params: RoadSpeedParameters,
+) -> np.ndarray:
+    car = params.car
+    urban = ways.urban_tag[way_of_seg].astype(np.int8)
+    unknown = urban < 0
+    if unknown.any():
+        # Junction density on a square grid in a local equirectangular projection.
+        lat0 = math.radians(float(np.mean(mid_lat)))
+        kx = EARTH_RADIUS_M * math.cos(lat0) * math.pi / 180 / car.urban_detection.cell_m
+        ky = EARTH_RADIUS_M * math.pi / 180 / car.urban_detection.cell_m
+        jx, jy = np.floor(junction_lon * kx).astype(np.int64), np.floor(junction_lat * ky).astype(np.int64)
+        sx, sy = np.floor(mid_lon * kx).astype(np.int64), np.floor(mid_lat * ky).astype(np.int64)
+        x0, y0 = min(sx.min(), jx.min(initial=sx.min())), min(sy.min(), jy.min(initial=sy.min()))
+        width = max(sx.max(), jx.max(initial=sx.max())) - x0 + 1
+        cells, counts = np.unique((jx - x0) * width + (jy - y0), return_counts=True)
+        dense = cells[counts >= car.urban_detection.min_junctions]
+        is_dense = np.isin((sx - x0) * width + (sy - y0), dense)
+        urban = np.where(unknown, is_dense.astype(np.int8), urban)
+    names, class_of_way = np.unique(ways.highway, return_inverse=True)
+    speed_urban = np.array([car.urban.get(c, np.nan) for c in names])[class_of_way[way_of_seg]]
+    speed_rural = np.array([car.rural.get(c, np.nan) for c in names])[class_of_way[way_of_seg]]
+    speed = np.where(urban == 1, speed_urban, speed_rural)
+    tagged = ways.maxspeed_kph[way_of_seg]
+    return np.where(np.isfinite(tagged), tagged * car.maxspeed_factor, speed)
+
+
+def graph_from_ways(
+    ways: OsmWays, mode: str, *, params: RoadSpeedParameters | None = None, largest_component: bool = True
+) -> RoadGraph:
+    """Build the ``mode`` graph ("car" or "walk") from parsed ways.
+
+    Car edges follow ``oneway`` (yes/-1/roundabout/motorway); walking edges go
+    both ways. Parallel edges keep the fastest. With ``largest_component``
+    (default) only the largest strongly connected component is kept, so that
+    every snapped point can reach every other one.
+    """
+    if mode not in MODES:
+        raise UnknownChoiceError("Mode de déplacement", mode, MODES)
+    params = params or load_road_speeds()
+    keep_way = ways.car if mode == "car" else ways.foot
+    if not keep_way.any():
+        raise NetworkError(f"aucune voie utilisable en mode « {mode} » dans l'extrait OpenStreetMap")
+    n_flat = int(ways.way_start[-1])
+    sizes = np.diff(ways.way_start)
+    way_of_node = np.repeat(np.arange(ways.n_ways), sizes)
+    first = np.arange(n_flat - 1)
+    same_way = way_of_node[first] == way_of_node[first + 1]
+    seg = first[same_way & keep_way[way_of_node[first]]]
+    way_of_seg = way_of_node[seg]
+    osm_ids, node_of_flat = np.unique(ways.node_osm_id, return_inverse=True)
+    lon = np.zeros(len(osm_ids))
+    lat = np.zeros(len(osm_ids))
+    lon[node_of_flat], lat[node_of_flat] = ways.lon, ways.lat
+    u, v = node_of_flat[seg], node_of_flat[seg + 1]
+    length = haversine_m(lon[u], lat[u], lon[v], lat[v])
+    if mode == "car":
+        n_all = np.int64(len(osm_ids))
+        pair_key = np.unique(np.concatenate([u * n_all + v, v * n_all + u]))
+        degree = np.bincount(pair_key // n_all, minlength=len(osm_ids))
+        junction = degree >= 3
+        speed = _segment_speeds_car(
+            ways,
+            way_of_seg,
+            (lon[u] + lon[v]) / 2,
+            (lat[u] + lat[v]) / 2,
+            lon[junction],
+            lat[junction],
+            params,
+        )
+        oneway = ways.oneway[way_of_seg]
+        forward, backward = oneway >= 0, oneway <= 0
+    else:
+        speed = np.full(len(seg), params.walk.speed_kph)
+        forward = backward = np.ones(len(seg), dtype=bool)
+    minutes = length / (speed * 1000.0 / 60.0)
+    tail = np.concatenate([u[forward], v[backward]])
+    head = np.concatenate([v[forward], u[backward]])
+    time_min = np.concatenate([minutes[forward], minutes[backward]])
+    length_m = np.concatenate([length[forward], length[backward]])
+    loop = tail == head
+    tail, head, time_min, length_m = tail[~loop], head[~loop], time_min[~loop], length_m[~loop]
+    # Used nodes only, then parallel edges: keep the fastest.
+    used, compact = np.unique(np.concatenate([tail, head]), return_inverse=True)
+    tail, head = compact[: len(tail)], compact[len(tail) :]
+    lon, lat, osm_ids = lon[used], lat[used], osm_ids[used]
+    order = np.lexsort((time_min, head, tail))
+    tail, head, time_min, length_m = tail[order], head[order], time_min[order], length_m[order]
+    first_of_pair = np.ones(len(tail), dtype=bool)
+    first_of_pair[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
+    tail, head, time_min, length_m = (a[first_of_pair] for a in (tail, head, time_min, length_m))
+    n = len(used)
+    if largest_component:
+        adjacency = sparse.csr_matrix((np.ones(len(tail)), (tail, head)), shape=(n, n))
+        n_comp, label = connected_components(adjacency, directed=True, connection="strong")
+        if n_comp > 1:
+            main = int(np.argmax(np.bincount(label)))
+            keep_node = label == main
+            new_id = np.cumsum(keep_node) - 1
+            keep_edge = keep_node[tail] & keep_node[head]
+            log.info(
+                "%s graph: kept %d of %d nodes (largest strongly connected component)",
+                mode,
+                int(keep_node.sum()),
+                n,
+            )
+            tail, head = new_id[tail[keep_edge]], new_id[head[keep_edge]]
+            time_min, length_m = time_min[keep_edge], length_m[keep_edge]
+            lon, lat, osm_ids = lon[keep_node], lat[keep_node], osm_ids[keep_node]
+            n = int(keep_node.sum())
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tail, minlength=n), out=indptr[1:])
+    return RoadGraph(
+        mode=mode,
+        indptr=indptr,
+        indices=head.astype(np.int32),
+        time_min=time_min.astype(np.float64),
+        length_m=length_m.astype(np.float64),
+        node_lon=lon,
+        node_lat=lat,
+        node_osm_id=osm_ids.astype(np.int64),
+    )
+
+
+def build_graph(
+    path: str | Path, mode: str, *, params: RoadSpeedParameters | None = None, largest_component: bool = True
+) -> RoadGraph:
+    """Read an OSM extract and build its ``mode`` graph ("car" or "walk").
+
+    Examples
+    --------
+    >>> import os
+    >>> from pathlib import Path
+    >>> data = Path(os.environ.get("ACCESOINS_DATA", "../shared/data"))
+    >>> g = build_graph(data / "osm" / "saint_barthelemy_977_2014.osm.pbf", "walk")
+    >>> g.n_nodes > 1000, g.mode
+    (True, 'walk')
+    """
+    if mode not in MODES:
+        raise UnknownChoiceError("Mode de déplacement", mode, MODES)
+    ways = read_osm_ways(path, params=params)
+    graph = graph_from_ways(ways, mode, params=params, largest_component=largest_component)
+    log.info("%s: %s graph with %d nodes, %d edges", Path(path).name, mode, graph.n_nodes, graph.n_edges)
+    return graph
+
+
+def graph_cache_key(
+    path: str | Path, mode: str, *, params: RoadSpeedParameters | None = None, largest_component: bool = True
+) -> str:
+    """Cache key of a built graph: file checksum, mode, parameters, build rules."""
+    params = params or load_road_speeds()
+    scope = "scc" if largest_component else "all"
+    return f"{file_checksum(path)[:20]}-{mode}-{params.digest()}-{scope}-v{GRAPH_FORMAT}"
+
+
+def load_or_build(
+    path: str | Path,
+    mode: str,
+    cache_dir: str | Path | None = None,
+    *,
+    params: RoadSpeedParameters | None = None,
+    largest_component: bool = True,
+) -> RoadGraph:
+    """The ``mode`` graph of an extract, read from ``cache_dir`` when already built.
+
+    The cache file is ``<cache_dir>/graph-<key>.npz`` with the key of
+    :func:`graph_cache_key`; a changed file, mode or speed table gives a new
+    key. Without ``cache_dir`` the graph is always built.
+    """
+    if mode not in MODES:
+        raise UnknownChoiceError("Mode de déplacement", mode, MODES)
+    if cache_dir is None:
+        return build_graph(path, mode, params=params, largest_component=largest_component)
+    key = graph_cache_key(path, mode, params=params, largest_component=largest_component)
+    cache_file = Path(cache_dir) / f"graph-{key}.npz"
+    if cache_file.is_file():
+        try:
+            graph = RoadGraph.load(cache_file)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("unreadable graph cache %s (%s): rebuilding", cache_file, exc)
+        else:
+            log.info("graph read from cache %s", cache_file)
+            return graph
+    graph = build_graph(path, mode, params=params, largest_component=largest_component)
+    graph.key = key
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    graph.save(cache_file)
+    return graph
+
+
+# --- many-to-many travel times ------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def _one_source(
+    src,
+    indptr,
+    indices,
+    weight,
+    target_slot,
+    n_targets,
+    cutoff,
+    out_row,  # type: ignore[no-untyped-def]
+    dist,
+    state,
+    pos,
+    heap,
+    touched,
+):
+    """Dijkstra from ``src`` up to ``cutoff``; writes target times in ``out_row``, resets its state."""
+    # Indexed binary heap with decrease-key; state 0 unseen, 1 queued, 2 settled.
+    n_touched = 0
+    size = 0
+    dist[src] = 0.0
+    state[src] = 1
+    touched[n_touched] = src
+    n_touched += 1
+    heap[0] = src
+    pos[src] = 0
+    size = 1
+    remaining = n_targets
+    while size > 0:
+        u = heap[0]
+        size -= 1
+        if size > 0:
+            last = heap[size]
+            i = 0
+            d_last = dist[last]
+            while True:
+                c = 2 * i + 1
+                if c >= size:
+                    break
+                if c + 1 < size and dist[heap[c + 1]] < dist[heap[c]]:
+                    c += 1
+                if dist[heap[c]] >= d_last:
+                    break
+                heap[i] = heap[c]
+                pos[heap[i]] = i
+                i = c
+            heap[i] = last
+            pos[last] = i
+        du = dist[u]
+        state[u] = 2
+        s = target_slot[u]
+        if s >= 0:
+            out_row[s] = du
+            remaining -= 1
+            if remaining == 0:
+                break
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            if state[v] == 2:
+                continue
+            nd = du + weight[e]
+            if nd > cutoff:
+                continue
+            if state[v] == 0:
+                state[v] = 1
+                touched[n_touched] = v
+                n_touched += 1
+                i = size
+                size += 1
+            elif nd < dist[v]:
+                i = pos[v]
+            else:
+                continue
+            dist[v] = nd
+            while i > 0:
+                p = (i - 1) // 2
+                if dist[heap[p]] <= nd:
+                    break
+                heap[i] = heap[p]
+                pos[heap[i]] = i
+                i = p
+            heap[i] = v
+            pos[v] = i
+    for k in range(n_touched):
+        w = touched[k]
+        dist[w] = np.inf
+        state[w] = 0
+
+
+@njit(cache=True, parallel=True)  # type: ignore[untyped-decorator]
+def _many_to_many_kernel(indptr, indices, weight, sources, target_slot, n_targets, cutoff, n_blocks):  # type: ignore[no-untyped-def]
+    """Dense times from each source to each target slot; sources split in ``n_blocks`` parallel runs."""
+    n = len(indptr) - 1
+    m = len(sources)
+    out = np.full((m, n_targets), np.inf)
+    for b in prange(n_blocks):
+        dist = np.full(n, np.inf)
+        state = np.zeros(n, dtype=np.int8)
+        pos = np.empty(n, dtype=np.int64)
+        heap = np.empty(n, dtype=np.int64)
+        touched = np.empty(n, dtype=np.int64)
+        for k in range(b * m // n_blocks, (b + 1) * m // n_blocks):
+            _one_source(
+                sources[k],
+                indptr,
+                indices,
+                weight,
+                target_slot,
+                n_targets,
+                cutoff,
+                out[k],
+                dist,
+                state,
+                pos,
+                heap,
+                touched,
+            )
+    return out
+
+
+def _many_to_many_dense(
+    graph: RoadGraph, sources: np.ndarray, targets: np.ndarray, cutoff: float
+) -> np.ndarray:
+    """Dense ``(len(sources), len(targets))`` times, ``inf`` beyond ``cutoff``; nodes must be distinct."""
+    target_slot = np.full(graph.n_nodes, -1, dtype=np.int64)
+    target_slot[targets] = np.arange(len(targets))
+    n_blocks = max(1, min(get_num_threads(), len(sources)))
+    return np.asarray(
+        _many_to_many_kernel(
+            graph.indptr.astype(np.int64, copy=False),
+            graph.indices.astype(np.int32, copy=False),
+            graph.time_min.astype(np.float64, copy=False),
+            sources.astype(np.int64),
+            target_slot,
+            len(targets),
+            float(cutoff),
+            n_blocks,
+        )
+    )
+
+
+def _expand(
+    group: np.ndarray, members: np.ndarray, starts: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each item of ``group`` (a unique-node index), all original members: (item, member)."""
+    reps = counts[group]
+    item = np.repeat(np.arange(len(group)), reps)
+    offset = np.arange(len(item)) - np.repeat(np.cumsum(reps) - reps, reps)
+    return item, members[starts[group][item] + offset]
+
+
+def _groups(nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    valid = np.flatnonzero(nodes >= 0)
+    unique, inverse = np.unique(nodes[valid], return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    counts = np.bincount(inverse, minlength=len(unique))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return unique, valid[order], starts, counts
+
+
+def travel_time_pairs(
+    graph: RoadGraph, origin_nodes: np.ndarray, destination_nodes: np.ndarray, *, max_time_min: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shortest times from origin nodes to destination nodes, up to ``max_time_min``.
+
+    ``origin_nodes`` and ``destination_nodes`` are node indices (``-1`` for a
+    point that could not be snapped: it gets no pair). Returns
+    ``(origin_idx, destination_idx, minutes)``: positions in the input arrays
+    and the time of every pair reachable within ``max_time_min`` (inclusive).
+
+    Repeated nodes are computed once; Dijkstra runs from the smaller side (on
+    the reversed graph when destinations are fewer), stops at the cutoff and
+    when every target is settled, in compiled code (numba), in parallel.
+
+    Examples
+    --------
+    >>> g = RoadGraph("walk", np.array([0, 1, 2, 2]), np.array([1, 2]), np.array([1.0, 2.0]),
+    ...               np.array([75.0, 150.0]), np.zeros(3), np.zeros(3), np.arange(3))
+    >>> travel_time_pairs(g, np.array([0, 0, -1]), np.array([2, 1]), max_time_min=10)
+    (array([0, 0, 1, 1]), array([0, 1, 0, 1]), array([3., 1., 3., 1.]))
+    """
+    if not max_time_min >= 0:
+        raise ConfigurationError(
+            f"temps maximal invalide : {max_time_min} (un nombre de minutes ≥ 0 est attendu)"
+        )
+    origin_nodes = np.asarray(origin_nodes, dtype=np.int64)
+    destination_nodes = np.asarray(destination_nodes, dtype=np.int64)
+    uo, mem_o, start_o, count_o = _groups(origin_nodes)
+    ud, mem_d, start_d, count_d = _groups(destination_nodes)
+    empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
+    if len(uo) == 0 or len(ud) == 0:
+        return empty
+    backward = len(ud) < len(uo)
+    search = graph.reversed() if backward else graph
+    sources, targets = (ud, uo) if backward else (uo, ud)
+    rows_per_block = max(1, MAX_BLOCK_CELLS // len(targets))
+    parts_s, parts_t, parts_m = [], [], []
+    for lo in range(0, len(sources), rows_per_block):
+        block = _many_to_many_dense(search, sources[lo : lo + rows_per_block], targets, max_time_min)
+        r, c = np.nonzero(block <= max_time_min)
+        parts_s.append(r + lo)
+        parts_t.append(c)
+        parts_m.append(block[r, c])
+    s_idx, t_idx, minutes = np.concatenate(parts_s), np.concatenate(parts_t), np.concatenate(parts_m)
+    o_u, d_u = (t_idx, s_idx) if backward else (s_idx, t_idx)
+    item, o_idx = _expand(o_u, mem_o, start_o, count_o)
+    d_u, minutes = d_u[item], minutes[item]
+    item, d_idx = _expand(d_u, mem_d, start_d, count_d)
+    o_idx, minutes = o_idx[item], minutes[item]
+    order = np.lexsort((d_idx, o_idx))
+    return o_idx[order], d_idx[order], minutes[order]
+
+
+def _lonlat(points: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    if points.crs is None:
+        raise NetworkError("couche de points sans système de coordonnées (CRS) : précisez-le (set_crs)")
+    if "id" not in points.columns:
+        raise NetworkError("couche de points sans colonne « id »")
+    geom = points.geometry.to_crs("EPSG:4326")
+    if len(geom) and not geom.geom_type.eq("Point").all():
+        raise NetworkError("seuls des points sont acceptés (utilisez .centroid ou representative_point())")
+    return geom.x.to_numpy(dtype=np.float64), geom.y.to_numpy(dtype=np.float64)
+
+
+class RoadNetworkCosts:
+    """Travel times on an OpenStreetMap graph (car: "route", walk: "marche").
+
+    Each point is snapped to its nearest graph node; a point farther than
+    ``max_snap_m`` metres from any node is *unreachable*: it gets no pair and
+    is listed by :meth:`snap_report` and in the log. Times are network times
+    between the snapped nodes (the walk from the point to its node is not
+    added). Pairs beyond ``max_time_min`` are absent, as in every
+    :class:`~accesoins.network.CostSource`.
+    """
+
+    def __init__(self, graph: RoadGraph, *, max_snap_m: float = 500.0) -> None:
+        if not max_snap_m >= 0:
+            raise ConfigurationError(f"distance d'accrochage invalide : {max_snap_m} (mètres ≥ 0)")
+        self.graph = graph
+        self.max_snap_m = float(max_snap_m)
+        self.name = COST_NAMES[graph.mode]
+
+    def _nodes(self, points: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+        node, snap_m = self.graph.snap(*_lonlat(points))
+        return np.where(snap_m <= self.max_snap_m, node, -1), snap_m
+
+    def snap_report(self, points: gpd.GeoDataFrame) -> pd.DataFrame:
+        """One row per point: ``id``, ``node``, ``snap_m`` and ``reachable`` (snap ≤ ``max_snap_m``)."""
+        node, snap_m = self._nodes(points)
+        return pd.DataFrame(
+            {"id": points["id"].to_numpy(), "node": node, "snap_m": snap_m, "reachable": node >= 0}
+        )
+
+    def travel_times(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, max_time_min: float
+    ) -> pd.DataFrame:
+        o_node, o_snap = self._nodes(origins)
+        d_node, d_snap = self._nodes(destinations)
+        for label, node, snap in (("origin", o_node, o_snap), ("destination", d_node, d_snap)):
+            bad = int((node < 0).sum())
+            if bad:
+                log.warning(
+                    "%d %s point(s) farther than %.0f m from the %s network (max %.0f m): unreachable",
+                    bad,
+                    label,
+                    self.max_snap_m,
+                    self.graph.mode,
+                    float(snap.max()),
+                )
+        oi, dj, minutes = travel_time_pairs(self.graph, o_node, d_node, max_time_min=max_time_min)
+        return pd.DataFrame(
+            {
+                "origin_id": origins["id"].to_numpy()[oi],
+                "destination_id": destinations["id"].to_numpy()[dj],
+                "travel_time_min": minutes,
+            }
+        )
