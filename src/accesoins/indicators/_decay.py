@@ -75,17 +75,18 @@ def parse_decay(spec: str) -> Decay:
             pairs = [p.split("=") for p in arg.split(",") if p.strip()]
             limits = tuple(float(a) for a, _ in pairs)
             weights = tuple(float(b) for _, b in pairs)
-            if not limits or list(limits) != sorted(limits) or any(not 0 <= w <= 1 for w in weights):
+            increasing = bool(limits) and all(np.isfinite(limits)) and list(limits) == sorted(limits)
+            if not increasing or any(not 0 <= w <= 1 for w in weights):
                 raise ValueError
             return Decay("steps", limits=limits, weights=weights)
         if kind in ("exp", "gravity"):
             beta = float(arg)
-            if beta < 0:
+            if not 0 <= beta < np.inf:  # also refuses nan and inf
                 raise ValueError
             return Decay(kind, beta=beta)  # type: ignore[arg-type]
         if kind == "gaussian":
             d0 = float(arg)
-            if d0 <= 0:
+            if not 0 < d0 < np.inf:
                 raise ValueError
             return Decay("gaussian", d0=d0)
         if kind == "uniform" and not arg:
