@@ -150,7 +150,9 @@ class Store:
                  ) -> gpd.GeoDataFrame:
         """Like :meth:`table`, as a GeoDataFrame in EPSG:4326 (geometry column ``geometry``)."""
         frame = self.table(name, snapshot_id, where=where, args=args)
-        geom = shapely.from_wkb(frame.pop("geometry").map(lambda b: bytes(b) if b is not None else None))
+        raw = frame.pop("geometry")
+        wkb = [bytes(b) if isinstance(b, bytes | bytearray | memoryview) else None for b in raw]
+        geom = shapely.from_wkb(pd.Series(wkb, dtype=object).to_numpy())
         return gpd.GeoDataFrame(frame, geometry=geom, crs="EPSG:4326")
 
     def sources(self, snapshot_id: str) -> pd.DataFrame:
@@ -242,3 +244,23 @@ class SnapshotWriter:
             con.execute(f"INSERT INTO {name} BY NAME {select} FROM _incoming")
         finally:
             con.unregister("_incoming")
+
+
+def indicator_layer(store: Store, snapshot_id: str, *, level: str, profession: str | None) -> gpd.GeoDataFrame:
+    """Indicators of one level (and profession) joined to their unit geometry."""
+    where, args = "level = ?", [level]
+    if profession:
+        where += " AND profession = ?"
+        args.append(profession)
+    table = store.table("indicators", snapshot_id, where=where, args=args)
+    if table.empty:
+        levels = store.con.execute("SELECT DISTINCT level FROM indicators WHERE snapshot_id = ?", [snapshot_id]).df()
+        profs = store.con.execute("SELECT DISTINCT profession FROM indicators WHERE snapshot_id = ?",
+                                  [snapshot_id]).df()
+        raise StoreError(
+            f"aucun indicateur pour le niveau « {level} »" + (f" et la profession « {profession} »" if profession else "")
+            + f". Niveaux disponibles : {', '.join(levels['level'])} ; professions : {', '.join(profs['profession'])}"
+        )
+    units = store.geotable("units", snapshot_id, where="level = ?", args=[level])
+    merged = table.merge(units[["unit_id", "parent_id", "geometry"]], on="unit_id", how="left")
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")

@@ -1,0 +1,22 @@
+"""Validated settings: where the data and the store are, read once from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """``ACCESOINS_DATA``: directory of source files; ``ACCESOINS_STORE``: the DuckDB store file."""
+
+    model_config = SettingsConfigDict(env_prefix="ACCESOINS_", extra="ignore")
+
+    data: Path = Field(default=Path("data"), description="répertoire des fichiers sources")
+    store: Path = Field(default=Path("var/accesoins.duckdb"), description="fichier de l'entrepôt DuckDB")
+
+
+def get_settings() -> Settings:
+    """Settings from the environment (a new object each call, so tests can change the environment)."""
+    return Settings()
