@@ -19,7 +19,7 @@ from accesoins.indicators._apl import (
 from accesoins.indicators._catchment import CatchmentResult, catchment_access, cost_pairs
 from accesoins.indicators._decay import Decay, parse_decay
 from accesoins.indicators._density import densities, unit_supply
-from accesoins.indicators._fca import CostPairs, FcaResult, floating_catchment
+from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
 from accesoins.indicators._supply import APL_MODES, bounded_activity, calibrate_activity, etp_share, gp_activity
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "CostPairs",
     "Decay",
     "FcaResult",
+    "PairWeights",
     "catchment_access",
     "cost_pairs",
     "access_from_ratios",

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.stats import spearmanr
 
 from accesoins.indicators._catchment import CatchmentResult, catchment_access, cost_pairs
@@ -46,8 +45,8 @@ def access_from_ratios(origins: pd.Index, ratios: pd.Series, costs: pd.DataFrame
     catchment does not distort them.
     """
     pairs = cost_pairs(costs, origins, ratios.index)
-    w: sp.csr_matrix = pairs.weights(parse_decay(params.decay_spec), cutoff=params.cutoff_min)
-    return pd.Series(w @ ratios.to_numpy(dtype=np.float64), index=origins, name="apl")
+    w = pairs.weights(parse_decay(params.decay_spec), cutoff=params.cutoff_min)
+    return pd.Series(w.spread(ratios.to_numpy(dtype=np.float64)), index=origins, name="apl")
 
 
 def aggregate_weighted(values: pd.Series, weights: pd.Series, groups: pd.Series) -> pd.Series:

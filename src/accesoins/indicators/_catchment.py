@@ -25,6 +25,20 @@ class CatchmentResult:
     unreached_supply: pd.Index
 
 
+def _positions(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position of each value in ``index`` (-1 when absent).
+
+    Integer identifiers are looked up directly (a hash lookup per value is
+    cheap); text identifiers are factorised first, so each distinct code is
+    hashed once instead of once per pair.
+    """
+    if pd.api.types.is_integer_dtype(values) and pd.api.types.is_integer_dtype(index):
+        return np.asarray(index.get_indexer(values))
+    codes, uniques = pd.factorize(values)
+    lookup = np.append(index.get_indexer(uniques), -1)  # code -1 (missing value) -> -1
+    return lookup[codes]
+
+
 def cost_pairs(
     costs: pd.DataFrame,
     origins: pd.Index,
@@ -39,8 +53,8 @@ def cost_pairs(
     Rows whose origin or destination is unknown are dropped (and counted in
     the log); a pair given twice is an error, since the kernel would add them.
     """
-    o = origins.get_indexer(costs[origin])
-    d = destinations.get_indexer(costs[destination])
+    o = _positions(costs[origin], origins)
+    d = _positions(costs[destination], destinations)
     known = (o >= 0) & (d >= 0)
     if not known.all():
         log.info("%d couple(s) de la table de coûts hors des unités étudiées, ignorés", int((~known).sum()))
