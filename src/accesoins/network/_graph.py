@@ -41,7 +41,7 @@ Mode = Literal["car", "walk"]
 MODES: tuple[str, ...] = ("car", "walk")
 COST_NAMES = {"car": "route", "walk": "marche"}
 EARTH_RADIUS_M = 6_371_008.8
-GRAPH_FORMAT = 1  # bump when the arrays or the build rules change: invalidates caches
+GRAPH_FORMAT = 2  # bump when the arrays or the build rules change: invalidates caches
 MAX_BLOCK_CELLS = 4_000_000  # dense (sources × targets) block computed at once, float64
 
 
@@ -203,7 +203,75 @@ def _segment_speeds_car(
     speed_rural = np.array([car.rural.get(c, np.nan) for c in names])[class_of_way[way_of_seg]]
     speed = np.where(urban == 1, speed_urban, speed_rural)
     tagged = ways.maxspeed_kph[way_of_seg]
-    return np.where(np.isfinite(tagged), tagged * car.maxspeed_factor, speed)
+    return np.asarray(np.where(np.isfinite(tagged), tagged * car.maxspeed_factor, speed))
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    """Insert a zero bit between the 16 low bits of ``v`` (uint64)."""
+    v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+    v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+    v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+    return np.asarray((v | (v << np.uint64(1))) & np.uint64(0x55555555))
+
+
+def _z_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Permutation sorting points along a Z-order (Morton) curve on a 65,536² grid.
+
+    Examples
+    --------
+    >>> _z_order(np.array([1.0, 0.0, 1.0, 0.0]), np.array([1.0, 1.0, 0.0, 0.0])).tolist()
+    [3, 2, 1, 0]
+    """
+
+    def quantise(a: np.ndarray) -> np.ndarray:
+        span = float(a.max() - a.min()) if len(a) else 0.0
+        scaled = (a - a.min()) / span * 65535 if span > 0 else np.zeros_like(a)
+        return scaled.astype(np.uint64)
+
+    code = _spread_bits(quantise(lon)) | (_spread_bits(quantise(lat)) << np.uint64(1))
+    return np.argsort(code, kind="stable")
+
+
+def _segments(ways: OsmWays, keep_way: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Consecutive node pairs of the kept ways: ``(u, v, way_of_seg, lon, lat, osm_ids)``."""
+    n_flat = int(ways.way_start[-1])
+    way_of_node = np.repeat(np.arange(ways.n_ways, dtype=np.int64), np.diff(ways.way_start))
+    first = np.arange(n_flat - 1)
+    seg = first[(way_of_node[:-1] == way_of_node[1:]) & keep_way[way_of_node[:-1]]]
+    del first
+    way_of_seg = way_of_node[seg]
+    del way_of_node
+    osm_ids, node_of_flat = np.unique(ways.node_osm_id, return_inverse=True)
+    lon = np.zeros(len(osm_ids))
+    lat = np.zeros(len(osm_ids))
+    lon[node_of_flat], lat[node_of_flat] = ways.lon, ways.lat
+    return node_of_flat[seg], node_of_flat[seg + 1], way_of_seg, lon, lat, osm_ids
+
+
+def _directed_edges(
+    ways: OsmWays, mode: str, params: RoadSpeedParameters, keep_way: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Directed edges ``(tail, head, time_min, length_m)`` plus node ``lon, lat, osm_ids``."""
+    u, v, way_of_seg, lon, lat, osm_ids = _segments(ways, keep_way)
+    length = haversine_m(lon[u], lat[u], lon[v], lat[v])
+    if mode == "car":
+        # Junction: a node with three segment ends or more (ways meeting or crossing).
+        junction = np.bincount(u, minlength=len(osm_ids)) + np.bincount(v, minlength=len(osm_ids)) >= 3
+        mid_lon, mid_lat = (lon[u] + lon[v]) / 2, (lat[u] + lat[v]) / 2
+        speed = _segment_speeds_car(ways, way_of_seg, mid_lon, mid_lat, lon[junction], lat[junction], params)
+        del mid_lon, mid_lat
+        oneway = ways.oneway[way_of_seg]
+        forward, backward = oneway >= 0, oneway <= 0
+    else:
+        speed = np.full(len(u), params.walk.speed_kph)
+        forward = backward = np.ones(len(u), dtype=bool)
+    minutes = length / (speed * 1000.0 / 60.0)
+    del speed, way_of_seg
+    tail = np.concatenate([u[forward], v[backward]])
+    head = np.concatenate([v[forward], u[backward]])
+    time_min = np.concatenate([minutes[forward], minutes[backward]])
+    length_m = np.concatenate([length[forward], length[backward]])
+    return tail, head, time_min, length_m, lon, lat, osm_ids
 
 
 def graph_from_ways(
@@ -214,7 +282,9 @@ def graph_from_ways(
     Car edges follow ``oneway`` (yes/-1/roundabout/motorway); walking edges go
     both ways. Parallel edges keep the fastest. With ``largest_component``
     (default) only the largest strongly connected component is kept, so that
-    every snapped point can reach every other one.
+    every snapped point can reach every other one. Nodes are numbered along a
+    Z-order curve (neighbours in space are neighbours in memory: faster
+    searches on large graphs).
     """
     if mode not in MODES:
         raise UnknownChoiceError("Mode de déplacement", mode, MODES)
@@ -222,81 +292,55 @@ def graph_from_ways(
     keep_way = ways.car if mode == "car" else ways.foot
     if not keep_way.any():
         raise NetworkError(f"aucune voie utilisable en mode « {mode} » dans l'extrait OpenStreetMap")
-    n_flat = int(ways.way_start[-1])
-    sizes = np.diff(ways.way_start)
-    way_of_node = np.repeat(np.arange(ways.n_ways), sizes)
-    first = np.arange(n_flat - 1)
-    same_way = way_of_node[first] == way_of_node[first + 1]
-    seg = first[same_way & keep_way[way_of_node[first]]]
-    way_of_seg = way_of_node[seg]
-    osm_ids, node_of_flat = np.unique(ways.node_osm_id, return_inverse=True)
-    lon = np.zeros(len(osm_ids))
-    lat = np.zeros(len(osm_ids))
-    lon[node_of_flat], lat[node_of_flat] = ways.lon, ways.lat
-    u, v = node_of_flat[seg], node_of_flat[seg + 1]
-    length = haversine_m(lon[u], lat[u], lon[v], lat[v])
-    if mode == "car":
-        n_all = np.int64(len(osm_ids))
-        pair_key = np.unique(np.concatenate([u * n_all + v, v * n_all + u]))
-        degree = np.bincount(pair_key // n_all, minlength=len(osm_ids))
-        junction = degree >= 3
-        speed = _segment_speeds_car(
-            ways,
-            way_of_seg,
-            (lon[u] + lon[v]) / 2,
-            (lat[u] + lat[v]) / 2,
-            lon[junction],
-            lat[junction],
-            params,
-        )
-        oneway = ways.oneway[way_of_seg]
-        forward, backward = oneway >= 0, oneway <= 0
-    else:
-        speed = np.full(len(seg), params.walk.speed_kph)
-        forward = backward = np.ones(len(seg), dtype=bool)
-    minutes = length / (speed * 1000.0 / 60.0)
-    tail = np.concatenate([u[forward], v[backward]])
-    head = np.concatenate([v[forward], u[backward]])
-    time_min = np.concatenate([minutes[forward], minutes[backward]])
-    length_m = np.concatenate([length[forward], length[backward]])
-    loop = tail == head
-    tail, head, time_min, length_m = tail[~loop], head[~loop], time_min[~loop], length_m[~loop]
+    tail, head, time_min, length_m, lon, lat, osm_ids = _directed_edges(ways, mode, params, keep_way)
+    keep = tail != head  # self-loops
+    tail, head, time_min, length_m = tail[keep], head[keep], time_min[keep], length_m[keep]
     # Used nodes only, then parallel edges: keep the fastest.
-    used, compact = np.unique(np.concatenate([tail, head]), return_inverse=True)
-    tail, head = compact[: len(tail)], compact[len(tail) :]
+    used = np.zeros(len(lon), dtype=bool)
+    used[tail] = True
+    used[head] = True
+    renumber = np.cumsum(used) - 1
+    tail, head = renumber[tail], renumber[head]
+    del renumber
     lon, lat, osm_ids = lon[used], lat[used], osm_ids[used]
-    order = np.lexsort((time_min, head, tail))
+    n = int(used.sum())
+    pair = tail * np.int64(n) + head
+    order = np.lexsort((time_min, pair))
+    pair = pair[order]
+    keep = np.ones(len(pair), dtype=bool)
+    keep[1:] = pair[1:] != pair[:-1]
+    order = order[keep]
+    del pair, keep
     tail, head, time_min, length_m = tail[order], head[order], time_min[order], length_m[order]
-    first_of_pair = np.ones(len(tail), dtype=bool)
-    first_of_pair[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
-    tail, head, time_min, length_m = (a[first_of_pair] for a in (tail, head, time_min, length_m))
-    n = len(used)
     if largest_component:
-        adjacency = sparse.csr_matrix((np.ones(len(tail)), (tail, head)), shape=(n, n))
+        adjacency = sparse.csr_matrix((np.ones(len(tail), dtype=np.int8), (tail, head)), shape=(n, n))
         n_comp, label = connected_components(adjacency, directed=True, connection="strong")
+        del adjacency
         if n_comp > 1:
-            main = int(np.argmax(np.bincount(label)))
-            keep_node = label == main
+            keep_node = label == int(np.argmax(np.bincount(label)))
             new_id = np.cumsum(keep_node) - 1
             keep_edge = keep_node[tail] & keep_node[head]
-            log.info(
-                "%s graph: kept %d of %d nodes (largest strongly connected component)",
-                mode,
-                int(keep_node.sum()),
-                n,
-            )
+            log.info("%s graph: kept %d of %d nodes (largest strongly connected component)",
+                     mode, int(keep_node.sum()), n)  # fmt: skip
             tail, head = new_id[tail[keep_edge]], new_id[head[keep_edge]]
             time_min, length_m = time_min[keep_edge], length_m[keep_edge]
             lon, lat, osm_ids = lon[keep_node], lat[keep_node], osm_ids[keep_node]
             n = int(keep_node.sum())
+    spatial = _z_order(lon, lat)
+    new_id = np.empty(n, dtype=np.int64)
+    new_id[spatial] = np.arange(n)
+    tail, head = new_id[tail], new_id[head]
+    del new_id
+    lon, lat, osm_ids = lon[spatial], lat[spatial], osm_ids[spatial]
+    order = np.argsort(tail, kind="stable")
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(tail, minlength=n), out=indptr[1:])
     return RoadGraph(
         mode=mode,
         indptr=indptr,
-        indices=head.astype(np.int32),
-        time_min=time_min.astype(np.float64),
-        length_m=length_m.astype(np.float64),
+        indices=head[order].astype(np.int32),
+        time_min=time_min[order].astype(np.float64),
+        length_m=length_m[order].astype(np.float64),
         node_lon=lon,
         node_lat=lat,
         node_osm_id=osm_ids.astype(np.int64),
@@ -372,59 +416,54 @@ def load_or_build(
 # --- many-to-many travel times ------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, nogil=True)
 def _one_source(
-    src,
-    indptr,
-    indices,
-    weight,
-    target_slot,
-    n_targets,
-    cutoff,
-    out_row,  # type: ignore[no-untyped-def]
-    dist,
-    state,
-    pos,
-    heap,
-    touched,
-):
-    """Dijkstra from ``src`` up to ``cutoff``; writes target times in ``out_row``, resets its state."""
-    # Indexed binary heap with decrease-key; state 0 unseen, 1 queued, 2 settled.
-    n_touched = 0
-    size = 0
+    src: int, indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, target_slot: np.ndarray,
+    n_targets: int, cutoff: float, out_row: np.ndarray, dist: np.ndarray, state: np.ndarray,
+    pos: np.ndarray, heap_node: np.ndarray, heap_key: np.ndarray, touched: np.ndarray,
+) -> None:  # fmt: skip
+    """Dijkstra from ``src`` up to ``cutoff``; writes target times in ``out_row``, resets its state.
+
+    Indexed binary heap with decrease-key, keys stored beside the nodes for
+    locality; ``state`` is 0 unseen, 1 queued, 2 settled. Stops when the heap
+    is empty (every node within ``cutoff`` settled) or every target is settled.
+    """
+    n_touched = 1
+    touched[0] = src
     dist[src] = 0.0
     state[src] = 1
-    touched[n_touched] = src
-    n_touched += 1
-    heap[0] = src
+    heap_node[0] = src
+    heap_key[0] = 0.0
     pos[src] = 0
     size = 1
     remaining = n_targets
     while size > 0:
-        u = heap[0]
+        u = heap_node[0]
+        du = heap_key[0]
         size -= 1
-        if size > 0:
-            last = heap[size]
+        if size > 0:  # move the last item down from the root
+            last = heap_node[size]
+            key = heap_key[size]
             i = 0
-            d_last = dist[last]
             while True:
                 c = 2 * i + 1
                 if c >= size:
                     break
-                if c + 1 < size and dist[heap[c + 1]] < dist[heap[c]]:
+                if c + 1 < size and heap_key[c + 1] < heap_key[c]:
                     c += 1
-                if dist[heap[c]] >= d_last:
+                if heap_key[c] >= key:
                     break
-                heap[i] = heap[c]
-                pos[heap[i]] = i
+                heap_node[i] = heap_node[c]
+                heap_key[i] = heap_key[c]
+                pos[heap_node[i]] = i
                 i = c
-            heap[i] = last
+            heap_node[i] = last
+            heap_key[i] = key
             pos[last] = i
-        du = dist[u]
         state[u] = 2
-        s = target_slot[u]
-        if s >= 0:
-            out_row[s] = du
+        slot = target_slot[u]
+        if slot >= 0:
+            out_row[slot] = du
             remaining -= 1
             if remaining == 0:
                 break
@@ -446,14 +485,16 @@ def _one_source(
             else:
                 continue
             dist[v] = nd
-            while i > 0:
-                p = (i - 1) // 2
-                if dist[heap[p]] <= nd:
+            while i > 0:  # move up
+                p = (i - 1) >> 1
+                if heap_key[p] <= nd:
                     break
-                heap[i] = heap[p]
-                pos[heap[i]] = i
+                heap_node[i] = heap_node[p]
+                heap_key[i] = heap_key[p]
+                pos[heap_node[i]] = i
                 i = p
-            heap[i] = v
+            heap_node[i] = v
+            heap_key[i] = nd
             pos[v] = i
     for k in range(n_touched):
         w = touched[k]
@@ -461,8 +502,11 @@ def _one_source(
         state[w] = 0
 
 
-@njit(cache=True, parallel=True)  # type: ignore[untyped-decorator]
-def _many_to_many_kernel(indptr, indices, weight, sources, target_slot, n_targets, cutoff, n_blocks):  # type: ignore[no-untyped-def]
+@njit(cache=True, parallel=True)
+def _many_to_many_kernel(
+    indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, sources: np.ndarray,
+    target_slot: np.ndarray, n_targets: int, cutoff: float, n_blocks: int,
+) -> np.ndarray:  # fmt: skip
     """Dense times from each source to each target slot; sources split in ``n_blocks`` parallel runs."""
     n = len(indptr) - 1
     m = len(sources)
@@ -471,24 +515,14 @@ def _many_to_many_kernel(indptr, indices, weight, sources, target_slot, n_target
         dist = np.full(n, np.inf)
         state = np.zeros(n, dtype=np.int8)
         pos = np.empty(n, dtype=np.int64)
-        heap = np.empty(n, dtype=np.int64)
+        heap_node = np.empty(n, dtype=np.int64)
+        heap_key = np.empty(n, dtype=np.float64)
         touched = np.empty(n, dtype=np.int64)
         for k in range(b * m // n_blocks, (b + 1) * m // n_blocks):
             _one_source(
-                sources[k],
-                indptr,
-                indices,
-                weight,
-                target_slot,
-                n_targets,
-                cutoff,
-                out[k],
-                dist,
-                state,
-                pos,
-                heap,
-                touched,
-            )
+                sources[k], indptr, indices, weight, target_slot, n_targets, cutoff, out[k],
+                dist, state, pos, heap_node, heap_key, touched,
+            )  # fmt: skip
     return out
 
 

@@ -264,8 +264,7 @@ def read_osm_ways(path: str | Path, *, params: RoadSpeedParameters | None = None
             car, foot, oneway = way_profile(tags, params)
             if not (car or foot):
                 continue
-            nodes = way.nodes
-            node_list = list(nodes)
+            node_list = list(way.nodes)  # type: ignore[union-attr]  # the filter lets only ways through
             locations = [n.location for n in node_list]
             if not all(loc.valid() for loc in locations):
                 kept = [i for i, loc in enumerate(locations) if loc.valid()]
