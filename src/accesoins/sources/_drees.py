@@ -23,8 +23,9 @@ def _open(path: Path) -> pd.ExcelFile:
 
 def apl_vintages_in(path: str | Path) -> list[int]:
     """Vintages present in a DREES APL workbook (sheets named ``APL <year>``)."""
-    book = _open(Path(path))
-    return sorted(int(m.group(1)) for s in book.sheet_names if (m := re.fullmatch(r"APL (\d{4})", str(s))))
+    with _open(Path(path)) as book:
+        names = list(book.sheet_names)
+    return sorted(int(m.group(1)) for s in names if (m := re.fullmatch(r"APL (\d{4})", str(s))))
 
 
 def read_apl_drees(path: str | Path, vintage: int) -> pd.DataFrame:
@@ -35,7 +36,11 @@ def read_apl_drees(path: str | Path, vintage: int) -> pd.DataFrame:
     municipal arrondissement, as published).
     """
     path = Path(path)
-    book = _open(path)
+    with _open(path) as book:
+        return _read_vintage(book, path, vintage)
+
+
+def _read_vintage(book: pd.ExcelFile, path: Path, vintage: int) -> pd.DataFrame:
     sheet = f"APL {vintage}"
     if sheet not in book.sheet_names:
         raise DataFileError(
@@ -75,21 +80,24 @@ def read_apl_parameters_sheet(path: str | Path) -> dict[str, object]:
     [19 weights]}``).
     """
     path = Path(path)
-    book = _open(path)
-    if "Paramètres" not in book.sheet_names:
-        raise DataFileError("feuille « Paramètres » absente", path=path)
-    sheet = pd.read_excel(book, sheet_name="Paramètres", header=None)
-    first = sheet.iloc[:, 0].astype(str)
+    with _open(path) as book:
+        if "Paramètres" not in book.sheet_names:
+            raise DataFileError("feuille « Paramètres » absente", path=path)
+        sheet = pd.read_excel(book, sheet_name="Paramètres", header=None)
+    first = sheet.iloc[:, 0].fillna("").astype(str)
     age_row = int(first.index[first.str.startswith("Tranche d'âge")][0])
     years = [int(re.search(r"(\d{4})", str(v)).group(1)) for v in sheet.iloc[age_row, 1:].dropna()]  # type: ignore[union-attr]
     weights = sheet.iloc[age_row + 1 : age_row + 20, 1 : 1 + len(years)].astype(float)
     decay_row = int(first.index[first.str.startswith("Temps de trajet")][0])
     decay = sheet.iloc[decay_row + 1 : decay_row + 5, 1].astype(float).tolist()
     activity_row = int(first.index[first.str.startswith("Moins de 250")][0])
+    imputed = re.search(r"offre de (\d[\d\s]*\d) consultations", " ".join(first))
+    if imputed is None:
+        raise DataFileError("activité imputée (« une offre de … consultations ») introuvable", path=path)
     activity = {
         "floor": float(sheet.iloc[activity_row + 1, 1]),
         "ceiling": float(sheet.iloc[activity_row + 3, 1]),
-        "imputed_new": float(re.search(r"(\d[\d ]*\d) consultations", " ".join(first)).group(1).replace(" ", "")),  # type: ignore[union-attr]
+        "imputed_new": float(re.sub(r"\s", "", imputed.group(1))),
     }
     return {
         "activity": activity,

@@ -10,7 +10,7 @@ import pyogrio
 import shapely
 
 from accesoins.errors import DataFileError
-from accesoins.sources._table import Column, read_table
+from accesoins.sources._table import Column, first_line, read_table
 
 GRID_CRS = "EPSG:3035"
 CELL_M = 200.0
@@ -26,7 +26,7 @@ def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
     cell square as geometry.
     """
     path = Path(path)
-    head = path.open(encoding="utf-8", errors="replace").readline().lower()
+    head = first_line(path).lower()
     sep = ";" if head.count(";") > head.count(",") else ","
     frame = read_table(path, [Column("idcar_200m", "code", r"CRS3035RES200mN\d+E\d+", required=False)], sep=sep)
     frame.columns = [c.lower() for c in frame.columns]

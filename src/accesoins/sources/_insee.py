@@ -33,12 +33,13 @@ def read_iris_population(path: str | Path, *, sheet: str | None = None) -> tuple
             book = pd.ExcelFile(path, engine="openpyxl")
         except FileNotFoundError as exc:
             raise DataFileError("fichier introuvable", path=path) from exc
-        name = sheet or next(
-            (s for s in book.sheet_names if "IRIS" in pd.read_excel(book, sheet_name=s, nrows=0).columns), None
-        )
-        if name is None:
-            raise DataFileError("aucune feuille avec une colonne « IRIS »", path=path)
-        raw = pd.read_excel(book, sheet_name=name, dtype={"IRIS": str, "COM": str})
+        with book:
+            name = sheet or next(
+                (s for s in book.sheet_names if "IRIS" in pd.read_excel(book, sheet_name=s, nrows=0).columns), None
+            )
+            if name is None:
+                raise DataFileError("aucune feuille avec une colonne « IRIS »", path=path)
+            raw = pd.read_excel(book, sheet_name=name, dtype={"IRIS": str, "COM": str})
         raw = raw.astype({c: str for c in ("IRIS", "COM")})
         header_line = 1
     else:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from accesoins.errors import DataFileError
-from accesoins.sources._table import Column, read_table
+from accesoins.sources._table import Column, first_line, read_table
 
 _UNIT = r"\d{4,9}(\.0)?|2[AB]\d{3,7}"
 
@@ -31,7 +31,7 @@ def read_od_table(path: str | Path) -> pd.DataFrame:
     file's: first column = origin.
     """
     path = Path(path)
-    head = path.open(encoding="utf-8", errors="replace").readline()
+    head = first_line(path)
     if "IRIS1" in head:
         cols = [Column("IRIS1", "code", _UNIT, nullable=False), Column("IRIS2", "code", _UNIT, nullable=False),
                 Column("TIME", "float", nullable=False), Column("KM", "float", required=False)]

@@ -110,6 +110,15 @@ def read_table(
     return frame
 
 
+def first_line(path: str | Path) -> str:
+    """The header line of a text file (for choosing a layout), or a French error when unreadable."""
+    try:
+        with Path(path).open(encoding="utf-8", errors="replace") as fh:
+            return fh.readline()
+    except FileNotFoundError as exc:
+        raise DataFileError("fichier introuvable", path=path) from exc
+
+
 def _decode(path: Path, encoding: str, sep: str) -> str:
     try:
         raw = path.read_bytes()

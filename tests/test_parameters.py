@@ -1,0 +1,40 @@
+"""The versioned DREES parameters equal the workbook's « Paramètres » sheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from accesoins.errors import UnknownChoiceError
+from accesoins.parameters import AGE_BANDS, apl_vintages, load_apl_parameters, load_crowfly_parameters
+from accesoins.sources import read_apl_parameters_sheet
+
+WORKBOOK = "apl_drees/apl_medecins_generalistes_2022_2023_drees.xlsx"
+
+
+def test_parameter_files_match_the_drees_workbook(data_dir: Path) -> None:
+    sheet = read_apl_parameters_sheet(data_dir / WORKBOOK)
+    assert sorted(sheet["age_weights"]) == [2022, 2023] == apl_vintages()
+    for vintage in (2022, 2023):
+        params = load_apl_parameters(vintage)
+        assert list(params.age_weights.values()) == pytest.approx(sheet["age_weights"][vintage], abs=1e-9)
+        assert [s.weight for s in params.decay.steps] + [params.decay.beyond] == pytest.approx(
+            sheet["decay"], abs=1e-6)
+        assert params.activity.floor == sheet["activity"]["floor"] == 3600
+        assert params.activity.ceiling == sheet["activity"]["ceiling"] == 6000
+        assert params.activity.imputed_new == sheet["activity"]["imputed_new"] == 5400
+    assert load_apl_parameters(2022).age_weights["0-4"] == 0.93
+    assert load_apl_parameters(2023).age_weights["0-4"] == 1.12
+    assert len(AGE_BANDS) == 19
+
+
+def test_unknown_vintage_lists_the_valid_ones() -> None:
+    with pytest.raises(UnknownChoiceError, match=r"Millésime APL inconnu\(e\) : « 2019 ».*2022, 2023"):
+        load_apl_parameters(2019)
+
+
+def test_crowfly_parameters_are_consistent() -> None:
+    p = load_crowfly_parameters()
+    assert len(p.speeds_kph) == len(p.density_breaks_per_km2) + 1
+    assert p.detour_factor == 1.3
