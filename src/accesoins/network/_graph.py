@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -43,6 +44,7 @@ COST_NAMES = {"car": "route", "walk": "marche"}
 EARTH_RADIUS_M = 6_371_008.8
 GRAPH_FORMAT = 2  # bump when the arrays or the build rules change: invalidates caches
 MAX_BLOCK_CELLS = 4_000_000  # dense (sources × targets) block computed at once, float64
+_KERNEL_LOCK = threading.Lock()
 
 
 def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
@@ -533,8 +535,8 @@ def _many_to_many_dense(
     target_slot = np.full(graph.n_nodes, -1, dtype=np.int64)
     target_slot[targets] = np.arange(len(targets))
     n_blocks = max(1, min(get_num_threads(), len(sources)))
-    return np.asarray(
-        _many_to_many_kernel(
+    with _KERNEL_LOCK:  # numba's default "workqueue" threading layer must not be entered twice at once
+        out = _many_to_many_kernel(
             graph.indptr.astype(np.int64, copy=False),
             graph.indices.astype(np.int32, copy=False),
             graph.time_min.astype(np.float64, copy=False),
@@ -544,7 +546,7 @@ def _many_to_many_dense(
             float(cutoff),
             n_blocks,
         )
-    )
+    return np.asarray(out)
 
 
 def _expand(
