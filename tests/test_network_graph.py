@@ -274,3 +274,16 @@ def test_corrupt_cache_is_rebuilt(osm_dir: Path, tmp_path: Path) -> None:
     cache.write_bytes(b"not a npz")
     again = load_or_build(osm_dir / REDON, "car", tmp_path)
     assert again.n_nodes > 500
+
+
+def test_connector_legs_are_added(osm_dir: Path) -> None:
+    walk = build_graph(osm_dir / REDON, "walk")
+    port = points([(-2.0880679, 47.6483768)], ["port"])
+    centrale = points([(-2.0849001, 47.6499311)], ["centrale"])
+    plain = RoadNetworkCosts(walk).travel_times(port, centrale, max_time_min=60)
+    with_legs = RoadNetworkCosts(walk, connector_speed_kph=4.5)
+    snaps = with_legs.snap_report(port)["snap_m"].iloc[0] + with_legs.snap_report(centrale)["snap_m"].iloc[0]
+    legs = with_legs.travel_times(port, centrale, max_time_min=60)
+    expected = plain["travel_time_min"].iloc[0] + snaps / 75.0  # 4.5 km/h = 75 m/min
+    assert legs["travel_time_min"].iloc[0] == pytest.approx(expected)
+    assert "n_nodes=" in repr(walk)

@@ -67,7 +67,7 @@ def _unit_xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
 
 
-@dataclass
+@dataclass(repr=False)
 class RoadGraph:
     """A directed road or walking graph in CSR form.
 
@@ -87,6 +87,11 @@ class RoadGraph:
     key: str = ""
     _tree: cKDTree | None = field(default=None, repr=False, compare=False)
     _reverse: RoadGraph | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"RoadGraph(mode={self.mode!r}, n_nodes={self.n_nodes}, n_edges={self.n_edges}, key={self.key!r})"
+        )
 
     @property
     def n_nodes(self) -> int:
@@ -638,16 +643,24 @@ class RoadNetworkCosts:
     Each point is snapped to its nearest graph node; a point farther than
     ``max_snap_m`` metres from any node is *unreachable*: it gets no pair and
     is listed by :meth:`snap_report` and in the log. Times are network times
-    between the snapped nodes (the walk from the point to its node is not
-    added). Pairs beyond ``max_time_min`` are absent, as in every
+    between the snapped nodes; with ``connector_speed_kph`` the straight legs
+    from each point to its node are added at that speed (e.g. 4.5 km/h on
+    foot). Pairs beyond ``max_time_min`` are absent, as in every
     :class:`~accesoins.network.CostSource`.
     """
 
-    def __init__(self, graph: RoadGraph, *, max_snap_m: float = 500.0) -> None:
+    def __init__(
+        self, graph: RoadGraph, *, max_snap_m: float = 500.0, connector_speed_kph: float | None = None
+    ) -> None:
         if not max_snap_m >= 0:
             raise ConfigurationError(f"distance d'accrochage invalide : {max_snap_m} (mètres ≥ 0)")
+        if connector_speed_kph is not None and not connector_speed_kph > 0:
+            raise ConfigurationError(
+                f"vitesse d'accès au réseau invalide : {connector_speed_kph} (km/h > 0 attendus)"
+            )
         self.graph = graph
         self.max_snap_m = float(max_snap_m)
+        self.connector_speed_kph = connector_speed_kph
         self.name = COST_NAMES[graph.mode]
 
     def _nodes(self, points: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -678,6 +691,10 @@ class RoadNetworkCosts:
                     float(snap.max()),
                 )
         oi, dj, minutes = travel_time_pairs(self.graph, o_node, d_node, max_time_min=max_time_min)
+        if self.connector_speed_kph is not None:
+            minutes = minutes + (o_snap[oi] + d_snap[dj]) / (self.connector_speed_kph * 1000.0 / 60.0)
+            within = minutes <= max_time_min
+            oi, dj, minutes = oi[within], dj[within], minutes[within]
         return pd.DataFrame(
             {
                 "origin_id": origins["id"].to_numpy()[oi],
