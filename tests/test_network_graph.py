@@ -19,6 +19,7 @@ from accesoins.network import (
     RoadNetworkCosts,
     build_graph,
     load_or_build,
+    load_road_speeds,
     read_osm_ways,
     travel_time_pairs,
 )
@@ -287,3 +288,12 @@ def test_connector_legs_are_added(osm_dir: Path) -> None:
     expected = plain["travel_time_min"].iloc[0] + snaps / 75.0  # 4.5 km/h = 75 m/min
     assert legs["travel_time_min"].iloc[0] == pytest.approx(expected)
     assert "n_nodes=" in repr(walk)
+
+
+def test_cache_key_follows_speeds(osm_dir: Path, tmp_path: Path) -> None:
+    base = load_road_speeds()
+    faster = base.model_copy(update={"walk": base.walk.model_copy(update={"speed_kph": 5.0})})
+    a = load_or_build(osm_dir / REDON, "walk", tmp_path)
+    b = load_or_build(osm_dir / REDON, "walk", tmp_path, params=faster)
+    assert a.key != b.key and len(list(tmp_path.glob("graph-*.npz"))) == 2
+    np.testing.assert_allclose(a.time_min, b.time_min * 5.0 / 4.5)
