@@ -34,8 +34,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Répertoire des fichiers sources "

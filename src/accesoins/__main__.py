@@ -1,0 +1,5 @@
+"""``python -m accesoins``: same as the ``accesoins`` command."""
+
+from accesoins.cli import app
+
+app(prog_name="accesoins")

@@ -1,0 +1,138 @@
+"""Snapshot store: atomic builds (kill, Ctrl-C, broken input) and differences between snapshots."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from accesoins.store import PAUSE_ENV, Store, diff_snapshots, indicator_layer
+
+pytestmark = pytest.mark.slow
+
+RPPS = "health_professionals/rpps_2017_gironde33_generalistes_neurologues.csv"
+TERRITORY = "33063,33318,33522,33281"  # Bordeaux, Pessac, Talence, Mérignac
+
+
+def _data_copy(data_dir: Path, target: Path, *, rpps_text: str | None = None) -> Path:
+    """A data directory of links to the real files, with an optional replacement RPPS file."""
+    for sub in ("apl_drees", "health_professionals"):
+        (target / sub).mkdir(parents=True)
+        for f in (data_dir / sub).iterdir():
+            (target / sub / f.name).symlink_to(f)
+    if rpps_text is not None:
+        (target / RPPS).unlink()
+        (target / RPPS).write_bytes(rpps_text.encode("latin-1") if rpps_text.startswith("LATIN1:")
+                                    else rpps_text.encode("utf-8"))
+    return target
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "accesoins", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[Path, Path]:
+    """A store holding one snapshot of four communes, and its data directory."""
+    root = tmp_path_factory.mktemp("small")
+    data = _data_copy(data_dir, root / "data")
+    store = root / "store.duckdb"
+    done = _cli("build", "--territory", TERRITORY, "--data-dir", str(data), "--store", str(store))
+    assert done.returncode == 0, done.stderr
+    return store, data
+
+
+def _state(store: Path) -> tuple[list[str], int, int]:
+    with Store(store, read_only=True) as s:
+        ids = list(s.snapshots()["snapshot_id"])
+        n_ind = s.con.execute("SELECT count(*) FROM indicators").fetchone()[0]  # type: ignore[index]
+        n_all = s.con.execute("SELECT count(*) FROM snapshots").fetchone()[0]  # type: ignore[index]
+    return ids, int(n_ind), int(n_all)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_interrupted_build_leaves_previous_snapshot_intact(small_store: tuple[Path, Path], sig: int) -> None:
+    store, data = small_store
+    before = _state(store)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "accesoins", "build", "--territory", TERRITORY, "--data-dir", str(data),
+         "--store", str(store)],
+        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, PAUSE_ENV: "60"},
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the last step is announced before the transaction commits
+        if "Écriture de l'instantané" in line:
+            break
+    time.sleep(2.0)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    if sig == signal.SIGINT:
+        assert "Interrompu : rien n'a été écrit" in err
+    assert _state(store) == before
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda t: t[: len(t) // 2].rsplit(",", 3)[0], r"ligne \d+.*tronqu"),
+        (lambda t: t.replace(",", ";"), r"mauvais séparateur : « , » \(virgule\) attendu, « ; »"),
+        (lambda t: t.replace("CodePostal,", "CP,", 1), r"ligne 1, colonne « CodePostal » : colonne\(s\) absente"),
+        (lambda t: t.replace(",33140,Créon", ",33I40,Créon", 1), r"ligne 2, colonne « Commune » : code invalide"),
+        (lambda t: "LATIN1:" + t, r"Latin-1"),
+    ],
+    ids=["tronque", "separateur", "colonne", "code", "latin1"],
+)
+def test_broken_input_gives_french_error_and_leaves_store_untouched(
+    small_store: tuple[Path, Path], data_dir: Path, tmp_path: Path, mutate: object, message: str
+) -> None:
+    store, _ = small_store
+    before = _state(store)
+    text = (data_dir / RPPS).read_text(encoding="utf-8")
+    broken = mutate(text)  # type: ignore[operator]
+    if broken.startswith("LATIN1:"):
+        broken = "LATIN1:" + broken[7:]
+        data = _data_copy(data_dir, tmp_path / "data")
+        (data / RPPS).unlink()
+        (data / RPPS).write_bytes(broken[7:].encode("latin-1"))
+    else:
+        data = _data_copy(data_dir, tmp_path / "data", rpps_text=broken)
+    done = _cli("build", "--territory", TERRITORY, "--data-dir", str(data), "--store", str(store))
+    assert done.returncode == 2
+    assert "rpps_2017_gironde33_generalistes_neurologues.csv" in done.stderr
+    assert pd.Series([done.stderr.replace("\n", " ")]).str.contains(message, regex=True).iloc[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert _state(store) == before
+
+
+def test_diff_lists_departures_and_apl_change(small_store: tuple[Path, Path], data_dir: Path,
+                                              tmp_path: Path) -> None:
+    store, _ = small_store
+    text = (data_dir / RPPS).read_text(encoding="utf-8").splitlines()
+    kept = [line for line in text if ",33522,Talence," not in line]  # every activity in Talence leaves
+    data = _data_copy(data_dir, tmp_path / "data", rpps_text="\n".join(kept) + "\n")
+    done = _cli("build", "--territory", TERRITORY, "--data-dir", str(data), "--store", str(store))
+    assert done.returncode == 0, done.stderr
+    raw = pd.read_csv(data_dir / RPPS, dtype=str)
+    gone = raw[raw["Commune"].eq("33522")]["RPPS"].str[1:]
+    stays = raw[raw["Commune"].isin(["33063", "33318", "33281"])]["RPPS"].str[1:]
+    with Store(store, read_only=True) as s:
+        ids = list(s.snapshots()["snapshot_id"])
+        result = diff_snapshots(s, ids[-2], ids[-1])
+        after = indicator_layer(s, ids[-1], level="commune", profession="generaliste").set_index("unit_id")
+    assert set(result.departures["practitioner_id"]) == set(gone) - set(stays)
+    assert result.arrivals.empty
+    talence = result.changes.set_index(["unit_id", "profession"]).loc[("33522", "generaliste")]
+    assert talence["headcount_after"] == 0 and talence["headcount_before"] > 0
+    assert talence["apl_delta"] < 0
+    assert after.loc["33522", "etp"] == 0
+    cli = _cli("diff", "precedent", "dernier", "--store", str(store), "--out", str(tmp_path / "diff"))
+    assert cli.returncode == 0 and "départ(s)" in cli.stdout
+    assert len(pd.read_csv(tmp_path / "diff" / "departures.csv")) == len(result.departures)
