@@ -44,6 +44,7 @@ COST_NAMES = {"car": "route", "walk": "marche"}
 EARTH_RADIUS_M = 6_371_008.8
 GRAPH_FORMAT = 2  # bump when the arrays or the build rules change: invalidates caches
 MAX_BLOCK_CELLS = 4_000_000  # dense (sources × targets) block computed at once, float64
+PARALLEL_MIN_WORK = 5_000_000  # sources × graph nodes below which threads are not started
 _KERNEL_LOCK = threading.Lock()
 
 
@@ -509,39 +510,68 @@ def _one_source(
         state[w] = 0
 
 
+@njit(cache=True, nogil=True)
+def _sources_block(
+    indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, sources: np.ndarray,
+    target_slot: np.ndarray, n_targets: int, cutoff: float, out: np.ndarray, lo: int, hi: int,
+) -> None:  # fmt: skip
+    """Run the searches of ``sources[lo:hi]`` with one set of working arrays (41 bytes per node)."""
+    n = len(indptr) - 1
+    dist = np.full(n, np.inf)
+    state = np.zeros(n, dtype=np.int8)
+    pos = np.empty(n, dtype=np.int64)
+    heap_node = np.empty(n, dtype=np.int64)
+    heap_key = np.empty(n, dtype=np.float64)
+    touched = np.empty(n, dtype=np.int64)
+    for k in range(lo, hi):
+        _one_source(
+            sources[k], indptr, indices, weight, target_slot, n_targets, cutoff, out[k],
+            dist, state, pos, heap_node, heap_key, touched,
+        )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _many_serial(
+    indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, sources: np.ndarray,
+    target_slot: np.ndarray, n_targets: int, cutoff: float, n_blocks: int,
+) -> np.ndarray:  # fmt: skip
+    """Dense times from each source to each target slot, in this thread."""
+    out = np.full((len(sources), n_targets), np.inf)
+    _sources_block(indptr, indices, weight, sources, target_slot, n_targets, cutoff, out, 0, len(sources))
+    return out
+
+
 @njit(cache=True, parallel=True)
-def _many_to_many_kernel(
+def _many_parallel(
     indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, sources: np.ndarray,
     target_slot: np.ndarray, n_targets: int, cutoff: float, n_blocks: int,
 ) -> np.ndarray:  # fmt: skip
     """Dense times from each source to each target slot; sources split in ``n_blocks`` parallel runs."""
-    n = len(indptr) - 1
     m = len(sources)
     out = np.full((m, n_targets), np.inf)
     for b in prange(n_blocks):
-        dist = np.full(n, np.inf)
-        state = np.zeros(n, dtype=np.int8)
-        pos = np.empty(n, dtype=np.int64)
-        heap_node = np.empty(n, dtype=np.int64)
-        heap_key = np.empty(n, dtype=np.float64)
-        touched = np.empty(n, dtype=np.int64)
-        for k in range(b * m // n_blocks, (b + 1) * m // n_blocks):
-            _one_source(
-                sources[k], indptr, indices, weight, target_slot, n_targets, cutoff, out[k],
-                dist, state, pos, heap_node, heap_key, touched,
-            )  # fmt: skip
+        _sources_block(
+            indptr, indices, weight, sources, target_slot, n_targets, cutoff, out,
+            b * m // n_blocks, (b + 1) * m // n_blocks,
+        )  # fmt: skip
     return out
 
 
 def _many_to_many_dense(
     graph: RoadGraph, sources: np.ndarray, targets: np.ndarray, cutoff: float
 ) -> np.ndarray:
-    """Dense ``(len(sources), len(targets))`` times, ``inf`` beyond ``cutoff``; nodes must be distinct."""
+    """Dense ``(len(sources), len(targets))`` times, ``inf`` beyond ``cutoff``; nodes must be distinct.
+
+    Threads only pay off on large queries: starting them costs milliseconds, so
+    small ones (fewer than ``PARALLEL_MIN_WORK`` source × node) run in this thread.
+    """
     target_slot = np.full(graph.n_nodes, -1, dtype=np.int64)
     target_slot[targets] = np.arange(len(targets))
     n_blocks = max(1, min(get_num_threads(), len(sources)))
+    parallel = n_blocks > 1 and len(sources) * graph.n_nodes >= PARALLEL_MIN_WORK
+    kernel = _many_parallel if parallel else _many_serial
     with _KERNEL_LOCK:  # numba's default "workqueue" threading layer must not be entered twice at once
-        out = _many_to_many_kernel(
+        out = kernel(
             graph.indptr.astype(np.int64, copy=False),
             graph.indices.astype(np.int32, copy=False),
             graph.time_min.astype(np.float64, copy=False),
