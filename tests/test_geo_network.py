@@ -37,7 +37,7 @@ def test_place_rpps_2017_with_finess(data_dir: Path, gironde_communes: gpd.GeoDa
     halls = commune_points(gironde_communes)
     bordeaux_hall = halls[gironde_communes["commune_code"] == "33063"].iloc[0]
     in_bordeaux = at_commune[at_commune["commune_code"] == "33063"]
-    assert in_bordeaux.geometry.distance(bordeaux_hall).max() == 0
+    assert in_bordeaux.geometry.geom_equals(bordeaux_hall).all()
     assert in_bordeaux["site_id"].eq("commune:33063").all()
 
 
