@@ -10,7 +10,7 @@ extracts in ``$ACCESOINS_DATA/osm``. Then measures time and peak memory per
 million graph nodes for building a graph from a (synthetic) ``.osm.pbf`` and
 for querying it, to plan a département (1–3 M nodes).
 
-Run: ``python bench/network.py`` (about 1–2 minutes on 2 cores; ``--quick`` for a smoke run).
+Run: ``python bench/network.py`` (about 30 s on 2 cores; ``--quick`` for a smoke run).
 """
 
 from __future__ import annotations
