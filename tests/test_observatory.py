@@ -61,6 +61,7 @@ def test_alpes_maritimes_iris_apl(store_path: Path, alpes_maritimes: str) -> Non
     expected = (nice["apl"] * nice["population_standardised"]).sum() / nice["population_standardised"].sum()
     assert communes.set_index("unit_id").loc["06088", "apl"] == pytest.approx(expected)
     assert iris["etp"].sum() == pytest.approx(1213.5 - 0.5)  # one row outside France (Monaco, IRIS 404)
+    assert iris["headcount"].isna().sum() == (iris["etp"] > 0).sum()  # counts per IRIS: no headcount
 
 
 @pytest.mark.parametrize(("territory", "vintage", "floor"), [("06", 2022, 0.74), ("06", 2023, 0.80),

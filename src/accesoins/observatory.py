@@ -269,11 +269,19 @@ def _road_costs(inputs: Inputs, data_dir: Path) -> network.CostSource:
 
 
 def _site_table(activities: gpd.GeoDataFrame, supply: pd.Series) -> gpd.GeoDataFrame:
-    """One row per practice site: precision, point, commune, IRIS, GP consultations."""
+    """One row per practice site: precision, point, professions, commune, IRIS, GP consultations.
+
+    Only establishments keep a name (the FINESS one); a private practice's name
+    often holds the practitioner's, which public outputs do not need.
+    """
     located = activities[activities["site_id"] != ""]
     first = located.drop_duplicates("site_id").set_index("site_id")
+    professions = located.groupby("site_id")["profession"].agg(lambda p: ",".join(sorted(set(p))))
+    names = first.get("site_name", pd.Series("", index=first.index)).fillna("")
     sites = gpd.GeoDataFrame({
+        "label": names.where(first["precision"].eq("etablissement"), ""),
         "precision": first["precision"],
+        "professions": professions.reindex(first.index),
         "commune_code": first["commune_code"],
         "iris_code": first.get("iris_code", pd.Series("", index=first.index)).fillna(""),
         "n_activities": located.groupby("site_id").size(),

@@ -13,15 +13,16 @@ def unit_supply(activities: pd.DataFrame, *, unit: str) -> pd.DataFrame:
 
     ``activities`` needs ``practitioner_id``, ``profession``, ``etp`` and the
     ``unit`` column. A practitioner practising in two units counts once in each
-    headcount; ETP shares add up to the number of practitioners.
+    headcount; ETP shares add up to the number of practitioners. Supply known
+    only as counts per unit (no practitioner identifiers) has no headcount.
     Also counts activities per placement ``precision`` when that column exists.
     """
     located = activities[activities[unit].fillna("") != ""]
-    grouped = located.groupby([unit, "profession"])
-    out = pd.DataFrame({
-        "headcount": grouped["practitioner_id"].nunique(),
-        "etp": grouped["etp"].sum(),
-    })
+    known_id = located["practitioner_id"].fillna("").astype(str).replace("", None)
+    grouped = located.assign(known_id=known_id).groupby([unit, "profession"])
+    headcount = grouped["known_id"].nunique().astype("Int64")
+    headcount[grouped["known_id"].count() == 0] = pd.NA  # supply given as counts per unit: no headcount
+    out = pd.DataFrame({"headcount": headcount, "etp": grouped["etp"].sum()})
     if "precision" in located.columns:
         by_precision = located.pivot_table(index=[unit, "profession"], columns="precision", values="etp",
                                            aggfunc="size", fill_value=0)
@@ -47,8 +48,10 @@ def densities(
     profs = professions or sorted(supply["profession"].unique())
     grid = pd.MultiIndex.from_product([population.index, profs], names=["unit_id", "profession"])
     table = supply.set_index(["unit_id", "profession"]).reindex(grid)
+    absent = table["etp"].isna()
     count_cols = [c for c in table.columns if c == "headcount" or c.startswith("n_")]
-    table[count_cols] = table[count_cols].fillna(0).astype("int64")
+    for col in count_cols:
+        table[col] = table[col].astype("Int64").mask(absent, 0)
     table["etp"] = table["etp"].fillna(0.0)
     pop = population.reindex(grid.get_level_values(0)).to_numpy(dtype=np.float64)
     table["population"] = pop
