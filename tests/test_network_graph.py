@@ -297,3 +297,29 @@ def test_cache_key_follows_speeds(osm_dir: Path, tmp_path: Path) -> None:
     b = load_or_build(osm_dir / REDON, "walk", tmp_path, params=faster)
     assert a.key != b.key and len(list(tmp_path.glob("graph-*.npz"))) == 2
     np.testing.assert_allclose(a.time_min, b.time_min * 5.0 / 4.5)
+
+
+@pytest.mark.parametrize(
+    ("file", "mode", "cutoff"),
+    [(BURE, "car", 8.0), (BURE, "walk", 25.0), (REDON, "car", 3.0), (REDON, "walk", 8.0)],
+)
+def test_equals_networkx_on_chains(osm_dir: Path, file: str, mode: str, cutoff: float) -> None:
+    """Most nodes of these graphs lie inside chains that the search contracts: still exact."""
+    graph = build_graph(osm_dir / file, mode, largest_component=False)
+    assert graph.chain_nodes().mean() > 0.5
+    rng = np.random.default_rng(11)
+    g = to_networkx(graph)
+    for n_origins, n_destinations in ((40, 15), (15, 40)):
+        origins = rng.choice(graph.n_nodes, n_origins)
+        destinations = rng.choice(graph.n_nodes, n_destinations)
+        oi, dj, minutes = travel_time_pairs(graph, origins, destinations, max_time_min=cutoff)
+        got = dict(zip(zip(oi.tolist(), dj.tolist(), strict=True), minutes.tolist(), strict=True))
+        expected = {}
+        for i, o in enumerate(origins.tolist()):
+            lengths = nx.single_source_dijkstra_path_length(g, o, cutoff=cutoff)
+            for j, d in enumerate(destinations.tolist()):
+                if d in lengths:
+                    expected[(i, j)] = lengths[d]
+        assert len(expected) > 0
+        assert set(got) == set(expected)
+        assert max(abs(got[k] - expected[k]) for k in expected) < 1e-6

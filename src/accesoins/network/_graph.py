@@ -88,6 +88,7 @@ class RoadGraph:
     key: str = ""
     _tree: cKDTree | None = field(default=None, repr=False, compare=False)
     _reverse: RoadGraph | None = field(default=None, repr=False, compare=False)
+    _chain: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return (
@@ -129,6 +130,26 @@ class RoadGraph:
                 self,
             )
         return self._reverse
+
+    def chain_nodes(self) -> np.ndarray:
+        """Boolean mask of the nodes inside a chain, which a search can skip (cached).
+
+        A chain node has exactly two neighbours and is either two-way with both
+        (in and out degree 2) or one-way through (one edge in, one edge out to
+        the other neighbour): a shortest path entering it can only go on.
+        """
+        if self._chain is None:
+            n = np.int64(self.n_nodes)
+            out_degree = np.diff(self.indptr)
+            in_degree = np.bincount(self.indices, minlength=self.n_nodes)
+            tails = np.repeat(np.arange(n), out_degree)
+            heads = self.indices.astype(np.int64)
+            pairs = np.unique(np.concatenate([tails * n + heads, heads * n + tails]))
+            neighbours = np.bincount(pairs // n, minlength=self.n_nodes)
+            two_way = (out_degree == 2) & (in_degree == 2)
+            one_way = (out_degree == 1) & (in_degree == 1)
+            self._chain = (neighbours == 2) & (two_way | one_way)
+        return self._chain
 
     def snap(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node of each point and its great-circle distance in metres.
@@ -557,24 +578,79 @@ def _many_parallel(
     return out
 
 
+@njit(cache=True, nogil=True)
+def _contract(
+    indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Graph between the ``keep`` nodes: each chain of other nodes becomes one edge.
+
+    Every node not kept must be a chain node (see :meth:`RoadGraph.chain_nodes`);
+    walking on from a chain node means taking its out-edge that does not go back.
+    The weight of a new edge is the sum of the chain's weights, added in path
+    order. Returns ``(indptr, indices, weight, new_id)`` with ``new_id[node]``
+    the kept node's index (-1 otherwise); kept nodes keep their relative order.
+    """
+    n = len(indptr) - 1
+    new_id = np.full(n, -1, dtype=np.int64)
+    n_kept = 0
+    for u in range(n):
+        if keep[u]:
+            new_id[u] = n_kept
+            n_kept += 1
+    out_ptr = np.zeros(n_kept + 1, dtype=np.int64)
+    out_ind = np.empty(len(indices), dtype=np.int32)
+    out_w = np.empty(len(indices), dtype=np.float64)
+    k = 0
+    for u in range(n):
+        if not keep[u]:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            prev = u
+            v = indices[e]
+            w = weight[e]
+            steps = 0
+            while not keep[v] and steps <= n:
+                nxt = -1
+                w_next = 0.0
+                for f in range(indptr[v], indptr[v + 1]):
+                    if indices[f] != prev:
+                        nxt = indices[f]
+                        w_next = weight[f]
+                        break
+                if nxt < 0:
+                    break
+                w += w_next
+                prev = v
+                v = nxt
+                steps += 1
+            if keep[v] and v != u:
+                out_ind[k] = new_id[v]
+                out_w[k] = w
+                k += 1
+        out_ptr[new_id[u] + 1] = k
+    return out_ptr, out_ind[:k].copy(), out_w[:k].copy(), new_id
+
+
 def _many_to_many_dense(
-    graph: RoadGraph, sources: np.ndarray, targets: np.ndarray, cutoff: float
-) -> np.ndarray:
+    indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, sources: np.ndarray,
+    targets: np.ndarray, cutoff: float,
+) -> np.ndarray:  # fmt: skip
     """Dense ``(len(sources), len(targets))`` times, ``inf`` beyond ``cutoff``; nodes must be distinct.
 
     Threads only pay off on large queries: starting them costs milliseconds, so
     small ones (fewer than ``PARALLEL_MIN_WORK`` source × node) run in this thread.
     """
-    target_slot = np.full(graph.n_nodes, -1, dtype=np.int64)
+    n_nodes = len(indptr) - 1
+    target_slot = np.full(n_nodes, -1, dtype=np.int64)
     target_slot[targets] = np.arange(len(targets))
     n_blocks = max(1, min(get_num_threads(), len(sources)))
-    parallel = n_blocks > 1 and len(sources) * graph.n_nodes >= PARALLEL_MIN_WORK
+    parallel = n_blocks > 1 and len(sources) * n_nodes >= PARALLEL_MIN_WORK
     kernel = _many_parallel if parallel else _many_serial
     with _KERNEL_LOCK:  # numba's default "workqueue" threading layer must not be entered twice at once
         out = kernel(
-            graph.indptr.astype(np.int64, copy=False),
-            graph.indices.astype(np.int32, copy=False),
-            graph.time_min.astype(np.float64, copy=False),
+            indptr,
+            indices,
+            weight,
             sources.astype(np.int64),
             target_slot,
             len(targets),
@@ -582,6 +658,18 @@ def _many_to_many_dense(
             n_blocks,
         )
     return np.asarray(out)
+
+
+def _search_graph(graph: RoadGraph, query_nodes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """CSR arrays of ``graph`` with its chains contracted, query nodes kept; and ``new_id``."""
+    keep = ~graph.chain_nodes()
+    keep[query_nodes] = True
+    indptr = graph.indptr.astype(np.int64, copy=False)
+    indices = graph.indices.astype(np.int32, copy=False)
+    weight = graph.time_min.astype(np.float64, copy=False)
+    if keep.mean() > 0.9:  # little to gain
+        return indptr, indices, weight, np.arange(graph.n_nodes, dtype=np.int64)
+    return tuple(_contract(indptr, indices, weight, keep))
 
 
 def _expand(
@@ -638,10 +726,14 @@ def travel_time_pairs(
     backward = len(ud) < len(uo)
     search = graph.reversed() if backward else graph
     sources, targets = (ud, uo) if backward else (uo, ud)
+    indptr, indices, weight, new_id = _search_graph(search, np.concatenate([sources, targets]))
+    sources_c, targets_c = new_id[sources], new_id[targets]
     rows_per_block = max(1, MAX_BLOCK_CELLS // len(targets))
     parts_s, parts_t, parts_m = [], [], []
     for lo in range(0, len(sources), rows_per_block):
-        block = _many_to_many_dense(search, sources[lo : lo + rows_per_block], targets, max_time_min)
+        block = _many_to_many_dense(
+            indptr, indices, weight, sources_c[lo : lo + rows_per_block], targets_c, max_time_min
+        )
         r, c = np.nonzero(block <= max_time_min)
         parts_s.append(r + lo)
         parts_t.append(c)
