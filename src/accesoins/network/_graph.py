@@ -701,9 +701,11 @@ def travel_time_pairs(
     ``(origin_idx, destination_idx, minutes)``: positions in the input arrays
     and the time of every pair reachable within ``max_time_min`` (inclusive).
 
-    Repeated nodes are computed once; Dijkstra runs from the smaller side (on
-    the reversed graph when destinations are fewer), stops at the cutoff and
-    when every target is settled, in compiled code (numba), in parallel.
+    Repeated nodes are computed once; chains of degree-2 nodes are contracted
+    into single edges (query nodes kept); Dijkstra runs from the smaller side
+    (on the reversed graph when destinations are fewer), stops at the cutoff
+    and when every target is settled, in compiled code (numba), in parallel
+    for large queries.
 
     Examples
     --------
