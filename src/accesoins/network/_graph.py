@@ -17,7 +17,6 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +37,6 @@ from accesoins.network._osm import (
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["car", "walk"]
 MODES: tuple[str, ...] = ("car", "walk")
 COST_NAMES = {"car": "route", "walk": "marche"}
 EARTH_RADIUS_M = 6_371_008.8
