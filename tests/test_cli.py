@@ -26,16 +26,34 @@ def fca_files(tmp_path: Path) -> dict[str, Path]:
     return {
         "demand": _write(tmp_path / "demand.csv", "id,value\nA,1000\nB,500\nC,2000\n"),
         "supply": _write(tmp_path / "supply.csv", "id,value\nA,2\nC,1\n"),
-        "costs": _write(tmp_path / "costs.csv",
-                        "origin,destination,cost\nA,A,0\nB,A,12\nA,C,18\nB,C,25\nC,C,5\nC,A,9\n"),
+        "costs": _write(
+            tmp_path / "costs.csv", "origin,destination,cost\nA,A,0\nB,A,12\nA,C,18\nB,C,25\nC,C,5\nC,A,9\n"
+        ),
     }
 
 
 def test_fca_hand_computed(fca_files: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "access.csv"
-    result = runner.invoke(app, ["fca", "--demand", str(fca_files["demand"]), "--supply", str(fca_files["supply"]),
-                                 "--costs", str(fca_files["costs"]), "--decay", "steps:10=1,15=0.6667,20=0.3333",
-                                 "--cutoff", "30", "--scale", "100000", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "fca",
+            "--demand",
+            str(fca_files["demand"]),
+            "--supply",
+            str(fca_files["supply"]),
+            "--costs",
+            str(fca_files["costs"]),
+            "--decay",
+            "steps:10=1,15=0.6667,20=0.3333",
+            "--cutoff",
+            "30",
+            "--scale",
+            "100000",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     access = pd.read_csv(out).set_index("id")["access"]
     # weights: A→A 1, B→A 0.6667 (12 min), A→C 0.3333 (18), B→C 0 (25 ≥ 20), C→C 1, C→A 1 (9)
@@ -48,9 +66,24 @@ def test_fca_hand_computed(fca_files: dict[str, Path], tmp_path: Path) -> None:
 
 def test_fca_cutoff_and_exp_decay(fca_files: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "access.csv"
-    result = runner.invoke(app, ["fca", "--demand", str(fca_files["demand"]), "--supply", str(fca_files["supply"]),
-                                 "--costs", str(fca_files["costs"]), "--decay", "exp:0.12", "--cutoff", "10",
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "fca",
+            "--demand",
+            str(fca_files["demand"]),
+            "--supply",
+            str(fca_files["supply"]),
+            "--costs",
+            str(fca_files["costs"]),
+            "--decay",
+            "exp:0.12",
+            "--cutoff",
+            "10",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     access = pd.read_csv(out).set_index("id")["access"]
     assert access["B"] == 0.0  # 12 min > cutoff 10: B reaches nothing
@@ -69,33 +102,83 @@ def test_fca_cutoff_and_exp_decay(fca_files: dict[str, Path], tmp_path: Path) ->
     ],
 )
 def test_fca_bad_decay(fca_files: dict[str, Path], tmp_path: Path, args: list[str], message: str) -> None:
-    result = runner.invoke(app, ["fca", "--demand", str(fca_files["demand"]), "--supply", str(fca_files["supply"]),
-                                 "--costs", str(fca_files["costs"]), "--out", str(tmp_path / "o.csv"), *args])
+    result = runner.invoke(
+        app,
+        [
+            "fca",
+            "--demand",
+            str(fca_files["demand"]),
+            "--supply",
+            str(fca_files["supply"]),
+            "--costs",
+            str(fca_files["costs"]),
+            "--out",
+            str(tmp_path / "o.csv"),
+            *args,
+        ],
+    )
     assert result.exit_code == 2
     assert message in result.output
 
 
 def test_fca_bad_files(fca_files: dict[str, Path], tmp_path: Path) -> None:
     bad = _write(tmp_path / "demand_bad.csv", "id;value\nA;1000\n")
-    result = runner.invoke(app, ["fca", "--demand", str(bad), "--supply", str(fca_files["supply"]),
-                                 "--costs", str(fca_files["costs"]), "--out", str(tmp_path / "o.csv")])
+    result = runner.invoke(
+        app,
+        [
+            "fca",
+            "--demand",
+            str(bad),
+            "--supply",
+            str(fca_files["supply"]),
+            "--costs",
+            str(fca_files["costs"]),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+    )
     assert result.exit_code == 2
     assert "demand_bad.csv, ligne 1 : mauvais séparateur" in result.output
     bad = _write(tmp_path / "costs_bad.csv", "origin,destination,cost\nA,A,0\nB,A,douze\n")
-    result = runner.invoke(app, ["fca", "--demand", str(fca_files["demand"]), "--supply", str(fca_files["supply"]),
-                                 "--costs", str(bad), "--out", str(tmp_path / "o.csv")])
+    result = runner.invoke(
+        app,
+        [
+            "fca",
+            "--demand",
+            str(fca_files["demand"]),
+            "--supply",
+            str(fca_files["supply"]),
+            "--costs",
+            str(bad),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+    )
     assert result.exit_code == 2
     assert "costs_bad.csv, ligne 3, colonne « cost » : valeur non numérique « douze »" in result.output
     dup = _write(tmp_path / "costs_dup.csv", "origin,destination,cost\nA,A,0\nA,A,3\n")
-    result = runner.invoke(app, ["fca", "--demand", str(fca_files["demand"]), "--supply", str(fca_files["supply"]),
-                                 "--costs", str(dup), "--out", str(tmp_path / "o.csv")])
+    result = runner.invoke(
+        app,
+        [
+            "fca",
+            "--demand",
+            str(fca_files["demand"]),
+            "--supply",
+            str(fca_files["supply"]),
+            "--costs",
+            str(dup),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+    )
     assert result.exit_code == 2 and "couple en double" in result.output
 
 
 @pytest.mark.slow
 def test_validate_apl_prints_rho_last(data_dir: Path) -> None:
-    result = runner.invoke(app, ["validate-apl", "--territory", "06", "--vintage", "2022", "--data-dir",
-                                 str(data_dir)])
+    result = runner.invoke(
+        app, ["validate-apl", "--territory", "06", "--vintage", "2022", "--data-dir", str(data_dir)]
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     assert lines[-1].startswith("rho=") and 0.74 <= float(lines[-1][4:]) <= 1.0
@@ -106,15 +189,33 @@ def test_validate_apl_prints_rho_last(data_dir: Path) -> None:
 @pytest.mark.parametrize("fmt", ["csv", "gpkg", "parquet"])
 def test_indicators_export(store_path: Path, gironde: str, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"communes.{fmt}"
-    result = runner.invoke(app, ["indicators", "--level", "commune", "--profession", "generaliste", "--format", fmt,
-                                 "--out", str(out), "--snapshot", gironde, "--store", str(store_path)])
+    result = runner.invoke(
+        app,
+        [
+            "indicators",
+            "--level",
+            "commune",
+            "--profession",
+            "generaliste",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            "--snapshot",
+            gironde,
+            "--store",
+            str(store_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     if fmt == "csv":
         table = pd.read_csv(out, dtype={"unit_id": str})
     else:
         table = pyogrio.read_dataframe(out) if fmt == "gpkg" else pd.read_parquet(out)
     assert len(table) == 535
-    assert {"unit_id", "headcount", "etp", "density_per_100k", "apl", "apl_class", "n_commune"} <= set(table.columns)
+    assert {"unit_id", "headcount", "etp", "density_per_100k", "apl", "apl_class", "n_commune"} <= set(
+        table.columns
+    )
 
 
 def test_unknown_snapshot_and_missing_store(tmp_path: Path) -> None:

@@ -25,8 +25,11 @@ def gironde_communes() -> gpd.GeoDataFrame:
 def test_place_rpps_2017_with_finess(data_dir: Path, gironde_communes: gpd.GeoDataFrame) -> None:
     rpps = read_rpps_2017(data_dir / "health_professionals/rpps_2017_gironde33_generalistes_neurologues.csv")
     finess = read_finess_geoloc_wgs84(
-        data_dir / "health_professionals/finess_2017-01_gironde33_etablissements_geoloc_wgs84.csv")
-    placed = place_activities(rpps, gironde_communes, establishments=finess, commune_history=commune_code_history())
+        data_dir / "health_professionals/finess_2017-01_gironde33_etablissements_geoloc_wgs84.csv"
+    )
+    placed = place_activities(
+        rpps, gironde_communes, establishments=finess, commune_history=commune_code_history()
+    )
     counts = placed["precision"].value_counts().to_dict()
     assert counts == {"commune": 1123, "etablissement": 372}  # 2 of the 374 FINESS links are not in the file
     pellegrin = placed[placed["finess_site"] == "330781360"]  # Groupe hospitalier Pellegrin - CHU
@@ -52,14 +55,24 @@ def test_territories(gironde_communes: gpd.GeoDataFrame) -> None:
 
 
 def test_crowfly_times(gironde_communes: gpd.GeoDataFrame) -> None:
-    params = CrowFlyParameters(detour_factor=1.3, density_breaks_per_km2=[150, 1500], speeds_kph=[50, 50, 35],
-                               intra_unit_min=0.0, source="test")
+    params = CrowFlyParameters(
+        detour_factor=1.3,
+        density_breaks_per_km2=[150, 1500],
+        speeds_kph=[50, 50, 35],
+        intra_unit_min=0.0,
+        source="test",
+    )
     points = commune_points(gironde_communes)
-    layer = gpd.GeoDataFrame({"id": gironde_communes["commune_code"],
-                              "density_per_km2": gironde_communes["density_per_km2"]},
-                             geometry=points.values, crs=points.crs)
-    times = CrowFlyCosts(params).travel_times(layer, layer, max_time_min=20).set_index(
-        ["origin_id", "destination_id"])["travel_time_min"]
+    layer = gpd.GeoDataFrame(
+        {"id": gironde_communes["commune_code"], "density_per_km2": gironde_communes["density_per_km2"]},
+        geometry=points.values,
+        crs=points.crs,
+    )
+    times = (
+        CrowFlyCosts(params)
+        .travel_times(layer, layer, max_time_min=20)
+        .set_index(["origin_id", "destination_id"])["travel_time_min"]
+    )
     metric = layer.set_index("id").to_crs("EPSG:2154").geometry
     km = metric["33063"].distance(metric["33318"]) / 1000  # Bordeaux → Pessac town halls
     assert km == pytest.approx(5.4, abs=0.3)
@@ -71,21 +84,38 @@ def test_crowfly_times(gironde_communes: gpd.GeoDataFrame) -> None:
 
 
 def test_crowfly_coincident_points_and_access_time() -> None:
-    params = CrowFlyParameters(detour_factor=1.3, density_breaks_per_km2=[], speeds_kph=[60], access_min=2.0,
-                               intra_unit_min=0.0, source="test")
-    origins = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[shapely.Point(0, 45), shapely.Point(0.01, 45)],
-                               crs="EPSG:4326")
-    sites = gpd.GeoDataFrame({"id": ["s"], "unit_id": ["x"]}, geometry=[shapely.Point(0, 45)], crs="EPSG:4326")
+    params = CrowFlyParameters(
+        detour_factor=1.3,
+        density_breaks_per_km2=[],
+        speeds_kph=[60],
+        access_min=2.0,
+        intra_unit_min=0.0,
+        source="test",
+    )
+    origins = gpd.GeoDataFrame(
+        {"id": ["a", "b"]}, geometry=[shapely.Point(0, 45), shapely.Point(0.01, 45)], crs="EPSG:4326"
+    )
+    sites = gpd.GeoDataFrame(
+        {"id": ["s"], "unit_id": ["x"]}, geometry=[shapely.Point(0, 45)], crs="EPSG:4326"
+    )
     times = CrowFlyCosts(params).travel_times(origins, sites, max_time_min=30).set_index("origin_id")
     assert times.loc["a", "travel_time_min"] == 0.0  # same place: no access time
-    metres = gpd.GeoSeries([shapely.Point(0, 45), shapely.Point(0.01, 45)], crs=4326).to_crs(2154).distance(
-        gpd.GeoSeries([shapely.Point(0, 45)] * 2, crs=4326).to_crs(2154))
+    metres = (
+        gpd.GeoSeries([shapely.Point(0, 45), shapely.Point(0.01, 45)], crs=4326)
+        .to_crs(2154)
+        .distance(gpd.GeoSeries([shapely.Point(0, 45)] * 2, crs=4326).to_crs(2154))
+    )
     assert times.loc["b", "travel_time_min"] == pytest.approx(2.0 + metres.iloc[1] / 1000 * 1.3 / 60 * 60)
 
 
 def test_od_table_costs_orientation() -> None:
-    table = pd.DataFrame({"origin_id": ["i1", "i2", "i1"], "destination_id": ["i2", "i1", "i1"],
-                          "travel_time_min": [7.0, 25.0, 0.0]})
+    table = pd.DataFrame(
+        {
+            "origin_id": ["i1", "i2", "i1"],
+            "destination_id": ["i2", "i1", "i1"],
+            "travel_time_min": [7.0, 25.0, 0.0],
+        }
+    )
     sites = pd.DataFrame({"id": ["s1", "s2"], "unit_id": ["i1", "i2"]})
     out = OdTableCosts(table).travel_times(pd.DataFrame({"id": ["i1", "i2"]}), sites, max_time_min=20)
     got = {(o, d): t for o, d, t in out.itertuples(index=False)}

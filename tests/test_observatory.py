@@ -24,12 +24,15 @@ def test_gironde_build_has_every_commune_and_precisions(store_path: Path, girond
     assert communes["apl"].notna().all()
     bordeaux = communes.set_index("unit_id").loc["33063"]
     assert bordeaux["name"] == "Bordeaux"
-    assert bordeaux["headcount"] == 400  # distinct RPPS with a GP activity in 33063 (443 activities, pandas check)
+    assert (
+        bordeaux["headcount"] == 400
+    )  # distinct RPPS with a GP activity in 33063 (443 activities, pandas check)
     assert bordeaux["density_per_100k"] == pytest.approx(bordeaux["etp"] / 254436 * 1e5)
     # every activity is placed, with its precision
     assert activities["precision"].value_counts().to_dict() == {"commune": 1123, "etablissement": 372}
     assert (communes["n_commune"] + communes["n_etablissement"]).sum() == (
-        activities["profession"] == "generaliste").sum()
+        activities["profession"] == "generaliste"
+    ).sum()
     assert set(sources["name"]) >= {"apl_drees", "annuaire_sante", "finess", "filosofi_grid"}
     assert sources["sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
     assert meta["cost_source"] == "vol_oiseau" and meta["demand_method"] == "ratio_standardisation_drees"
@@ -37,12 +40,17 @@ def test_gironde_build_has_every_commune_and_precisions(store_path: Path, girond
 
 def test_bordeaux_grid_gets_cell_densities_and_apl(store_path: Path, gironde: str) -> None:
     with Store(store_path, read_only=True) as store:
-        cells = indicator_layer(store, gironde, level="carreau", profession="generaliste").set_index("unit_id")
+        cells = indicator_layer(store, gironde, level="carreau", profession="generaliste").set_index(
+            "unit_id"
+        )
     assert len(cells) == 1292
     assert cells["population"].sum() == pytest.approx(326921.5)
     assert cells["apl"].notna().all() and (cells["apl"] > 0).all()
-    aubiers = cells.loc["CRS3035RES200mN2478000E3485400"] if "CRS3035RES200mN2478000E3485400" in cells.index \
+    aubiers = (
+        cells.loc["CRS3035RES200mN2478000E3485400"]
+        if "CRS3035RES200mN2478000E3485400" in cells.index
         else cells.loc[cells["population"].idxmax()]
+    )
     assert aubiers["population"] == 2368
     with_gp = cells[cells["etp"] > 0]
     assert len(with_gp) > 20
@@ -51,7 +59,9 @@ def test_bordeaux_grid_gets_cell_densities_and_apl(store_path: Path, gironde: st
 
 def test_alpes_maritimes_iris_apl(store_path: Path, alpes_maritimes: str) -> None:
     with Store(store_path, read_only=True) as store:
-        iris = indicator_layer(store, alpes_maritimes, level="iris", profession="generaliste").set_index("unit_id")
+        iris = indicator_layer(store, alpes_maritimes, level="iris", profession="generaliste").set_index(
+            "unit_id"
+        )
         communes = indicator_layer(store, alpes_maritimes, level="commune", profession="generaliste")
         meta = store.metadata(alpes_maritimes)
     assert len(iris) == 500 and iris["apl"].notna().all()
@@ -64,12 +74,14 @@ def test_alpes_maritimes_iris_apl(store_path: Path, alpes_maritimes: str) -> Non
     assert iris["headcount"].isna().sum() == (iris["etp"] > 0).sum()  # counts per IRIS: no headcount
 
 
-@pytest.mark.parametrize(("territory", "vintage", "floor"), [("06", 2022, 0.74), ("06", 2023, 0.80),
-                                                             ("33", 2023, 0.53)])
-def test_validate_apl_against_drees(data_dir: Path, tmp_path: Path, territory: str, vintage: int,
-                                    floor: float) -> None:
+@pytest.mark.parametrize(
+    ("territory", "vintage", "floor"), [("06", 2022, 0.74), ("06", 2023, 0.80), ("33", 2023, 0.53)]
+)
+def test_validate_apl_against_drees(
+    data_dir: Path, tmp_path: Path, territory: str, vintage: int, floor: float
+) -> None:
     options = BuildOptions(parse_territory(territory), data_dir, tmp_path / "unused.duckdb", vintage=vintage)
-    comparison, results = validate_apl(options)
+    comparison, _ = validate_apl(options)
     assert comparison.n_units == {"06": 163, "33": 535}[territory]
     assert floor <= comparison.rho < 1.0
     assert comparison.lines()[-1] == f"rho={comparison.rho:.4f}"

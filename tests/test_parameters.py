@@ -20,7 +20,8 @@ def test_parameter_files_match_the_drees_workbook(data_dir: Path) -> None:
         params = load_apl_parameters(vintage)
         assert list(params.age_weights.values()) == pytest.approx(sheet["age_weights"][vintage], abs=1e-9)
         assert [s.weight for s in params.decay.steps] + [params.decay.beyond] == pytest.approx(
-            sheet["decay"], abs=1e-6)
+            sheet["decay"], abs=1e-6
+        )
         assert params.activity.floor == sheet["activity"]["floor"] == 3600
         assert params.activity.ceiling == sheet["activity"]["ceiling"] == 6000
         assert params.activity.imputed_new == sheet["activity"]["imputed_new"] == 5400

@@ -44,7 +44,9 @@ def test_drees_apl_tables(data_dir: Path) -> None:
 
 
 def test_drees_missing_vintage_is_a_clear_error(data_dir: Path) -> None:
-    with pytest.raises(DataFileError, match=r"feuille « APL 2019 » absente ; feuilles présentes : Paramètres"):
+    with pytest.raises(
+        DataFileError, match=r"feuille « APL 2019 » absente ; feuilles présentes : Paramètres"
+    ):
         read_apl_drees(data_dir / WORKBOOK, 2019)
 
 
@@ -84,11 +86,14 @@ def test_standardisation_matches_drees_population_standardisee(iris: pd.DataFram
     diff = both["std"] / both["pop"] - both["population_standardised"] / both["population_total"]
     assert diff.abs().median() < 0.006
     assert both["std"].sum() / both["pop"].sum() == pytest.approx(
-        both["population_standardised"].sum() / both["population_total"].sum(), abs=0.003)
+        both["population_standardised"].sum() / both["population_total"].sum(), abs=0.003
+    )
 
 
 def test_single_year_of_age_format(data_dir: Path) -> None:
-    table = read_population_single_age(data_dir / "apl_reference_06/insee_pop_sexe_age_commune_2018_sample_format.csv")
+    table = read_population_single_age(
+        data_dir / "apl_reference_06/insee_pop_sexe_age_commune_2018_sample_format.csv"
+    )
     assert table.loc[0, "commune_code"] == "01001"
     assert table.loc[0, list(range(101))].sum() == pytest.approx(776, abs=30)
 
@@ -109,22 +114,27 @@ def test_od_tables(data_dir: Path) -> None:
 def test_od_table_errors(tmp_path: Path) -> None:
     bad = tmp_path / "od.csv"
     bad.write_text("a,b,c\n1,2,3\n")
-    with pytest.raises(DataFileError, match="od.csv, ligne 1 : format de table de temps inconnu"):
+    with pytest.raises(DataFileError, match=r"od\.csv, ligne 1 : format de table de temps inconnu"):
         read_od_table(bad)
     bad.write_text("IRIS1,IRIS2,TIME\n60010000,60020000,12\n60010000,60030000,douze\n")
-    with pytest.raises(DataFileError, match="od.csv, ligne 3, colonne « TIME » : valeur non numérique « douze »"):
+    with pytest.raises(
+        DataFileError, match=r"od\.csv, ligne 3, colonne « TIME » : valeur non numérique « douze »"
+    ):
         read_od_table(bad)
 
 
 def test_filosofi_grid(data_dir: Path) -> None:
-    grid = read_filosofi_grid(data_dir / "population_grid/filosofi2021_200m_bordeaux_centre_8x8km_epsg3035.csv")
+    grid = read_filosofi_grid(
+        data_dir / "population_grid/filosofi2021_200m_bordeaux_centre_8x8km_epsg3035.csv"
+    )
     assert len(grid) == 1292 and grid.crs.to_epsg() == 3035
     assert grid["population"].sum() == pytest.approx(326921.5)
     top = grid.loc[grid["population"].idxmax()]
     assert top["population"] == 2368
     centre = top.geometry.centroid
-    assert (centre.x, centre.y) == pytest.approx((grid.geometry.bounds.minx.loc[top.name] + 100,
-                                                  grid.geometry.bounds.miny.loc[top.name] + 100))
+    assert (centre.x, centre.y) == pytest.approx(
+        (grid.geometry.bounds.minx.loc[top.name] + 100, grid.geometry.bounds.miny.loc[top.name] + 100)
+    )
     assert grid.geometry.area.eq(40000).all()
 
 

@@ -28,14 +28,21 @@ def _data_copy(data_dir: Path, target: Path, *, rpps_text: str | None = None) ->
             (target / sub / f.name).symlink_to(f)
     if rpps_text is not None:
         (target / RPPS).unlink()
-        (target / RPPS).write_bytes(rpps_text.encode("latin-1") if rpps_text.startswith("LATIN1:")
-                                    else rpps_text.encode("utf-8"))
+        (target / RPPS).write_bytes(
+            rpps_text.encode("latin-1") if rpps_text.startswith("LATIN1:") else rpps_text.encode("utf-8")
+        )
     return target
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "accesoins", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "accesoins", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +69,22 @@ def test_interrupted_build_leaves_previous_snapshot_intact(small_store: tuple[Pa
     store, data = small_store
     before = _state(store)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "accesoins", "build", "--territory", TERRITORY, "--data-dir", str(data),
-         "--store", str(store)],
-        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, PAUSE_ENV: "60"},
+        [
+            sys.executable,
+            "-m",
+            "accesoins",
+            "build",
+            "--territory",
+            TERRITORY,
+            "--data-dir",
+            str(data),
+            "--store",
+            str(store),
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, PAUSE_ENV: "60"},
     )
     assert proc.stderr is not None
     for line in proc.stderr:  # the last step is announced before the transaction commits
@@ -84,8 +104,14 @@ def test_interrupted_build_leaves_previous_snapshot_intact(small_store: tuple[Pa
     [
         (lambda t: t[: len(t) // 2].rsplit(",", 3)[0], r"ligne \d+.*tronqu"),
         (lambda t: t.replace(",", ";"), r"mauvais séparateur : « , » \(virgule\) attendu, « ; »"),
-        (lambda t: t.replace("CodePostal,", "CP,", 1), r"ligne 1, colonne « CodePostal » : colonne\(s\) absente"),
-        (lambda t: t.replace(",33140,Créon", ",33I40,Créon", 1), r"ligne 2, colonne « Commune » : code invalide"),
+        (
+            lambda t: t.replace("CodePostal,", "CP,", 1),
+            r"ligne 1, colonne « CodePostal » : colonne\(s\) absente",
+        ),
+        (
+            lambda t: t.replace(",33140,Créon", ",33I40,Créon", 1),
+            r"ligne 2, colonne « Commune » : code invalide",
+        ),
         (lambda t: "LATIN1:" + t, r"Latin-1"),
     ],
     ids=["tronque", "separateur", "colonne", "code", "latin1"],
@@ -112,8 +138,9 @@ def test_broken_input_gives_french_error_and_leaves_store_untouched(
     assert _state(store) == before
 
 
-def test_diff_lists_departures_and_apl_change(small_store: tuple[Path, Path], data_dir: Path,
-                                              tmp_path: Path) -> None:
+def test_diff_lists_departures_and_apl_change(
+    small_store: tuple[Path, Path], data_dir: Path, tmp_path: Path
+) -> None:
     store, _ = small_store
     text = (data_dir / RPPS).read_text(encoding="utf-8").splitlines()
     kept = [line for line in text if ",33522,Talence," not in line]  # every activity in Talence leaves

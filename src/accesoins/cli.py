@@ -38,10 +38,18 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Répertoire des fichiers sources "
-                                               "(défaut : variable ACCESOINS_DATA, sinon ./data).")]
-StorePath = Annotated[Path | None, typer.Option("--store", help="Fichier de l'entrepôt DuckDB "
-                                                 "(défaut : ACCESOINS_STORE, sinon var/accesoins.duckdb).")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Répertoire des fichiers sources (défaut : variable ACCESOINS_DATA, sinon ./data)."
+    ),
+]
+StorePath = Annotated[
+    Path | None,
+    typer.Option(
+        "--store", help="Fichier de l'entrepôt DuckDB (défaut : ACCESOINS_STORE, sinon var/accesoins.duckdb)."
+    ),
+]
 
 
 def _friendly(func: F) -> F:
@@ -70,8 +78,11 @@ def main(
     if version:
         out.print(f"accesoins {__version__}")
         raise typer.Exit()
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
-                        handlers=[RichHandler(console=console, show_path=False, show_time=False)])
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+    )
 
 
 def _data_dir(value: Path | None) -> Path:
@@ -84,8 +95,15 @@ def _store(value: Path | None) -> Path:
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[str], None]]:
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    ) as bar:
         task = bar.add_task("Préparation", total=total)
 
         def step(label: str) -> None:
@@ -97,29 +115,62 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
         bar.update(task, completed=total, description="Terminé")
 
 
-def _options(territory: str, data_dir: Path | None, store: Path | None, vintage: int, cost: str, demand: str,
-             activity: str) -> BuildOptions:
+def _options(
+    territory: str,
+    data_dir: Path | None,
+    store: Path | None,
+    vintage: int,
+    cost: str,
+    demand: str,
+    activity: str,
+) -> BuildOptions:
     if cost not in ("auto", "table", "vol_oiseau", "route"):
         raise ConfigurationError(f"source de temps « {cost} » inconnue : auto, table, vol_oiseau ou route")
     if demand not in ("auto", "insee", "drees", "population"):
         raise ConfigurationError(f"demande « {demand} » inconnue : auto, insee, drees ou population")
-    return BuildOptions(territory=geo.parse_territory(territory), data_dir=_data_dir(data_dir),
-                        store_path=_store(store), vintage=vintage, cost=cost, demand=demand,  # type: ignore[arg-type]
-                        activity=activity)
+    return BuildOptions(
+        territory=geo.parse_territory(territory),
+        data_dir=_data_dir(data_dir),
+        store_path=_store(store),
+        vintage=vintage,
+        cost=cost,
+        demand=demand,  # type: ignore[arg-type]
+        activity=activity,
+    )
 
 
-Territory = Annotated[str, typer.Option("--territory", "-t", help="Département (33), SIREN d'EPCI ou codes commune.")]
-Vintage = Annotated[int, typer.Option("--vintage", help="Millésime des paramètres APL de la DREES (2022, 2023).")]
-Cost = Annotated[str, typer.Option("--cost", help="Temps de trajet : auto, table (distancier), vol_oiseau, route.")]
-Demand = Annotated[str, typer.Option("--demand", help="Demande : auto, insee (âges), drees (ratio), population.")]
-Activity = Annotated[str, typer.Option("--activite", help="Activité par médecin : uniforme (5 400), calibre, "
-                                                          "ou un nombre de consultations par an.")]
+Territory = Annotated[
+    str, typer.Option("--territory", "-t", help="Département (33), SIREN d'EPCI ou codes commune.")
+]
+Vintage = Annotated[
+    int, typer.Option("--vintage", help="Millésime des paramètres APL de la DREES (2022, 2023).")
+]
+Cost = Annotated[
+    str, typer.Option("--cost", help="Temps de trajet : auto, table (distancier), vol_oiseau, route.")
+]
+Demand = Annotated[
+    str, typer.Option("--demand", help="Demande : auto, insee (âges), drees (ratio), population.")
+]
+Activity = Annotated[
+    str,
+    typer.Option(
+        "--activite",
+        help="Activité par médecin : uniforme (5 400), calibre, ou un nombre de consultations par an.",
+    ),
+]
 
 
 @app.command()
 @_friendly
-def build(territory: Territory, data_dir: DataDir = None, store: StorePath = None, vintage: Vintage = 2023,
-          cost: Cost = "auto", demand: Demand = "auto", activite: Activity = "uniforme") -> None:
+def build(
+    territory: Territory,
+    data_dir: DataDir = None,
+    store: StorePath = None,
+    vintage: Vintage = 2023,
+    cost: Cost = "auto",
+    demand: Demand = "auto",
+    activite: Activity = "uniforme",
+) -> None:
     """Construit l'observatoire d'un territoire et l'enregistre comme nouvel instantané."""
     options = _options(territory, data_dir, store, vintage, cost, demand, activite)
     with _progress(BUILD_STEPS) as step:
@@ -129,21 +180,31 @@ def build(territory: Territory, data_dir: DataDir = None, store: StorePath = Non
     precision = ", ".join(f"{k} {v}" for k, v in meta.get("precision", {}).items())
     out.print(f"Instantané [bold]{snapshot_id}[/] enregistré dans {options.store_path}")
     out.print(f"  activités : {meta.get('activities')} (précision : {precision})")
-    out.print(f"  unités : {meta.get('units')} ; temps : {meta.get('cost_source')} ; "
-              f"demande : {meta.get('demand_method')}")
+    out.print(
+        f"  unités : {meta.get('units')} ; temps : {meta.get('cost_source')} ; "
+        f"demande : {meta.get('demand_method')}"
+    )
 
 
 @app.command("validate-apl")
 @_friendly
-def validate_apl_command(territory: Territory, data_dir: DataDir = None, vintage: Vintage = 2023,
-                         cost: Cost = "auto", demand: Demand = "auto", activite: Activity = "uniforme") -> None:
+def validate_apl_command(
+    territory: Territory,
+    data_dir: DataDir = None,
+    vintage: Vintage = 2023,
+    cost: Cost = "auto",
+    demand: Demand = "auto",
+    activite: Activity = "uniforme",
+) -> None:
     """Compare l'APL communale calculée à celle publiée par la DREES (ρ de Spearman, erreur, biais)."""
     options = _options(territory, data_dir, None, vintage, cost, demand, activite)
     with _progress(BUILD_STEPS - 1) as step:
         comparison, results = validate_apl(options, step)
-    out.print(f"APL {vintage}, territoire {territory} — temps : {results.summary['cost_source']}, "
-              f"demande : {results.summary['demand_method']}, "
-              f"activité : {results.summary['consultations_per_gp']:.0f} consultations/médecin/an")
+    out.print(
+        f"APL {vintage}, territoire {territory} — temps : {results.summary['cost_source']}, "
+        f"demande : {results.summary['demand_method']}, "
+        f"activité : {results.summary['consultations_per_gp']:.0f} consultations/médecin/an"
+    )
     for line in comparison.lines():
         out.print(line, highlight=False)
 
@@ -152,10 +213,14 @@ def validate_apl_command(territory: Territory, data_dir: DataDir = None, vintage
 @_friendly
 def indicators_command(
     level: Annotated[str, typer.Option("--level", help="Niveau : commune, iris, carreau.")] = "commune",
-    profession: Annotated[str | None, typer.Option("--profession", help="Profession (generaliste, …).")] = None,
+    profession: Annotated[
+        str | None, typer.Option("--profession", help="Profession (generaliste, …).")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, gpkg ou parquet.")] = "csv",
     out_path: Annotated[Path, typer.Option("--out", help="Fichier à écrire.")] = Path("indicateurs.csv"),
-    snapshot: Annotated[str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")] = None,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
+    ] = None,
     store: StorePath = None,
 ) -> None:
     """Exporte les indicateurs d'un niveau (effectifs, ETP, densités, APL, précision de localisation)."""
@@ -171,12 +236,23 @@ def indicators_command(
 def fca(
     demand: Annotated[Path, typer.Option("--demand", help="CSV id,value : demande par unité (population…).")],
     supply: Annotated[Path, typer.Option("--supply", help="CSV id,value : offre par site (médecins, ETP…).")],
-    costs: Annotated[Path, typer.Option("--costs", help="CSV origin,destination,cost : origine = unité de "
-                                                        "demande, destination = site d'offre.")],
+    costs: Annotated[
+        Path,
+        typer.Option(
+            "--costs",
+            help="CSV origin,destination,cost : origine = unité de demande, destination = site d'offre.",
+        ),
+    ],
     out_path: Annotated[Path, typer.Option("--out", help="CSV de sortie id,access.")],
-    decay: Annotated[str, typer.Option("--decay", help="steps:10=1,15=0.6667,20=0.3333 | exp:BETA | "
-                                                       "gaussian:D0 | gravity:BETA | uniform")] = "steps:10=1,15=0.6667,20=0.3333",
-    cutoff: Annotated[float | None, typer.Option("--cutoff", help="Coût maximal retenu (coût ≤ seuil).")] = None,
+    decay: Annotated[
+        str,
+        typer.Option(
+            "--decay", help="steps:10=1,15=0.6667,20=0.3333 | exp:BETA | gaussian:D0 | gravity:BETA | uniform"
+        ),
+    ] = "steps:10=1,15=0.6667,20=0.3333",
+    cutoff: Annotated[
+        float | None, typer.Option("--cutoff", help="Coût maximal retenu (coût ≤ seuil).")
+    ] = None,
     scale: Annotated[float, typer.Option("--scale", help="Multiplicateur du résultat (ex. 100000).")] = 1.0,
 ) -> None:
     """Méthode à deux étapes (E2SFCA) sur vos propres fichiers — le même moteur que l'APL.
@@ -187,15 +263,32 @@ def fca(
     decay_fn = indicators.parse_decay(decay)
     d = read_table(demand, [Column("id", nullable=False), Column("value", "float", nullable=False)], sep=",")
     s = read_table(supply, [Column("id", nullable=False), Column("value", "float", nullable=False)], sep=",")
-    c = read_table(costs, [Column("origin", nullable=False), Column("destination", nullable=False),
-                           Column("cost", "float", nullable=False)], sep=",")
+    c = read_table(
+        costs,
+        [
+            Column("origin", nullable=False),
+            Column("destination", nullable=False),
+            Column("cost", "float", nullable=False),
+        ],
+        sep=",",
+    )
     result = indicators.catchment_access(
-        pd.Series(d["value"].to_numpy(), index=d["id"]), pd.Series(s["value"].to_numpy(), index=s["id"]), c,
-        decay=decay_fn, cutoff=cutoff, scale=scale, origin="origin", destination="destination", cost="cost")
+        pd.Series(d["value"].to_numpy(), index=d["id"]),
+        pd.Series(s["value"].to_numpy(), index=s["id"]),
+        c,
+        decay=decay_fn,
+        cutoff=cutoff,
+        scale=scale,
+        origin="origin",
+        destination="destination",
+        cost="cost",
+    )
     table = result.access.rename_axis("id").reset_index()
     outputs.export_table(table, out_path, fmt="csv")
-    out.print(f"{len(table)} unités écrites dans {out_path} ; {len(result.unreached_supply)} site(s) sans demande "
-              "dans leur zone.")
+    out.print(
+        f"{len(table)} unités écrites dans {out_path} ; {len(result.unreached_supply)} site(s) sans demande "
+        "dans leur zone."
+    )
 
 
 @app.command()
@@ -204,19 +297,27 @@ def diff(
     before: Annotated[str, typer.Argument(help="Instantané de départ (identifiant ou « precedent »).")],
     after: Annotated[str, typer.Argument(help="Instantané d'arrivée (identifiant ou « dernier »).")],
     level: Annotated[str, typer.Option("--level", help="Niveau des indicateurs comparés.")] = "commune",
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Répertoire où écrire les CSV détaillés.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Répertoire où écrire les CSV détaillés.")
+    ] = None,
     store: StorePath = None,
 ) -> None:
     """Liste les praticiens arrivés ou partis et les évolutions d'indicateurs entre deux instantanés."""
     with Store(_store(store), read_only=True) as s:
         result = diff_snapshots(s, s.resolve(before), s.resolve(after), level=level)
-    out.print(f"De {result.before} à {result.after} : {len(result.arrivals)} arrivée(s), "
-              f"{len(result.departures)} départ(s), {len(result.changes)} indicateur(s) modifié(s).")
+    out.print(
+        f"De {result.before} à {result.after} : {len(result.arrivals)} arrivée(s), "
+        f"{len(result.departures)} départ(s), {len(result.changes)} indicateur(s) modifié(s)."
+    )
     table = Table("unité", "nom", "profession", "effectif", "APL")
     for row in result.changes.head(15).itertuples():
-        table.add_row(str(row.unit_id), str(row.name), str(row.profession),
-                      f"{getattr(row, 'headcount_before', float('nan')):.0f} → {getattr(row, 'headcount_after', 0):.0f}",
-                      f"{getattr(row, 'apl_delta', float('nan')):+.2f}")
+        table.add_row(
+            str(row.unit_id),
+            str(row.name),
+            str(row.profession),
+            f"{row.headcount_before:.0f} → {row.headcount_after:.0f}",
+            f"{getattr(row, 'apl_delta', float('nan')):+.2f}",
+        )
     out.print(table)
     if out_dir is not None:
         for name in ("arrivals", "departures", "changes"):
@@ -241,8 +342,9 @@ def snapshots(store: StorePath = None) -> None:
 def fetch(
     source: Annotated[str, typer.Argument(help=f"Source : {', '.join(sources.CATALOG)}.")],
     data_dir: DataDir = None,
-    url: Annotated[str | None, typer.Option("--url", help="Adresse à utiliser à la place de l'adresse officielle.")]
-    = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="Adresse à utiliser à la place de l'adresse officielle.")
+    ] = None,
 ) -> None:
     """Télécharge un fichier officiel dans DATA_DIR/raw/SOURCE/ avec son empreinte SHA-256."""
     path = sources.fetch(source, _data_dir(data_dir), url=url)

@@ -46,9 +46,15 @@ class BuildOptions:
 
     def parameters(self) -> dict[str, Any]:
         """Options as recorded in the snapshot."""
-        return {"territory": self.territory.codes, "territory_kind": self.territory.kind, "vintage": self.vintage,
-                "cost": self.cost, "demand": self.demand, "activity": self.activity,
-                "data_dir": str(self.data_dir)}
+        return {
+            "territory": self.territory.codes,
+            "territory_kind": self.territory.kind,
+            "vintage": self.vintage,
+            "cost": self.cost,
+            "demand": self.demand,
+            "activity": self.activity,
+            "data_dir": str(self.data_dir),
+        }
 
 
 @dataclass
@@ -82,6 +88,7 @@ def _noop(_: str) -> None:
 
 # -- loading ---------------------------------------------------------------------------------------
 
+
 def _read_activities(path: Path) -> pd.DataFrame:
     name = path.name.lower()
     if name.startswith("gp_iris"):
@@ -104,8 +111,11 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
     """Read and validate every source the territory needs, from ``options.data_dir``."""
     data_dir = options.data_dir
     if not data_dir.is_dir():
-        raise MissingSourceError("répertoire de données", searched=[data_dir],
-                                 hint="Indiquez --data-dir ou la variable ACCESOINS_DATA.")
+        raise MissingSourceError(
+            "répertoire de données",
+            searched=[data_dir],
+            hint="Indiquez --data-dir ou la variable ACCESOINS_DATA.",
+        )
     files: list[tuple[str, Path, int]] = []
     progress("Table APL de la DREES")
     drees = None
@@ -127,7 +137,8 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
     progress("Professionnels de santé")
     frames = []
     for path in sources.locate("annuaire_sante", data_dir, required=False) + sources.locate(
-            "gp_iris", data_dir, required=False):
+        "gp_iris", data_dir, required=False
+    ):
         act = _read_activities(path)
         current = act["commune_code"].map(history).fillna(act["commune_code"])
         act = act[current.isin(codes)]
@@ -135,9 +146,11 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
             frames.append(act)
             files.append(("annuaire_sante" if "gp_iris" not in path.name else "gp_iris", path, len(act)))
     if not frames:
-        raise MissingSourceError("professionnels de santé du territoire",
-                                 searched=[data_dir / p for p in sources.CATALOG["annuaire_sante"].patterns[:2]],
-                                 hint="Aucun fichier de l'Annuaire Santé ne contient d'activité dans ce territoire.")
+        raise MissingSourceError(
+            "professionnels de santé du territoire",
+            searched=[data_dir / p for p in sources.CATALOG["annuaire_sante"].patterns[:2]],
+            hint="Aucun fichier de l'Annuaire Santé ne contient d'activité dans ce territoire.",
+        )
     activities = pd.concat(frames, ignore_index=True)
 
     progress("Établissements FINESS")
@@ -171,39 +184,57 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
                 files.append(("od_table", path, len(table)))
                 break
     if options.cost == "table" and od is None:
-        raise MissingSourceError("distancier couvrant le territoire", searched=[data_dir],
-                                 hint="Fournissez une table IRIS1,IRIS2,TIME ou utilisez --cost vol_oiseau.")
+        raise MissingSourceError(
+            "distancier couvrant le territoire",
+            searched=[data_dir],
+            hint="Fournissez une table IRIS1,IRIS2,TIME ou utilisez --cost vol_oiseau.",
+        )
 
     progress("Carroyage et QPV")
     grid = _read_overlapping(sources.read_filosofi_grid, "filosofi_grid", data_dir, communes, files)
     qpv = _read_overlapping(sources.read_qpv, "qpv", data_dir, communes, files)
-    return Inputs(communes=communes, activities=placed, drees=drees, iris=iris, od=od, grid=grid, qpv=qpv,
-                  files=files)
+    return Inputs(
+        communes=communes, activities=placed, drees=drees, iris=iris, od=od, grid=grid, qpv=qpv, files=files
+    )
 
 
-def _place(activities: pd.DataFrame, communes: gpd.GeoDataFrame, establishments: pd.DataFrame | None,
-           history: pd.Series) -> gpd.GeoDataFrame:
+def _place(
+    activities: pd.DataFrame,
+    communes: gpd.GeoDataFrame,
+    establishments: pd.DataFrame | None,
+    history: pd.Series,
+) -> gpd.GeoDataFrame:
     """Locate activities; supply already given per IRIS keeps its point and precision ``iris``."""
     by_iris = activities.get("iris_code", pd.Series("", index=activities.index)).fillna("") != ""
-    placed = geo.place_activities(activities[~by_iris], communes, establishments=establishments,
-                                  commune_history=history)
+    placed = geo.place_activities(
+        activities[~by_iris], communes, establishments=establishments, commune_history=history
+    )
     if by_iris.any():
         iris_rows = activities[by_iris]
         iris_rows = gpd.GeoDataFrame(
             iris_rows.assign(site_id="iris:" + iris_rows["iris_code"], precision="iris"),
-            geometry=gpd.points_from_xy(iris_rows["lon"], iris_rows["lat"]), crs="EPSG:4326",
+            geometry=gpd.points_from_xy(iris_rows["lon"], iris_rows["lat"]),
+            crs="EPSG:4326",
         ).drop(columns=["lon", "lat"])
         placed = pd.concat([placed, iris_rows], ignore_index=True) if len(placed) else iris_rows
     placed = gpd.GeoDataFrame(placed, geometry="geometry", crs="EPSG:4326")
     if "etp" not in placed.columns or placed["etp"].isna().any():
-        share = indicators.etp_share(placed.assign(practitioner_id=placed["practitioner_id"].replace("", np.nan)
-                                                   .fillna(placed["activity_id"])))
+        share = indicators.etp_share(
+            placed.assign(
+                practitioner_id=placed["practitioner_id"].replace("", np.nan).fillna(placed["activity_id"])
+            )
+        )
         placed["etp"] = placed["etp"].fillna(share) if "etp" in placed.columns else share
     return placed
 
 
-def _read_overlapping(reader: Callable[[Path], gpd.GeoDataFrame], name: str, data_dir: Path,
-                      communes: gpd.GeoDataFrame, files: list[tuple[str, Path, int]]) -> gpd.GeoDataFrame | None:
+def _read_overlapping(
+    reader: Callable[[Path], gpd.GeoDataFrame],
+    name: str,
+    data_dir: Path,
+    communes: gpd.GeoDataFrame,
+    files: list[tuple[str, Path, int]],
+) -> gpd.GeoDataFrame | None:
     """Read the layers of source ``name`` that intersect the territory, clipped to it."""
     parts = []
     outline = communes.to_crs("EPSG:4326").union_all()
@@ -220,6 +251,7 @@ def _read_overlapping(reader: Callable[[Path], gpd.GeoDataFrame], name: str, dat
 
 # -- computing -------------------------------------------------------------------------------------
 
+
 def _commune_demand(inputs: Inputs, params: AplParameters, mode: DemandMode) -> tuple[pd.DataFrame, str]:
     """Population and standardised population per commune, and the name of the method used."""
     communes = inputs.communes.set_index("commune_code")
@@ -228,16 +260,22 @@ def _commune_demand(inputs: Inputs, params: AplParameters, mode: DemandMode) -> 
     if inputs.iris is not None and mode in ("auto", "insee"):
         bands = indicators.five_year_bands(inputs.iris, sources.IRIS_AGE_COLUMNS)
         iris_std = indicators.standardised_population(bands, params.age_weights)
-        by_commune = pd.DataFrame({"population": inputs.iris["population"], "std": iris_std}).groupby(
-            inputs.iris["commune_code"]).sum()
+        by_commune = (
+            pd.DataFrame({"population": inputs.iris["population"], "std": iris_std})
+            .groupby(inputs.iris["commune_code"])
+            .sum()
+        )
         demand.loc[by_commune.index, "population"] = by_commune["population"]
         demand["population_standardised"] = by_commune["std"].reindex(demand.index)
         covered = demand["population_standardised"].notna()
         demand.loc[~covered, "population_standardised"] = demand.loc[~covered, "population"]
         return demand, "insee_ages_iris"
     if mode == "insee":
-        raise MissingSourceError("population par âge (INSEE)", searched=[],
-                                 hint="Aucun fichier base-ic-evol-struct-pop ne couvre ce territoire.")
+        raise MissingSourceError(
+            "population par âge (INSEE)",
+            searched=[],
+            hint="Aucun fichier base-ic-evol-struct-pop ne couvre ce territoire.",
+        )
     if inputs.drees is not None and mode in ("auto", "drees"):
         d = inputs.drees.set_index("commune_code")
         ratio = (d["population_standardised"] / d["population_total"]).reindex(demand.index)
@@ -263,9 +301,11 @@ def _road_costs(inputs: Inputs, data_dir: Path) -> network.CostSource:
         hull = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326").union_all().convex_hull
         if hull.intersection(outline).area >= 0.8 * outline.area:
             return network.RoadNetworkCosts(graph)
-    raise MissingSourceError("extrait OpenStreetMap couvrant le territoire", searched=[data_dir],
-                             hint="Placez un extrait .osm.pbf du territoire (ex. Geofabrik) ou utilisez "
-                                  "--cost vol_oiseau.")
+    raise MissingSourceError(
+        "extrait OpenStreetMap couvrant le territoire",
+        searched=[data_dir],
+        hint="Placez un extrait .osm.pbf du territoire (ex. Geofabrik) ou utilisez --cost vol_oiseau.",
+    )
 
 
 def _site_table(activities: gpd.GeoDataFrame, supply: pd.Series) -> gpd.GeoDataFrame:
@@ -278,15 +318,19 @@ def _site_table(activities: gpd.GeoDataFrame, supply: pd.Series) -> gpd.GeoDataF
     first = located.drop_duplicates("site_id").set_index("site_id")
     professions = located.groupby("site_id")["profession"].agg(lambda p: ",".join(sorted(set(p))))
     names = first.get("site_name", pd.Series("", index=first.index)).fillna("")
-    sites = gpd.GeoDataFrame({
-        "label": names.where(first["precision"].eq("etablissement"), ""),
-        "precision": first["precision"],
-        "professions": professions.reindex(first.index),
-        "commune_code": first["commune_code"],
-        "iris_code": first.get("iris_code", pd.Series("", index=first.index)).fillna(""),
-        "n_activities": located.groupby("site_id").size(),
-        "consultations": supply.groupby(located["site_id"]).sum().reindex(first.index).fillna(0.0),
-    }, geometry=first.geometry, crs=activities.crs)
+    sites = gpd.GeoDataFrame(
+        {
+            "label": names.where(first["precision"].eq("etablissement"), ""),
+            "precision": first["precision"],
+            "professions": professions.reindex(first.index),
+            "commune_code": first["commune_code"],
+            "iris_code": first.get("iris_code", pd.Series("", index=first.index)).fillna(""),
+            "n_activities": located.groupby("site_id").size(),
+            "consultations": supply.groupby(located["site_id"]).sum().reindex(first.index).fillna(0.0),
+        },
+        geometry=first.geometry,
+        crs=activities.crs,
+    )
     sites.index.name = "site_id"
     return sites
 
@@ -312,13 +356,23 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
     use_iris = isinstance(cost, network.OdTableCosts) and inputs.iris is not None
     tables: list[pd.DataFrame] = []
     units: list[gpd.GeoDataFrame] = []
-    summary: dict[str, Any] = {"demand_method": demand_method, "cost_source": cost.name,
-                               "consultations_per_gp": level, "apl_vintage": options.vintage}
+    summary: dict[str, Any] = {
+        "demand_method": demand_method,
+        "cost_source": cost.name,
+        "consultations_per_gp": level,
+        "apl_vintage": options.vintage,
+    }
 
     progress("APL et densités par commune")
-    dest = gpd.GeoDataFrame({"id": gp_sites.index, "unit_id": gp_sites["iris_code" if use_iris else "commune_code"],
-                             "density_per_km2": gp_sites["density_per_km2"]}, geometry=gp_sites.geometry,
-                            crs=sites.crs)
+    dest = gpd.GeoDataFrame(
+        {
+            "id": gp_sites.index,
+            "unit_id": gp_sites["iris_code" if use_iris else "commune_code"],
+            "density_per_km2": gp_sites["density_per_km2"],
+        },
+        geometry=gp_sites.geometry,
+        crs=sites.crs,
+    )
     if use_iris:
         assert inputs.iris is not None  # for mypy: use_iris implies it
         bands = indicators.five_year_bands(inputs.iris, sources.IRIS_AGE_COLUMNS)
@@ -330,8 +384,11 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         commune_apl = indicators.aggregate_weighted(iris_apl, iris_std, inputs.iris["commune_code"])
     else:
         points = geo.commune_points(communes)
-        origins = gpd.GeoDataFrame({"id": communes["commune_code"], "density_per_km2": communes["density_per_km2"]},
-                                   geometry=points.values, crs=communes.crs)
+        origins = gpd.GeoDataFrame(
+            {"id": communes["commune_code"], "density_per_km2": communes["density_per_km2"]},
+            geometry=points.values,
+            crs=communes.crs,
+        )
         costs = cost.travel_times(origins, dest, max_time_min=params.cutoff_min)
         result = indicators.apl(demand["population_standardised"], gp_sites["consultations"], costs, params)
         commune_apl = result.access
@@ -341,32 +398,60 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
 
     supply_commune = indicators.unit_supply(activities, unit="commune_code")
     professions = sorted(activities["profession"].unique())
-    table = indicators.densities(supply_commune, demand["population"],
-                                 standardised=demand["population_standardised"], professions=professions)
-    table["apl"] = np.where(table["profession"].eq("generaliste"),
-                            table["unit_id"].map(commune_apl).astype(float), np.nan)
+    table = indicators.densities(
+        supply_commune,
+        demand["population"],
+        standardised=demand["population_standardised"],
+        professions=professions,
+    )
+    table["apl"] = np.where(
+        table["profession"].eq("generaliste"), table["unit_id"].map(commune_apl).astype(float), np.nan
+    )
     tables.append(table.assign(level="commune"))
-    units.append(gpd.GeoDataFrame({
-        "level": "commune", "unit_id": communes["commune_code"], "name": communes["name"],
-        "parent_id": communes["department"], "population": communes["commune_code"].map(demand["population"]),
-        "population_standardised": communes["commune_code"].map(demand["population_standardised"]),
-    }, geometry=communes.geometry, crs=communes.crs))
+    units.append(
+        gpd.GeoDataFrame(
+            {
+                "level": "commune",
+                "unit_id": communes["commune_code"],
+                "name": communes["name"],
+                "parent_id": communes["department"],
+                "population": communes["commune_code"].map(demand["population"]),
+                "population_standardised": communes["commune_code"].map(demand["population_standardised"]),
+            },
+            geometry=communes.geometry,
+            crs=communes.crs,
+        )
+    )
 
     if use_iris:
         progress("Indicateurs par IRIS")
         assert inputs.iris is not None
-        supply_iris = indicators.unit_supply(activities[activities["iris_code"].fillna("") != ""], unit="iris_code")
-        t = indicators.densities(supply_iris, inputs.iris["population"], standardised=iris_std,
-                                 professions=professions)
-        t["apl"] = np.where(t["profession"].eq("generaliste"), t["unit_id"].map(iris_apl).astype(float), np.nan)
+        supply_iris = indicators.unit_supply(
+            activities[activities["iris_code"].fillna("") != ""], unit="iris_code"
+        )
+        t = indicators.densities(
+            supply_iris, inputs.iris["population"], standardised=iris_std, professions=professions
+        )
+        t["apl"] = np.where(
+            t["profession"].eq("generaliste"), t["unit_id"].map(iris_apl).astype(float), np.nan
+        )
         tables.append(t.assign(level="iris"))
         iris_points = activities[activities["iris_code"].fillna("") != ""].drop_duplicates("iris_code")
         geom = iris_points.set_index("iris_code").geometry.reindex(inputs.iris.index)
-        units.append(gpd.GeoDataFrame({
-            "level": "iris", "unit_id": inputs.iris.index, "name": inputs.iris.index,
-            "parent_id": inputs.iris["commune_code"].to_numpy(), "population": inputs.iris["population"].to_numpy(),
-            "population_standardised": iris_std.to_numpy(),
-        }, geometry=geom.to_numpy(), crs="EPSG:4326"))
+        units.append(
+            gpd.GeoDataFrame(
+                {
+                    "level": "iris",
+                    "unit_id": inputs.iris.index,
+                    "name": inputs.iris.index,
+                    "parent_id": inputs.iris["commune_code"].to_numpy(),
+                    "population": inputs.iris["population"].to_numpy(),
+                    "population_standardised": iris_std.to_numpy(),
+                },
+                geometry=geom.to_numpy(),
+                crs="EPSG:4326",
+            )
+        )
 
     if inputs.grid is not None:
         progress("Indicateurs par carreau de 200 m")
@@ -376,16 +461,27 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         summary["cells"] = len(cells)
 
     indicators_table = pd.concat(tables, ignore_index=True)
-    units_table = gpd.GeoDataFrame(pd.concat([u.to_crs("EPSG:4326") for u in units], ignore_index=True),
-                                   crs="EPSG:4326")
+    units_table = gpd.GeoDataFrame(
+        pd.concat([u.to_crs("EPSG:4326") for u in units], ignore_index=True), crs="EPSG:4326"
+    )
     names = units_table.set_index(["level", "unit_id"])["name"]
     indicators_table["name"] = pd.MultiIndex.from_frame(indicators_table[["level", "unit_id"]]).map(names)
     indicators_table["apl_class"] = np.select(
-        [indicators_table["apl"] < indicators.UNDER_SERVED, indicators_table["apl"] >= indicators.UNDER_SERVED],
-        ["sous-dotée", "non sous-dotée"], default="")
+        [
+            indicators_table["apl"] < indicators.UNDER_SERVED,
+            indicators_table["apl"] >= indicators.UNDER_SERVED,
+        ],
+        ["sous-dotée", "non sous-dotée"],
+        default="",
+    )
     summary.update(_summarise(activities, indicators_table))
-    return Results(units=units_table, indicators=indicators_table, sites=sites.reset_index(), activities=activities,
-                   summary=summary)
+    return Results(
+        units=units_table,
+        indicators=indicators_table,
+        sites=sites.reset_index(),
+        activities=activities,
+        summary=summary,
+    )
 
 
 def _activity_level(activity: str, activities: pd.DataFrame, inputs: Inputs, params: AplParameters) -> float:
@@ -407,36 +503,55 @@ def _activity_level(activity: str, activities: pd.DataFrame, inputs: Inputs, par
         ) from exc
 
 
-def _grid_indicators(inputs: Inputs, activities: gpd.GeoDataFrame, demand: pd.DataFrame, sites: gpd.GeoDataFrame,
-                     cost: network.CostSource, params: AplParameters, professions: list[str]
-                     ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+def _grid_indicators(
+    inputs: Inputs,
+    activities: gpd.GeoDataFrame,
+    demand: pd.DataFrame,
+    sites: gpd.GeoDataFrame,
+    cost: network.CostSource,
+    params: AplParameters,
+    professions: list[str],
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Cell densities and APL: ratios of the commune-level catchments, access evaluated at cell centres."""
     assert inputs.grid is not None
     grid = inputs.grid
     centres = gpd.GeoDataFrame({"id": grid["cell_id"]}, geometry=grid.geometry.centroid, crs=grid.crs)
     communes = inputs.communes.to_crs(grid.crs)
     centres["commune_code"] = geo.assign_units(centres, communes, unit_id="commune_code").to_numpy()
-    ratio = (demand["population_standardised"] / demand["population"].where(demand["population"] > 0))
+    ratio = demand["population_standardised"] / demand["population"].where(demand["population"] > 0)
     std = grid["population"].to_numpy() * centres["commune_code"].map(ratio).fillna(1.0).to_numpy()
     centres["density_per_km2"] = grid["population"].to_numpy() / 0.04
     located = activities.copy()
     located["cell_id"] = geo.assign_units(activities.to_crs(grid.crs), grid, unit_id="cell_id").to_numpy()
     supply = indicators.unit_supply(located[located["cell_id"] != ""], unit="cell_id")
     population = pd.Series(grid["population"].to_numpy(), index=grid["cell_id"])
-    table = indicators.densities(supply, population, standardised=pd.Series(std, index=grid["cell_id"]),
-                                 professions=professions)
+    table = indicators.densities(
+        supply, population, standardised=pd.Series(std, index=grid["cell_id"]), professions=professions
+    )
     gp_sites = sites[sites["consultations"] > 0]
-    dest = gpd.GeoDataFrame({"id": gp_sites.index, "density_per_km2": gp_sites["density_per_km2"]},
-                            geometry=gp_sites.geometry, crs=sites.crs)
+    dest = gpd.GeoDataFrame(
+        {"id": gp_sites.index, "density_per_km2": gp_sites["density_per_km2"]},
+        geometry=gp_sites.geometry,
+        crs=sites.crs,
+    )
     dest["unit_id"] = geo.assign_units(dest.to_crs(grid.crs), grid, unit_id="cell_id").to_numpy()
     cell_costs = cost.travel_times(centres.to_crs("EPSG:4326"), dest, max_time_min=params.cutoff_min)
     cell_apl = indicators.access_from_ratios(pd.Index(grid["cell_id"]), gp_sites["ratio"], cell_costs, params)
-    table["apl"] = np.where(table["profession"].eq("generaliste"), table["unit_id"].map(cell_apl).astype(float),
-                            np.nan)
-    cells = gpd.GeoDataFrame({
-        "level": "carreau", "unit_id": grid["cell_id"], "name": grid["cell_id"],
-        "parent_id": centres["commune_code"], "population": grid["population"], "population_standardised": std,
-    }, geometry=grid.geometry, crs=grid.crs)
+    table["apl"] = np.where(
+        table["profession"].eq("generaliste"), table["unit_id"].map(cell_apl).astype(float), np.nan
+    )
+    cells = gpd.GeoDataFrame(
+        {
+            "level": "carreau",
+            "unit_id": grid["cell_id"],
+            "name": grid["cell_id"],
+            "parent_id": centres["commune_code"],
+            "population": grid["population"],
+            "population_standardised": std,
+        },
+        geometry=grid.geometry,
+        crs=grid.crs,
+    )
     return table.assign(level="carreau"), cells
 
 
@@ -449,14 +564,20 @@ def _summarise(activities: gpd.GeoDataFrame, table: pd.DataFrame) -> dict[str, A
     }
 
 
-def validate_apl(options: BuildOptions, progress: Progress = _noop) -> tuple[indicators.AplComparison, Results]:
+def validate_apl(
+    options: BuildOptions, progress: Progress = _noop
+) -> tuple[indicators.AplComparison, Results]:
     """Compare our commune APL with the DREES table of ``options.vintage`` (nothing is stored)."""
     inputs = load_inputs(options, progress)
     if inputs.drees is None:
-        raise MissingSourceError(f"table APL DREES {options.vintage} du territoire",
-                                 searched=[options.data_dir / p for p in sources.CATALOG["apl_drees"].patterns])
+        raise MissingSourceError(
+            f"table APL DREES {options.vintage} du territoire",
+            searched=[options.data_dir / p for p in sources.CATALOG["apl_drees"].patterns],
+        )
     results = compute(inputs, options, progress)
-    ours = results.indicators.query("level == 'commune' and profession == 'generaliste'").set_index("unit_id")["apl"]
+    ours = results.indicators.query("level == 'commune' and profession == 'generaliste'").set_index(
+        "unit_id"
+    )["apl"]
     return indicators.compare_apl(ours, inputs.drees.set_index("commune_code")["apl"]), results
 
 
@@ -470,14 +591,34 @@ def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
     inputs = load_inputs(options, progress)
     results = compute(inputs, options, progress)
     progress("Écriture de l'instantané")
-    with Store(options.store_path) as store, store.snapshot(options.territory.label,
-                                                            {**options.parameters(), **results.summary}) as snap:
+    with (
+        Store(options.store_path) as store,
+        store.snapshot(options.territory.label, {**options.parameters(), **results.summary}) as snap,
+    ):
         for name, path, rows in inputs.files:
             snap.add_source(name, path, sources.sha256_of(path), rows)
-        keep = [c for c in ("activity_id", "practitioner_id", "profession", "profession_label", "mode",
-                            "finess_site", "site_id", "precision", "commune_code", "iris_code", "etp",
-                            "source_file", "source_line") if c in results.activities.columns]
-        snap.append("activities", gpd.GeoDataFrame(results.activities[keep], geometry=results.activities.geometry))
+        keep = [
+            c
+            for c in (
+                "activity_id",
+                "practitioner_id",
+                "profession",
+                "profession_label",
+                "mode",
+                "finess_site",
+                "site_id",
+                "precision",
+                "commune_code",
+                "iris_code",
+                "etp",
+                "source_file",
+                "source_line",
+            )
+            if c in results.activities.columns
+        ]
+        snap.append(
+            "activities", gpd.GeoDataFrame(results.activities[keep], geometry=results.activities.geometry)
+        )
         snap.append("units", results.units)
         snap.append("sites", results.sites)
         snap.append("indicators", results.indicators)

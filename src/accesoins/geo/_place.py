@@ -31,7 +31,9 @@ def commune_points(communes: gpd.GeoDataFrame) -> gpd.GeoSeries:
     inside = communes["town_hall"].notna() & (halls.distance(communes.geometry.to_crs("EPSG:2154")) < 200.0)
     fallback = communes.geometry.representative_point()
     use_hall = inside | (communes.geometry.isna() & communes["town_hall"].notna())
-    return gpd.GeoSeries(np.where(use_hall, communes["town_hall"], fallback), index=communes.index, crs=communes.crs)
+    return gpd.GeoSeries(
+        np.where(use_hall, communes["town_hall"], fallback), index=communes.index, crs=communes.crs
+    )
 
 
 def _normalise(text: pd.Series) -> pd.Series:
@@ -72,7 +74,9 @@ def place_activities(
         old = ~code.isin(known) & code.isin(commune_history.index)
         code = code.where(~old, code.map(commune_history))
         if old.any():
-            log.info("%d activité(s) sur un code commune ancien ramené(es) à la commune actuelle", int(old.sum()))
+            log.info(
+                "%d activité(s) sur un code commune ancien ramené(es) à la commune actuelle", int(old.sum())
+            )
     out["commune_code"] = code
     n = len(out)
     lon = np.full(n, np.nan)
@@ -91,7 +95,9 @@ def place_activities(
         site[hit] = "finess:" + f[hit]
 
     if addresses is not None and {"street_number", "street_name"} <= set(out.columns):
-        ban = addresses.assign(key=_address_key(addresses["numero"], addresses["nom_voie"], addresses["code_insee"]))
+        ban = addresses.assign(
+            key=_address_key(addresses["numero"], addresses["nom_voie"], addresses["code_insee"])
+        )
         ban = ban.drop_duplicates("key").set_index("key")
         key = _address_key(out["street_number"], out["street_name"], out["commune_code"])
         hit = (precision == "inconnue") & key.isin(ban.index).to_numpy()
@@ -123,7 +129,8 @@ def assign_units(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, unit_id: 
     if points.empty:
         return pd.Series([], dtype=object, index=points.index)
     located = points[points.geometry.notna()]
-    joined = gpd.sjoin(located[["geometry"]], units[[unit_id, "geometry"]].to_crs(points.crs), how="left",
-                       predicate="within")
+    joined = gpd.sjoin(
+        located[["geometry"]], units[[unit_id, "geometry"]].to_crs(points.crs), how="left", predicate="within"
+    )
     first = joined[~joined.index.duplicated()][unit_id]
     return first.reindex(points.index).fillna("").astype(object)

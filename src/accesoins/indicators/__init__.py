@@ -20,7 +20,13 @@ from accesoins.indicators._catchment import CatchmentResult, catchment_access, c
 from accesoins.indicators._decay import Decay, parse_decay
 from accesoins.indicators._density import densities, unit_supply
 from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
-from accesoins.indicators._supply import APL_MODES, bounded_activity, calibrate_activity, etp_share, gp_activity
+from accesoins.indicators._supply import (
+    APL_MODES,
+    bounded_activity,
+    calibrate_activity,
+    etp_share,
+    gp_activity,
+)
 
 __all__ = [
     "APL_MODES",
@@ -31,14 +37,14 @@ __all__ = [
     "Decay",
     "FcaResult",
     "PairWeights",
-    "catchment_access",
-    "cost_pairs",
     "access_from_ratios",
     "aggregate_weighted",
     "apl",
     "bounded_activity",
     "calibrate_activity",
+    "catchment_access",
     "compare_apl",
+    "cost_pairs",
     "densities",
     "etp_share",
     "five_year_bands",

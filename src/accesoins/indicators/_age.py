@@ -33,7 +33,9 @@ def _band_limits() -> list[tuple[int, int]]:
 
 @cache
 def _old_age_shares() -> dict[str, float]:
-    text = resources.files("accesoins.parameters").joinpath("old_age_structure.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("accesoins.parameters").joinpath("old_age_structure.yaml").read_text(encoding="utf-8")
+    )
     return {k: float(v) for k, v in yaml.safe_load(text)["population_millions"].items()}
 
 
@@ -79,8 +81,12 @@ def five_year_bands(counts: pd.DataFrame, bands: Mapping[str, tuple[int, int]]) 
     limits = [bands[c] for c in cols]
     cuts = sorted({lo for lo, _ in limits} | {min(hi, OPEN_END) + 1 for _, hi in limits})
     atoms = [(cuts[i], cuts[i + 1] - 1) for i in range(len(cuts) - 1)]
-    design = np.array([[1.0 if lo <= a_lo and a_hi <= min(hi, OPEN_END) else 0.0 for a_lo, a_hi in atoms]
-                       for lo, hi in limits])
+    design = np.array(
+        [
+            [1.0 if lo <= a_lo and a_hi <= min(hi, OPEN_END) else 0.0 for a_lo, a_hi in atoms]
+            for lo, hi in limits
+        ]
+    )
     values = counts[cols].to_numpy(dtype=np.float64)
     solution, *_ = np.linalg.lstsq(design, values.T, rcond=None)
     total = solution.sum(axis=0)
@@ -93,4 +99,6 @@ def five_year_bands(counts: pd.DataFrame, bands: Mapping[str, tuple[int, int]]) 
 def standardised_population(bands5: pd.DataFrame, age_weights: Mapping[str, float]) -> pd.Series:
     """Σ population × consumption weight of its age band (DREES "population standardisée")."""
     weights = np.array([age_weights[b] for b in AGE_BANDS])
-    return pd.Series(bands5[list(AGE_BANDS)].to_numpy() @ weights, index=bands5.index, name="population_standardised")
+    return pd.Series(
+        bands5[list(AGE_BANDS)].to_numpy() @ weights, index=bands5.index, name="population_standardised"
+    )

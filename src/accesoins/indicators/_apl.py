@@ -34,10 +34,14 @@ def apl(
     site; ``costs``: ``origin_id`` (unit) → ``destination_id`` (site),
     ``travel_time_min``.
     """
-    return catchment_access(demand, supply, costs, decay=parse_decay(params.decay_spec), cutoff=params.cutoff_min)
+    return catchment_access(
+        demand, supply, costs, decay=parse_decay(params.decay_spec), cutoff=params.cutoff_min
+    )
 
 
-def access_from_ratios(origins: pd.Index, ratios: pd.Series, costs: pd.DataFrame, params: AplParameters) -> pd.Series:
+def access_from_ratios(
+    origins: pd.Index, ratios: pd.Series, costs: pd.DataFrame, params: AplParameters
+) -> pd.Series:
     """Second step only: access of other origins (e.g. 200 m cells) to sites whose ratios are known.
 
     The ratios come from a catchment computed on complete demand units (the
@@ -50,7 +54,7 @@ def access_from_ratios(origins: pd.Index, ratios: pd.Series, costs: pd.DataFrame
 
 
 def aggregate_weighted(values: pd.Series, weights: pd.Series, groups: pd.Series) -> pd.Series:
-    """Weighted mean of ``values`` per group (APL per commune from IRIS, weights = standardised population)."""
+    """Weighted mean of ``values`` per group (commune APL from IRIS: weights = standardised population)."""
     frame = pd.DataFrame({"v": values * weights, "w": weights, "g": groups})
     sums = frame.groupby("g")[["v", "w"]].sum()
     return (sums["v"] / sums["w"].where(sums["w"] > 0)).rename(values.name)

@@ -67,7 +67,8 @@ def cost_pairs(
     if (ordered[1:] == ordered[:-1]).any():
         dup = costs[known].loc[pd.Series(key).duplicated().to_numpy(), [origin, destination]].iloc[0]
         raise ConfigurationError(
-            f"couple en double dans la table de coûts : origine « {dup[origin]} », destination « {dup[destination]} »"
+            f"couple en double dans la table de coûts : origine « {dup[origin]} », "
+            f"destination « {dup[destination]} »"
         )
     return CostPairs(o, d, values, len(origins), len(destinations))
 
@@ -93,7 +94,9 @@ def catchment_access(
     """
     for name, s in (("demande", demand), ("offre", supply)):
         if not s.index.is_unique:
-            raise ConfigurationError(f"identifiant en double dans la {name} : « {s.index[s.index.duplicated()][0]} »")
+            raise ConfigurationError(
+                f"identifiant en double dans la {name} : « {s.index[s.index.duplicated()][0]} »"
+            )
         if s.isna().any() or (s < 0).any():
             raise ConfigurationError(f"valeurs manquantes ou négatives dans la {name}")
     pairs = cost_pairs(costs, demand.index, supply.index, origin=origin, destination=destination, cost=cost)

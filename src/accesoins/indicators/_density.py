@@ -24,8 +24,9 @@ def unit_supply(activities: pd.DataFrame, *, unit: str) -> pd.DataFrame:
     headcount[grouped["known_id"].count() == 0] = pd.NA  # supply given as counts per unit: no headcount
     out = pd.DataFrame({"headcount": headcount, "etp": grouped["etp"].sum()})
     if "precision" in located.columns:
-        by_precision = located.pivot_table(index=[unit, "profession"], columns="precision", values="etp",
-                                           aggfunc="size", fill_value=0)
+        by_precision = located.pivot_table(
+            index=[unit, "profession"], columns="precision", values="etp", aggfunc="size", fill_value=0
+        )
         out = out.join(by_precision.add_prefix("n_").astype("int64"))
     out.index = out.index.set_names(["unit_id", "profession"])
     return out.reset_index()
@@ -55,11 +56,13 @@ def densities(
     table["etp"] = table["etp"].fillna(0.0)
     pop = population.reindex(grid.get_level_values(0)).to_numpy(dtype=np.float64)
     table["population"] = pop
-    table["density_per_100k"] = np.divide(table["etp"].to_numpy() * PER, pop, out=np.full(len(pop), np.nan),
-                                          where=pop > 0)
+    table["density_per_100k"] = np.divide(
+        table["etp"].to_numpy() * PER, pop, out=np.full(len(pop), np.nan), where=pop > 0
+    )
     if standardised is not None:
         std = standardised.reindex(grid.get_level_values(0)).to_numpy(dtype=np.float64)
         table["population_standardised"] = std
-        table["std_density_per_100k"] = np.divide(table["etp"].to_numpy() * PER, std,
-                                                  out=np.full(len(std), np.nan), where=std > 0)
+        table["std_density_per_100k"] = np.divide(
+            table["etp"].to_numpy() * PER, std, out=np.full(len(std), np.nan), where=std > 0
+        )
     return table.reset_index()

@@ -48,16 +48,21 @@ class PairWeights:
 
     def to_csr(self) -> sp.csr_matrix:
         """The ``n_origins × n_destinations`` weight matrix."""
-        return sp.csr_matrix((self.weight, (self.origin, self.destination)),
-                             shape=(self.n_origins, self.n_destinations))
+        return sp.csr_matrix(
+            (self.weight, (self.origin, self.destination)), shape=(self.n_origins, self.n_destinations)
+        )
 
     def catchment(self, demand: FloatArray) -> FloatArray:
         """``Wᵀ · demand``: weighted demand reaching each destination."""
-        return np.bincount(self.destination, weights=self.weight * demand[self.origin], minlength=self.n_destinations)
+        return np.bincount(
+            self.destination, weights=self.weight * demand[self.origin], minlength=self.n_destinations
+        )
 
     def spread(self, ratio: FloatArray) -> FloatArray:
         """``W · ratio``: weighted sum of destination ratios seen from each origin."""
-        return np.bincount(self.origin, weights=self.weight * ratio[self.destination], minlength=self.n_origins)
+        return np.bincount(
+            self.origin, weights=self.weight * ratio[self.destination], minlength=self.n_origins
+        )
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,9 @@ class CostPairs:
             keep &= self.cost <= cutoff
         if keep.all():
             return PairWeights(self.origin, self.destination, w, self.n_origins, self.n_destinations)
-        return PairWeights(self.origin[keep], self.destination[keep], w[keep], self.n_origins, self.n_destinations)
+        return PairWeights(
+            self.origin[keep], self.destination[keep], w[keep], self.n_origins, self.n_destinations
+        )
 
 
 @dataclass(frozen=True)

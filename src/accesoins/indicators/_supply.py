@@ -59,7 +59,9 @@ def gp_activity(
     gp = activities["profession"].eq("generaliste") & activities["mode"].isin(APL_MODES)
     share = activities["etp"] if "etp" in activities.columns else etp_share(activities)
     per_gp = bounded_activity(np.full(len(activities), level), activities["mode"].to_numpy(), params)
-    return pd.Series(np.where(gp, per_gp * share.to_numpy(), 0.0), index=activities.index, name="consultations")
+    return pd.Series(
+        np.where(gp, per_gp * share.to_numpy(), 0.0), index=activities.index, name="consultations"
+    )
 
 
 def calibrate_activity(target_consultations: float, gp_etp: float, params: AplParameters) -> float:

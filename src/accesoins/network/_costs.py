@@ -101,7 +101,9 @@ class CrowFlyCosts:
         return out[out["travel_time_min"] <= max_time_min].reset_index(drop=True)
 
 
-def _same_unit(origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+def _same_unit(
+    origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, i: np.ndarray, j: np.ndarray
+) -> np.ndarray:
     key = "unit_id" if "unit_id" in destinations.columns else "id"
     dest_unit = destinations[key].to_numpy()[j]
     return np.asarray(origins["id"].to_numpy()[i] == dest_unit)
@@ -126,11 +128,16 @@ class OdTableCosts:
         self.name = label
 
     def travel_times(
-        self, origins: gpd.GeoDataFrame | pd.DataFrame, destinations: gpd.GeoDataFrame | pd.DataFrame,
-        *, max_time_min: float,
+        self,
+        origins: gpd.GeoDataFrame | pd.DataFrame,
+        destinations: gpd.GeoDataFrame | pd.DataFrame,
+        *,
+        max_time_min: float,
     ) -> pd.DataFrame:
         key = "unit_id" if "unit_id" in destinations.columns else "id"
-        sites = pd.DataFrame({"destination_id": destinations["id"].to_numpy(), "unit": destinations[key].to_numpy()})
+        sites = pd.DataFrame(
+            {"destination_id": destinations["id"].to_numpy(), "unit": destinations[key].to_numpy()}
+        )
         t = self.table[self.table["travel_time_min"] <= max_time_min]
         t = t[t["origin_id"].isin(origins["id"])]
         merged = t.rename(columns={"destination_id": "unit"}).merge(sites, on="unit", how="inner")

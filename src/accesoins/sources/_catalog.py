@@ -38,57 +38,87 @@ CATALOG: dict[str, SourceSpec] = {
     s.name: s
     for s in (
         SourceSpec(
-            "annuaire_sante", "Annuaire Santé – extraction PS_LibreAcces (RPPS/ADELI)", "ANS",
+            "annuaire_sante",
+            "Annuaire Santé – extraction PS_LibreAcces (RPPS/ADELI)",
+            "ANS",
             "https://service.annuaire.sante.fr/annuaire-sante-webservices/V300/services/extraction/PS_LibreAcces",
-            ("PS_LibreAcces_Personne_activite*.txt", "ps_libreacces_personne_activite*.txt", "rpps_*.csv",
-             "ExtractionMonoTable_CAT18*.csv"),
+            (
+                "PS_LibreAcces_Personne_activite*.txt",
+                "ps_libreacces_personne_activite*.txt",
+                "rpps_*.csv",
+                "ExtractionMonoTable_CAT18*.csv",
+            ),
         ),
         SourceSpec(
-            "finess", "FINESS – extraction des établissements (géolocalisés)", "Ministère de la Santé / DREES",
+            "finess",
+            "FINESS – extraction des établissements (géolocalisés)",
+            "Ministère de la Santé / DREES",
             "https://www.data.gouv.fr/api/1/datasets/finess-extraction-du-fichier-des-etablissements/",
-            ("etalab-cs1100507-stock-*.csv", "etalab_cs1100507_stock_*.csv", "finess_*geoloc*.csv",
-             "etalab_stock_et_*.csv", "finess_etalab_stock_et_*.csv"),
+            (
+                "etalab-cs1100507-stock-*.csv",
+                "etalab_cs1100507_stock_*.csv",
+                "finess_*geoloc*.csv",
+                "etalab_stock_et_*.csv",
+                "finess_etalab_stock_et_*.csv",
+            ),
         ),
         SourceSpec(
-            "apl_drees", "APL aux médecins généralistes (classeur DREES)", "DREES",
+            "apl_drees",
+            "APL aux médecins généralistes (classeur DREES)",
+            "DREES",
             "https://data.drees.solidarites-sante.gouv.fr/explore/dataset/530_l-accessibilite-potentielle-localisee-apl/",
             ("apl_medecins_generalistes*.xlsx", "*APL*generalistes*.xlsx"),
         ),
         SourceSpec(
-            "population_iris", "Population par âge à l'IRIS (base-ic-evol-struct-pop)", "INSEE",
+            "population_iris",
+            "Population par âge à l'IRIS (base-ic-evol-struct-pop)",
+            "INSEE",
             "https://www.insee.fr/fr/statistiques/5650720",
             ("base-ic-evol-struct-pop-*.xlsx", "base-ic-evol-struct-pop-*.csv", "pop_iris_*.xlsx"),
         ),
         SourceSpec(
-            "gp_iris", "Médecins généralistes par IRIS (étude APL 06, Chaire PAAS)", "Chaire PAAS (tiers)",
-            "", ("gp_iris_*.csv",), "non précisée",
+            "gp_iris",
+            "Médecins généralistes par IRIS (étude APL 06, Chaire PAAS)",
+            "Chaire PAAS (tiers)",
+            "",
+            ("gp_iris_*.csv",),
+            "non précisée",
         ),
         SourceSpec(
-            "od_table", "Distancier IRIS/commune (minutes)", "INSEE Metric ou étude tierce",
+            "od_table",
+            "Distancier IRIS/commune (minutes)",
+            "INSEE Metric ou étude tierce",
             "https://www.insee.fr/fr/information/7635825",
             ("od_iris_*le30min*.csv", "od_iris_*.csv", "od_communes_*.csv", "distancier*.csv"),
         ),
         SourceSpec(
-            "filosofi_grid", "Filosofi – population carroyée 200 m", "INSEE",
+            "filosofi_grid",
+            "Filosofi – population carroyée 200 m",
+            "INSEE",
             "https://www.insee.fr/fr/statistiques/7655475",
             ("filosofi*200m*.csv", "carreaux_200m*.csv"),
         ),
         SourceSpec(
-            "qpv", "Quartiers prioritaires de la politique de la ville (périmètres)", "ANCT",
+            "qpv",
+            "Quartiers prioritaires de la politique de la ville (périmètres)",
+            "ANCT",
             "https://www.data.gouv.fr/api/1/datasets/quartiers-prioritaires-de-la-politique-de-la-ville-qpv/",
             ("qpv*.geojson", "QP*.geojson", "qpv*.gpkg", "QP*.shp"),
         ),
         SourceSpec(
-            "osm", "OpenStreetMap – extrait régional (.osm.pbf)", "OpenStreetMap (ODbL)",
+            "osm",
+            "OpenStreetMap – extrait régional (.osm.pbf)",
+            "OpenStreetMap (ODbL)",
             "https://download.geofabrik.de/europe/france.html",
-            ("*.osm.pbf", "*.osm.bz2", "*.osm.gz", "*.osm"), "ODbL 1.0",
+            ("*.osm.pbf", "*.osm.bz2", "*.osm.gz", "*.osm"),
+            "ODbL 1.0",
         ),
     )
 }
 
 
 def locate(name: str, data_dir: Path, *, required: bool = True) -> list[Path]:
-    """Files of source ``name`` in ``data_dir`` (searched recursively), by order of preference of the patterns."""
+    """Files of source ``name`` found under ``data_dir``, in the patterns' order of preference."""
     if name not in CATALOG:
         raise UnknownChoiceError("Source", name, CATALOG)
     spec = CATALOG[name]
@@ -97,7 +127,8 @@ def locate(name: str, data_dir: Path, *, required: bool = True) -> list[Path]:
         files.extend(p for p in sorted(data_dir.rglob(pattern)) if p.is_file() and p not in files)
     if not files and required:
         raise MissingSourceError(
-            spec.label, searched=[data_dir / p for p in spec.patterns[:2]],
+            spec.label,
+            searched=[data_dir / p for p in spec.patterns[:2]],
             hint=f"Téléchargez-le avec « accesoins fetch {name} » ou placez-le dans {data_dir}.",
         )
     return files

@@ -74,8 +74,9 @@ def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
     )
     parent_dept = frame["commune_parent_id"].map(by_id["departement_id"])
     frame["department"] = frame["departement_id"].fillna(parent_dept).map(departments).fillna("")
-    geometry = shapely.from_wkb(frame["geometry"].astype(object).where(frame["geometry"].notna(), None)
-                                .to_numpy(dtype=object))
+    geometry = shapely.from_wkb(
+        frame["geometry"].astype(object).where(frame["geometry"].notna(), None).to_numpy(dtype=object)
+    )
     hall = frame["mairie_localisation"]
     town_hall = shapely.from_wkb(hall.astype(object).where(hall.notna(), None).to_numpy(dtype=object))
     out = gpd.GeoDataFrame(
@@ -95,8 +96,10 @@ def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
         parent = out[out["kind"].ne("COMD")].set_index("commune_code")
         out.loc[no_shape, "town_hall"] = out.loc[no_shape, "parent_code"].map(parent["town_hall"])
         out.loc[no_shape, "density_per_km2"] = out.loc[no_shape, "parent_code"].map(parent["density_per_km2"])
-        log.info("commune(s) déléguée(s) sans contour placée(s) à la mairie de leur commune nouvelle : %s",
-                 ", ".join(out.loc[no_shape, "commune_code"]))
+        log.info(
+            "commune(s) déléguée(s) sans contour placée(s) à la mairie de leur commune nouvelle : %s",
+            ", ".join(out.loc[no_shape, "commune_code"]),
+        )
     return out.reset_index(drop=True)
 
 

@@ -67,7 +67,9 @@ def _read_vintage(book: pd.ExcelFile, path: Path, vintage: int) -> pd.DataFrame:
         bad = values.isna() & table[col].notna()
         if bad.any():
             line = header_row + 2 + int(bad.to_numpy().nonzero()[0][0]) + 1
-            raise DataFileError(f"valeur non numérique « {table[col][bad].iloc[0]} »", path=path, line=line, column=col)
+            raise DataFileError(
+                f"valeur non numérique « {table[col][bad].iloc[0]} »", path=path, line=line, column=col
+            )
         table[col] = values.astype("float64")
     return table.reset_index(drop=True)
 

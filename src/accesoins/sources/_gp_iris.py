@@ -24,23 +24,29 @@ def read_gp_iris(path: str | Path) -> pd.DataFrame:
     commune and is reported as unplaced downstream.
     """
     path = Path(path)
-    cols = [Column("iris", "float", nullable=False), Column("lon", "float", nullable=False),
-            Column("lat", "float", nullable=False), Column("NB", "float", nullable=False)]
+    cols = [
+        Column("iris", "float", nullable=False),
+        Column("lon", "float", nullable=False),
+        Column("lat", "float", nullable=False),
+        Column("NB", "float", nullable=False),
+    ]
     raw = read_table(path, cols, sep=",")
     iris = raw["iris"].astype("int64").astype(str).str.zfill(9)
     valid = iris.str.fullmatch(IRIS_CODE) & ~iris.str.startswith("00")
-    return pd.DataFrame({
-        "activity_id": "gp_iris:" + iris,
-        "practitioner_id": "",
-        "profession": "generaliste",
-        "profession_label": "Médecin généraliste",
-        "mode": "liberal",
-        "finess_site": "",
-        "iris_code": iris.where(valid, ""),
-        "commune_code": iris.str[:5].where(valid, ""),
-        "lon": raw["lon"],
-        "lat": raw["lat"],
-        "etp": raw["NB"],
-        "source_file": path.name,
-        "source_line": range(2, len(raw) + 2),
-    })
+    return pd.DataFrame(
+        {
+            "activity_id": "gp_iris:" + iris,
+            "practitioner_id": "",
+            "profession": "generaliste",
+            "profession_label": "Médecin généraliste",
+            "mode": "liberal",
+            "finess_site": "",
+            "iris_code": iris.where(valid, ""),
+            "commune_code": iris.str[:5].where(valid, ""),
+            "lon": raw["lon"],
+            "lat": raw["lat"],
+            "etp": raw["NB"],
+            "source_file": path.name,
+            "source_line": range(2, len(raw) + 2),
+        }
+    )

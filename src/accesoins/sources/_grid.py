@@ -28,7 +28,9 @@ def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
     path = Path(path)
     head = first_line(path).lower()
     sep = ";" if head.count(";") > head.count(",") else ","
-    frame = read_table(path, [Column("idcar_200m", "code", r"CRS3035RES200mN\d+E\d+", required=False)], sep=sep)
+    frame = read_table(
+        path, [Column("idcar_200m", "code", r"CRS3035RES200mN\d+E\d+", required=False)], sep=sep
+    )
     frame.columns = [c.lower() for c in frame.columns]
     if "idcar_200m" not in frame.columns or "ind" not in frame.columns:
         raise DataFileError("colonnes « idcar_200m » et « ind » attendues", path=path, line=1)
@@ -36,14 +38,20 @@ def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
     bad = ident["x"].isna()
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
-        raise DataFileError(f"identifiant de carreau invalide « {frame['idcar_200m'].iloc[i]} »", path=path,
-                            line=i + 2, column="idcar_200m")
+        raise DataFileError(
+            f"identifiant de carreau invalide « {frame['idcar_200m'].iloc[i]} »",
+            path=path,
+            line=i + 2,
+            column="idcar_200m",
+        )
     x = ident["x"].astype(float).to_numpy()
     y = ident["y"].astype(float).to_numpy()
     pop = pd.to_numeric(frame["ind"].str.replace(",", "."), errors="coerce")
     if pop.isna().any():
         i = int(pop.isna().to_numpy().nonzero()[0][0])
-        raise DataFileError(f"valeur non numérique « {frame['ind'].iloc[i]} »", path=path, line=i + 2, column="ind")
+        raise DataFileError(
+            f"valeur non numérique « {frame['ind'].iloc[i]} »", path=path, line=i + 2, column="ind"
+        )
     imputed = frame.get("imputed", pd.Series("0", index=frame.index)).isin(["1", "true", "True"])
     return gpd.GeoDataFrame(
         {"cell_id": frame["idcar_200m"], "population": pop.astype(float), "imputed": imputed.to_numpy()},
@@ -79,6 +87,7 @@ def read_qpv(path: str | Path) -> gpd.GeoDataFrame:
     )
     out["generation"] = out["qpv_code"].str.startswith("QN").map({True: 2024, False: 2015})
     if "pop" in cols:
-        out["population"] = pd.to_numeric(frame[cols["pop"]].astype(str).str.replace(r"\s", "", regex=True),
-                                          errors="coerce")
+        out["population"] = pd.to_numeric(
+            frame[cols["pop"]].astype(str).str.replace(r"\s", "", regex=True), errors="coerce"
+        )
     return out.to_crs("EPSG:4326")

@@ -35,7 +35,8 @@ def read_iris_population(path: str | Path, *, sheet: str | None = None) -> tuple
             raise DataFileError("fichier introuvable", path=path) from exc
         with book:
             name = sheet or next(
-                (s for s in book.sheet_names if "IRIS" in pd.read_excel(book, sheet_name=s, nrows=0).columns), None
+                (s for s in book.sheet_names if "IRIS" in pd.read_excel(book, sheet_name=s, nrows=0).columns),
+                None,
             )
             if name is None:
                 raise DataFileError("aucune feuille avec une colonne « IRIS »", path=path)
@@ -51,7 +52,9 @@ def read_iris_population(path: str | Path, *, sheet: str | None = None) -> tuple
     needed = ["IRIS", "COM", f"P{prefix}_POP", *(f"P{prefix}_{k}" for k in IRIS_AGE_COLUMNS)]
     missing = [c for c in needed if c not in raw.columns]
     if missing:
-        raise DataFileError(f"colonne(s) absente(s) : {', '.join(missing)}", path=path, line=1, column=missing[0])
+        raise DataFileError(
+            f"colonne(s) absente(s) : {', '.join(missing)}", path=path, line=1, column=missing[0]
+        )
     out = pd.DataFrame(
         {
             "iris_code": raw["IRIS"].str.replace(r"\.0$", "", regex=True).str.zfill(9),
@@ -62,7 +65,9 @@ def read_iris_population(path: str | Path, *, sheet: str | None = None) -> tuple
         values = pd.to_numeric(raw[col], errors="coerce")
         if values.isna().any():
             i = int(values.isna().to_numpy().nonzero()[0][0])
-            raise DataFileError(f"valeur non numérique « {raw[col].iloc[i]} »", path=path, line=i + 2, column=col)
+            raise DataFileError(
+                f"valeur non numérique « {raw[col].iloc[i]} »", path=path, line=i + 2, column=col
+            )
         out[col.split("_", 1)[1] if col != f"P{prefix}_POP" else "population"] = values.astype("float64")
     return out, 2000 + int(prefix)
 
@@ -74,8 +79,9 @@ def read_population_single_age(path: str | Path) -> pd.DataFrame:
     summed, 100 = 100 and over).
     """
     path = Path(path)
-    frame = read_table(path, [Column("CODGEO", "code", r"\d{5}|2[AB]\d{3}", nullable=False), Column("YEAR", "int")],
-                       sep=",")
+    frame = read_table(
+        path, [Column("CODGEO", "code", r"\d{5}|2[AB]\d{3}", nullable=False), Column("YEAR", "int")], sep=","
+    )
     ages: dict[int, pd.Series] = {}
     for col in frame.columns:
         m = re.fullmatch(r"SEXE[12]_AGED100(\d{3})", col)
@@ -83,7 +89,9 @@ def read_population_single_age(path: str | Path) -> pd.DataFrame:
             values = pd.to_numeric(frame[col], errors="coerce")
             if values.isna().any():
                 i = int(values.isna().to_numpy().nonzero()[0][0])
-                raise DataFileError(f"valeur non numérique « {frame[col].iloc[i]} »", path=path, line=i + 2, column=col)
+                raise DataFileError(
+                    f"valeur non numérique « {frame[col].iloc[i]} »", path=path, line=i + 2, column=col
+                )
             age = int(m.group(1))
             ages[age] = ages.get(age, 0.0) + values
     if not ages:

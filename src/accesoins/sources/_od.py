@@ -33,31 +33,56 @@ def read_od_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     head = first_line(path)
     if "IRIS1" in head:
-        cols = [Column("IRIS1", "code", _UNIT, nullable=False), Column("IRIS2", "code", _UNIT, nullable=False),
-                Column("TIME", "float", nullable=False), Column("KM", "float", required=False)]
+        cols = [
+            Column("IRIS1", "code", _UNIT, nullable=False),
+            Column("IRIS2", "code", _UNIT, nullable=False),
+            Column("TIME", "float", nullable=False),
+            Column("KM", "float", required=False),
+        ]
         t = read_table(path, cols, sep=",")
-        out = pd.DataFrame({"origin_id": _unit_code(t["IRIS1"]), "destination_id": _unit_code(t["IRIS2"]),
-                            "travel_time_min": t["TIME"]})
+        out = pd.DataFrame(
+            {
+                "origin_id": _unit_code(t["IRIS1"]),
+                "destination_id": _unit_code(t["IRIS2"]),
+                "travel_time_min": t["TIME"],
+            }
+        )
         if "KM" in t.columns:
             out["distance_km"] = t["KM"]
     elif "duration" in head:
-        cols = [Column("origin_id", "code", _UNIT, nullable=False), Column("destination_id", "code", _UNIT,
-                nullable=False), Column("duration", "float", nullable=False), Column("distance", "float")]
+        cols = [
+            Column("origin_id", "code", _UNIT, nullable=False),
+            Column("destination_id", "code", _UNIT, nullable=False),
+            Column("duration", "float", nullable=False),
+            Column("distance", "float"),
+        ]
         t = read_table(path, cols, sep=",")
-        out = pd.DataFrame({"origin_id": _unit_code(t["origin_id"]), "destination_id": _unit_code(t["destination_id"]),
-                            "travel_time_min": t["duration"] / 60.0, "distance_km": t["distance"] / 1000.0})
+        out = pd.DataFrame(
+            {
+                "origin_id": _unit_code(t["origin_id"]),
+                "destination_id": _unit_code(t["destination_id"]),
+                "travel_time_min": t["duration"] / 60.0,
+                "distance_km": t["distance"] / 1000.0,
+            }
+        )
     elif "travel_time_min" in head:
-        cols = [Column("origin_id", nullable=False), Column("destination_id", nullable=False),
-                Column("travel_time_min", "float", nullable=False)]
+        cols = [
+            Column("origin_id", nullable=False),
+            Column("destination_id", nullable=False),
+            Column("travel_time_min", "float", nullable=False),
+        ]
         t = read_table(path, cols, sep=",")
         out = t[["origin_id", "destination_id", "travel_time_min"]]
     else:
         raise DataFileError(
             "format de table de temps inconnu : colonnes attendues IRIS1,IRIS2,TIME ou "
             "origin_id,destination_id,duration ou origin_id,destination_id,travel_time_min",
-            path=path, line=1,
+            path=path,
+            line=1,
         )
     negative = out["travel_time_min"] < 0
     if negative.any():
-        raise DataFileError("temps de trajet négatif", path=path, line=int(negative.to_numpy().nonzero()[0][0]) + 2)
+        raise DataFileError(
+            "temps de trajet négatif", path=path, line=int(negative.to_numpy().nonzero()[0][0]) + 2
+        )
     return out.reset_index(drop=True)

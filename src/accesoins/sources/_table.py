@@ -206,7 +206,8 @@ def _convert(values: pd.Series, col: Column, path: Path, first_line: int) -> pd.
             )
         return values
     if col.kind in ("int", "float"):
-        numbers = pd.to_numeric(values.str.replace(",", ".", regex=False).replace("", np.nan), errors="coerce")
+        decimal_point = values.str.replace(",", ".", regex=False).replace("", np.nan)
+        numbers = pd.to_numeric(decimal_point, errors="coerce")
         bad = numbers.isna() & ~empty
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])

@@ -8,5 +8,12 @@ snapshots; answers queries on them and compares two of them.
 from accesoins.store._diff import SnapshotDiff, diff_snapshots
 from accesoins.store._duckdb import PAUSE_ENV, SnapshotWriter, Store, indicator_layer, spatial_extension_path
 
-__all__ = ["PAUSE_ENV", "SnapshotDiff", "SnapshotWriter", "Store", "diff_snapshots", "indicator_layer",
-           "spatial_extension_path"]
+__all__ = [
+    "PAUSE_ENV",
+    "SnapshotDiff",
+    "SnapshotWriter",
+    "Store",
+    "diff_snapshots",
+    "indicator_layer",
+    "spatial_extension_path",
+]

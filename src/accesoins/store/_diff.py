@@ -39,9 +39,11 @@ def diff_snapshots(store: Store, before: str, after: str, *, level: str = "commu
     key = ["practitioner_id", "profession"]
     merged = a.merge(b, on=key, how="outer", suffixes=("_before", "_after"), indicator=True)
     arrivals = merged[merged["_merge"] == "right_only"][[*key, "communes_after"]].rename(
-        columns={"communes_after": "communes"})
+        columns={"communes_after": "communes"}
+    )
     departures = merged[merged["_merge"] == "left_only"][[*key, "communes_before"]].rename(
-        columns={"communes_before": "communes"})
+        columns={"communes_before": "communes"}
+    )
     ia = store.table("indicators", before, where="level = ?", args=[level])
     ib = store.table("indicators", after, where="level = ?", args=[level])
     measures = [m for m in DIFF_MEASURES if m in ia.columns and m in ib.columns]
@@ -53,5 +55,10 @@ def diff_snapshots(store: Store, before: str, after: str, *, level: str = "commu
         x, y = joined[f"{m}_before"].astype(float), joined[f"{m}_after"].astype(float)
         changes[f"{m}_before"], changes[f"{m}_after"], changes[f"{m}_delta"] = x, y, y - x
         changed |= ~np.isclose(x.fillna(-1), y.fillna(-1), rtol=0, atol=1e-9)
-    return SnapshotDiff(before, after, arrivals.reset_index(drop=True), departures.reset_index(drop=True),
-                        changes[changed].reset_index(drop=True))
+    return SnapshotDiff(
+        before,
+        after,
+        arrivals.reset_index(drop=True),
+        departures.reset_index(drop=True),
+        changes[changed].reset_index(drop=True),
+    )

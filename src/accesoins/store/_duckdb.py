@@ -78,7 +78,9 @@ class Store:
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
-            raise StoreError(f"entrepôt {self.path} inaccessible (déjà ouvert en écriture ?) : {exc}") from exc
+            raise StoreError(
+                f"entrepôt {self.path} inaccessible (déjà ouvert en écriture ?) : {exc}"
+            ) from exc
         self.con.execute(f"LOAD '{spatial_extension_path()}'")
         if not read_only:
             self.con.execute(_SNAPSHOTS_DDL)
@@ -130,12 +132,16 @@ class Store:
 
     def metadata(self, snapshot_id: str) -> dict[str, Any]:
         """Parameters recorded with a snapshot."""
-        row = self.con.execute("SELECT parameters FROM snapshots WHERE snapshot_id = ?", [snapshot_id]).fetchone()
+        row = self.con.execute(
+            "SELECT parameters FROM snapshots WHERE snapshot_id = ?", [snapshot_id]
+        ).fetchone()
         if row is None:
             raise StoreError(f"instantané « {snapshot_id} » inconnu")
         return dict(json.loads(row[0] or "{}"))
 
-    def table(self, name: str, snapshot_id: str, *, where: str = "", args: list[Any] | None = None) -> pd.DataFrame:
+    def table(
+        self, name: str, snapshot_id: str, *, where: str = "", args: list[Any] | None = None
+    ) -> pd.DataFrame:
         """Rows of table ``name`` in a snapshot (geometry columns come back as WKB bytes)."""
         if not re.fullmatch(r"[a-z_]+", name) or not self._has_table(name):
             raise StoreError(f"table « {name} » absente de l'entrepôt")
@@ -146,8 +152,9 @@ class Store:
         frame = self.con.execute(query, [snapshot_id, *(args or [])]).df()
         return frame.drop(columns="snapshot_id")
 
-    def geotable(self, name: str, snapshot_id: str, *, where: str = "", args: list[Any] | None = None
-                 ) -> gpd.GeoDataFrame:
+    def geotable(
+        self, name: str, snapshot_id: str, *, where: str = "", args: list[Any] | None = None
+    ) -> gpd.GeoDataFrame:
         """Like :meth:`table`, as a GeoDataFrame in EPSG:4326 (geometry column ``geometry``)."""
         frame = self.table(name, snapshot_id, where=where, args=args)
         raw = frame.pop("geometry")
@@ -165,7 +172,8 @@ class Store:
 
     def _geometry_columns(self, name: str) -> list[str]:
         rows = self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND data_type = 'GEOMETRY'",
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = ? AND data_type = 'GEOMETRY'",
             [name],
         ).fetchall()
         return [r[0] for r in rows]
@@ -232,8 +240,11 @@ class SnapshotWriter:
         data.insert(0, "snapshot_id", self.snapshot_id)
         con.register("_incoming", data)
         try:
-            select = "SELECT * EXCLUDE (geometry_wkb), ST_GeomFromWKB(geometry_wkb) AS geometry" if geo else \
-                "SELECT *"
+            select = (
+                "SELECT * EXCLUDE (geometry_wkb), ST_GeomFromWKB(geometry_wkb) AS geometry"
+                if geo
+                else "SELECT *"
+            )
             if not self.store._has_table(name):
                 con.execute(f"CREATE TABLE {name} AS {select} FROM _incoming LIMIT 0")
             existing = set(con.execute(f"SELECT * FROM {name} LIMIT 0").df().columns)
@@ -246,7 +257,9 @@ class SnapshotWriter:
             con.unregister("_incoming")
 
 
-def indicator_layer(store: Store, snapshot_id: str, *, level: str, profession: str | None) -> gpd.GeoDataFrame:
+def indicator_layer(
+    store: Store, snapshot_id: str, *, level: str, profession: str | None
+) -> gpd.GeoDataFrame:
     """Indicators of one level (and profession) joined to their unit geometry."""
     where, args = "level = ?", [level]
     if profession:
@@ -254,12 +267,17 @@ def indicator_layer(store: Store, snapshot_id: str, *, level: str, profession: s
         args.append(profession)
     table = store.table("indicators", snapshot_id, where=where, args=args)
     if table.empty:
-        levels = store.con.execute("SELECT DISTINCT level FROM indicators WHERE snapshot_id = ?", [snapshot_id]).df()
-        profs = store.con.execute("SELECT DISTINCT profession FROM indicators WHERE snapshot_id = ?",
-                                  [snapshot_id]).df()
+        levels = store.con.execute(
+            "SELECT DISTINCT level FROM indicators WHERE snapshot_id = ?", [snapshot_id]
+        ).df()
+        profs = store.con.execute(
+            "SELECT DISTINCT profession FROM indicators WHERE snapshot_id = ?", [snapshot_id]
+        ).df()
         raise StoreError(
-            f"aucun indicateur pour le niveau « {level} »" + (f" et la profession « {profession} »" if profession else "")
-            + f". Niveaux disponibles : {', '.join(levels['level'])} ; professions : {', '.join(profs['profession'])}"
+            f"aucun indicateur pour le niveau « {level} »"
+            + (f" et la profession « {profession} »" if profession else "")
+            + f". Niveaux disponibles : {', '.join(levels['level'])} ; "
+            + f"professions : {', '.join(profs['profession'])}"
         )
     units = store.geotable("units", snapshot_id, where="level = ?", args=[level])
     merged = table.merge(units[["unit_id", "parent_id", "geometry"]], on="unit_id", how="left")
