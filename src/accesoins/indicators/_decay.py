@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from accesoins.errors import ConfigurationError
+from accesoins.indicators._kernel import step_weights
 
 DecayKind = Literal["steps", "exp", "gaussian", "gravity", "uniform"]
 FloatArray = npt.NDArray[np.float64]
@@ -40,9 +41,10 @@ class Decay:
     def __call__(self, cost: npt.ArrayLike) -> FloatArray:
         c = np.asarray(cost, dtype=np.float64)
         if self.kind == "steps":
-            idx = np.searchsorted(np.asarray(self.limits), c, side="right")
-            table = np.append(np.asarray(self.weights, dtype=np.float64), 0.0)
-            return table[idx]
+            flat = np.ascontiguousarray(c.ravel())
+            limits = np.asarray(self.limits, dtype=np.float64)
+            out: FloatArray = step_weights(flat, limits, np.asarray(self.weights, dtype=np.float64))
+            return out.reshape(c.shape)
         if self.kind == "exp":
             return np.exp(-self.beta * c)
         if self.kind == "gaussian":

@@ -10,7 +10,8 @@ one orientation only, never transposed.
     R[d]    = S[d] / sum_o W[o, d] * P[o]         (supply-to-demand ratio)
     A[o]    = sum_d W[o, d] * R[d]                 (accessibility)
 
-Two sparse matrix-vector products (``np.bincount`` over the pairs): no Python loop over pairs.
+Two sparse matrix-vector products, each one compiled pass over the pairs
+(:mod:`accesoins.indicators._kernel`): no Python loop over pairs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from accesoins.indicators._decay import Decay
+from accesoins.indicators._kernel import two_steps
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -130,8 +132,9 @@ def floating_catchment(
     >>> r.access.round(3).tolist(), r.ratio.round(3).tolist()
     ([4.0, 2.0], [4.0])
     """
-    p = np.asarray(demand, dtype=np.float64)
-    s = np.asarray(supply, dtype=np.float64)
-    catchment = weights.catchment(p)
-    ratio = np.divide(s, catchment, out=np.zeros_like(s), where=catchment > 0) * scale
-    return FcaResult(access=weights.spread(ratio), ratio=ratio, catchment_demand=catchment)
+    p = np.ascontiguousarray(demand, dtype=np.float64)
+    s = np.ascontiguousarray(supply, dtype=np.float64)
+    catchment, ratio, access = two_steps(
+        weights.origin, weights.destination, weights.weight, p, s, weights.n_origins, float(scale)
+    )
+    return FcaResult(access=access, ratio=ratio, catchment_demand=catchment)
