@@ -34,7 +34,7 @@ def step_weights(cost: FloatArray, limits: FloatArray, weights: FloatArray) -> F
 def has_duplicate_pairs(
     origin: IntArray, destination: IntArray, n_origins: int, n_destinations: int
 ) -> bool:  # pragma: no cover
-    """Whether an (origin, destination) pair occurs twice (counting sort by origin, one stamp per destination)."""
+    """Whether a pair occurs twice (counting sort by origin, then one stamp per destination)."""
     starts = np.zeros(n_origins + 1, dtype=np.int64)
     for k in range(origin.size):
         starts[origin[k] + 1] += 1
