@@ -358,3 +358,48 @@ def list_sources() -> None:
     for spec in sources.CATALOG.values():
         table.add_row(spec.name, spec.label, spec.publisher, spec.url or "—")
     out.print(table)
+
+
+# -- Partage sécurisé (#6) : secret statistique, export SIG, fiches et brochure ------------------------------
+
+SnapshotOpt = Annotated[str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")]
+KOpt = Annotated[int, typer.Option("--k", help="Seuil du secret : aucun compte d'habitants de 1 à k-1.")]
+
+
+@app.command("check-disclosure")
+@_friendly
+def check_disclosure_command(
+    path: Annotated[Path, typer.Argument(help="Export à vérifier : CSV, GeoPackage ou GeoParquet.")],
+    k: KOpt = 11,
+) -> None:
+    """Vérifie qu'un export respecte le secret statistique avant de le publier (code 1 sinon)."""
+    found = outputs.check_disclosure(path, k=k)
+    if not found:
+        out.print(f"{path} : aucune violation du secret statistique (seuil k = {k}).")
+        return
+    console.print(f"[bold red]{path} : {len(found)} violation(s) du secret statistique — ne pas publier.[/]",
+                  highlight=False)
+    for violation in found:
+        console.print(f"  • {violation}", highlight=False)
+    console.print("Refaites l'export avec « accesoins export », qui fusionne les petites unités.",
+                  highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command("export")
+@_friendly
+def export_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Répertoire des fichiers.")] = Path("export"),
+    formats: Annotated[str, typer.Option("--formats", help="Formats, séparés par des virgules.")]
+    = "gpkg,parquet,csv",
+    k: KOpt = 11,
+    snapshot: SnapshotOpt = None,
+    store: StorePath = None,
+) -> None:
+    """Exporte tout l'instantané pour les SIG : GeoPackage stylé pour QGIS, GeoParquet et CSV."""
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    with Store(_store(store), read_only=True) as s:
+        sid = s.resolve(snapshot)
+        files = outputs.export_observatory(s, sid, out_dir, formats=wanted, k=k)
+    out.print(f"Instantané {sid} : {len(files)} fichier(s) écrit(s) dans {out_dir} "
+              f"(secret statistique k = {k}).")

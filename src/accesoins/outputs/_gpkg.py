@@ -1,0 +1,437 @@
+"""Full export of a snapshot for GIS: a styled GeoPackage, GeoParquet and CSV files.
+
+Reads a snapshot of the store; writes one layer per level × profession (every
+indicator of that level, disclosure control applied), the practice sites, a
+``lisez_moi`` table documenting every column, and QGIS styles in the
+``layer_styles`` table (the schema QGIS itself writes), so that each layer
+opens styled: graduated APL classes around the 2.5 threshold, density quantiles.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from accesoins.errors import UnknownChoiceError
+from accesoins.outputs._disclosure import DEFAULT_K, disclose_layer
+from accesoins.outputs._export import export_table
+from accesoins.store import Store, indicator_layer
+
+__all__ = [
+    "APL_CLASSES",
+    "COLUMN_DOCS",
+    "EXPORT_FORMATS",
+    "AplClass",
+    "apl_class_of",
+    "export_observatory",
+    "public_layers",
+]
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMATS: tuple[str, ...] = ("gpkg", "parquet", "csv")
+GEOMETRY_COLUMN = "geom"  # what GDAL names the geometry column of a GeoPackage layer
+
+
+@dataclass(frozen=True)
+class AplClass:
+    """One APL class: bounds (lower included, upper excluded), French label, colour."""
+
+    lower: float
+    upper: float
+    label: str
+    colour: str
+
+
+APL_CLASSES: tuple[AplClass, ...] = (
+    AplClass(0.0, 1.5, "moins de 1,5 : sous-dotée, très faible", "#b2182b"),
+    AplClass(1.5, 2.5, "1,5 à 2,5 : sous-dotée", "#ef8a62"),
+    AplClass(2.5, 4.0, "2,5 à 4", "#67a9cf"),
+    AplClass(4.0, 1e6, "4 et plus", "#2166ac"),
+)
+"""APL classes shared by maps, reports and QGIS styles; below 2.5 a place is « sous-dotée »."""
+
+DENSITY_COLOURS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+SITE_COLOURS = {"etablissement": "#1b7837", "commune": "#762a83", "iris": "#e08214"}
+NO_DATA_COLOUR = "#d9d9d9"
+
+COLUMN_DOCS: dict[str, str] = {
+    "unit_id": "Code de l'unité : code commune INSEE, code IRIS, ou identifiant INSPIRE du carreau de 200 m",
+    "name": "Nom de l'unité (noms joints par « + » quand des unités ont été fusionnées)",
+    "parent_id": "Code de l'unité englobante (département d'une commune, commune d'un IRIS ou d'un carreau)",
+    "level": "Niveau géographique : commune, iris ou carreau",
+    "profession": "Profession (generaliste, neurologue, …)",
+    "headcount": "Nombre de praticiens exerçant dans l'unité (information publique de l'annuaire santé)",
+    "etp": "Équivalents temps plein des praticiens (une activité partagée sur deux lieux compte 0,5)",
+    "n_commune": "Activités localisées seulement à la commune (adresse imprécise)",
+    "n_etablissement": "Activités localisées à l'établissement FINESS (adresse précise)",
+    "n_iris": "Activités localisées à l'IRIS",
+    "population": "Habitants (INSEE) ; jamais moins de 11 : les petites unités sont fusionnées",
+    "population_standardised": "Population pondérée par l'âge (besoins de soins standardisés)",
+    "density_per_100k": "Praticiens pour 100 000 habitants",
+    "std_density_per_100k": "Praticiens pour 100 000 habitants, population standardisée par l'âge",
+    "apl": "Accessibilité potentielle localisée : consultations accessibles par an et par habitant "
+    "(médecins généralistes seulement)",
+    "apl_class": "« sous-dotée » si l'APL est inférieure à 2,5 consultations par an et par habitant",
+    "unites_fusionnees": "Unités regroupées pour le secret statistique (vide si aucune)",
+    "secret": "« fusion » : unité regroupée avec ses voisines ; « masque » : chiffres d'habitants masqués",
+    "site_id": "Lieu d'exercice : « finess:NUMÉRO » (établissement) ou « commune:CODE » (centre de commune)",
+    "label": "Nom de l'établissement FINESS (vide pour un lieu ramené au centre de la commune)",
+    "precision": "Précision de localisation : etablissement (adresse) ou commune (centre de la commune)",
+    "professions": "Professions exerçant sur le lieu",
+    "commune_code": "Code INSEE de la commune du lieu",
+    "iris_code": "Code IRIS du lieu, quand il est connu",
+    "n_activities": "Nombre d'activités de praticiens sur le lieu",
+    "consultations": "Consultations annuelles offertes, selon l'hypothèse d'activité retenue",
+    "density_per_km2": "Densité de population autour du lieu (habitants par km²)",
+    "ratio": "Ratio offre / demande du lieu (première étape de l'APL)",
+    "lon": "Longitude WGS 84 (degrés)",
+    "lat": "Latitude WGS 84 (degrés)",
+}
+"""French description of every exported column (the ``lisez_moi`` layer and docs/partage.md)."""
+
+
+def apl_class_of(apl: float) -> AplClass | None:
+    """The :data:`APL_CLASSES` entry holding ``apl`` (None when missing).
+
+    Examples
+    --------
+    >>> apl_class_of(2.49).label, apl_class_of(2.5).label
+    ('1,5 à 2,5 : sous-dotée', '2,5 à 4')
+    """
+    if apl is None or not np.isfinite(apl):
+        return None
+    for cls in APL_CLASSES:
+        if cls.lower <= apl < cls.upper:
+            return cls
+    return APL_CLASSES[-1]
+
+
+# -- layers ----------------------------------------------------------------------------------------------
+
+
+def public_layers(store: Store, snapshot_id: str, *, k: int = DEFAULT_K) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer safe to publish, by name: ``{level}_{profession}`` indicators and ``sites``."""
+    pairs = store.con.execute(
+        "SELECT DISTINCT level, profession FROM indicators WHERE snapshot_id = ? ORDER BY level, profession",
+        [snapshot_id],
+    ).fetchall()
+    order = {"commune": 0, "iris": 1, "carreau": 2}
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for level, profession in sorted(pairs, key=lambda p: (order.get(p[0], 9), p[1])):
+        layer = indicator_layer(store, snapshot_id, level=level, profession=profession)
+        disclosed = disclose_layer(layer, k=k)
+        if disclosed["apl"].isna().all():
+            disclosed = disclosed.drop(columns=["apl", "apl_class"])
+        layers[f"{level}_{profession}"] = disclosed.reset_index(drop=True)
+    sites = store.geotable("sites", snapshot_id)
+    sites["lon"], sites["lat"] = sites.geometry.x.round(6), sites.geometry.y.round(6)
+    layers["sites"] = sites
+    return layers
+
+
+def _documentation(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    rows = [
+        {"couche": name, "colonne": col, "description": COLUMN_DOCS.get(col, "")}
+        for name, layer in layers.items()
+        for col in layer.columns
+        if col != "geometry"
+    ]
+    return pd.DataFrame(rows)
+
+
+# -- QGIS styles -----------------------------------------------------------------------------------------
+
+
+def _rgba(colour: str) -> str:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"{r},{g},{b},255"
+
+
+def _fill_symbol(name: str, colour: str, *, kind: str = "fill") -> str:
+    if kind == "marker":
+        layer = (
+            '<layer class="SimpleMarker" enabled="1" locked="0" pass="0"><Option type="Map">'
+            f'<Option name="color" type="QString" value="{_rgba(colour)}"/>'
+            '<Option name="name" type="QString" value="circle"/>'
+            '<Option name="outline_color" type="QString" value="255,255,255,255"/>'
+            '<Option name="outline_width" type="QString" value="0.3"/>'
+            '<Option name="size" type="QString" value="2.6"/>'
+            "</Option></layer>"
+        )
+    else:
+        layer = (
+            '<layer class="SimpleFill" enabled="1" locked="0" pass="0"><Option type="Map">'
+            f'<Option name="color" type="QString" value="{_rgba(colour)}"/>'
+            '<Option name="outline_color" type="QString" value="255,255,255,255"/>'
+            '<Option name="outline_style" type="QString" value="solid"/>'
+            '<Option name="outline_width" type="QString" value="0.2"/>'
+            '<Option name="style" type="QString" value="solid"/>'
+            "</Option></layer>"
+        )
+    return f'<symbol alpha="1" clip_to_extent="1" force_rhr="0" name="{name}" type="{kind}">{layer}</symbol>'
+
+
+def _qml(renderer: str) -> str:
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        '<qgis styleCategories="Symbology" version="3.28.0">\n' + renderer + "\n</qgis>\n"
+    )
+
+
+def _graduated_qml(attribute: str, ranges: list[tuple[float, float, str, str]]) -> str:
+    """Graduated renderer; QGIS ranges include both bounds, so each upper bound is nudged below the next."""
+    items, symbols = [], []
+    for i, (lower, upper, label, colour) in enumerate(ranges):
+        top = upper if i == len(ranges) - 1 else np.nextafter(upper, -np.inf)
+        items.append(
+            f'<range lower="{lower:.10g}" upper="{top:.17g}" symbol="{i}" label="{escape(label)}" '
+            'render="true"/>'
+        )
+        symbols.append(_fill_symbol(str(i), colour))
+    return _qml(
+        f'<renderer-v2 attr="{attribute}" type="graduatedSymbol" graduatedMethod="GraduatedColor" '
+        'forceraster="0" symbollevels="0" enableorderby="0">'
+        f"<ranges>{''.join(items)}</ranges><symbols>{''.join(symbols)}</symbols>"
+        '<classificationMethod id="Manual"/></renderer-v2>'
+    )
+
+
+def _categorised_qml(attribute: str, categories: list[tuple[str, str, str]], *, kind: str) -> str:
+    items, symbols = [], []
+    for i, (value, label, colour) in enumerate(categories):
+        items.append(
+            f'<category value="{escape(value)}" symbol="{i}" label="{escape(label)}" render="true"/>'
+        )
+        symbols.append(_fill_symbol(str(i), colour, kind=kind))
+    return _qml(
+        f'<renderer-v2 attr="{attribute}" type="categorizedSymbol" forceraster="0" symbollevels="0" '
+        f'enableorderby="0"><categories>{"".join(items)}</categories>'
+        f"<symbols>{''.join(symbols)}</symbols></renderer-v2>"
+    )
+
+
+def _sld(
+    layer: str,
+    attribute: str,
+    classes: list[tuple[float, float, str, str]] | list[tuple[str, str, str]],
+    *,
+    point: bool = False,
+) -> str:
+    """SLD 1.1 rules: ``(lower, upper, label, colour)`` ranges, or ``(value, label, colour)`` categories."""
+    prop = f"<ogc:PropertyName>{attribute}</ogc:PropertyName>"
+    rules = []
+    for item in classes:
+        if len(item) == 4:
+            lower, upper, label, colour = item
+            test = (
+                f"<ogc:And><ogc:PropertyIsGreaterThanOrEqualTo>{prop}<ogc:Literal>{lower:.10g}</ogc:Literal>"
+                f"</ogc:PropertyIsGreaterThanOrEqualTo><ogc:PropertyIsLessThan>{prop}"
+                f"<ogc:Literal>{upper:.10g}</ogc:Literal></ogc:PropertyIsLessThan></ogc:And>"
+            )
+        else:
+            value, label, colour = item
+            literal = f"<ogc:Literal>{escape(str(value))}</ogc:Literal>"
+            test = f"<ogc:PropertyIsEqualTo>{prop}{literal}</ogc:PropertyIsEqualTo>"
+        fill = f'<se:Fill><se:SvgParameter name="fill">{colour}</se:SvgParameter></se:Fill>'
+        symbol = (
+            f"<se:PointSymbolizer><se:Graphic><se:Mark><se:WellKnownName>circle</se:WellKnownName>{fill}"
+            "</se:Mark><se:Size>7</se:Size></se:Graphic></se:PointSymbolizer>"
+            if point
+            else f"<se:PolygonSymbolizer>{fill}<se:Stroke>"
+            '<se:SvgParameter name="stroke">#ffffff</se:SvgParameter>'
+            '<se:SvgParameter name="stroke-width">0.5</se:SvgParameter></se:Stroke></se:PolygonSymbolizer>'
+        )
+        rules.append(
+            f"<se:Rule><se:Name>{escape(str(label))}</se:Name><ogc:Filter>{test}</ogc:Filter>"
+            f"{symbol}</se:Rule>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<StyledLayerDescriptor xmlns="http://www.opengis.net/sld" xmlns:ogc="http://www.opengis.net/ogc" '
+        'xmlns:se="http://www.opengis.net/se" version="1.1.0"><NamedLayer>'
+        f"<se:Name>{escape(layer)}</se:Name><UserStyle><se:FeatureTypeStyle>{''.join(rules)}"
+        "</se:FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"
+    )
+
+
+def _fr(x: float, digits: int = 0) -> str:
+    return f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def density_ranges(values: Iterable[float], *, classes: int = 5) -> list[tuple[float, float, str, str]]:
+    """Quantile classes of densities (lower, upper, French label, colour).
+
+    Examples
+    --------
+    >>> [r[2] for r in density_ranges([0, 0, 50, 100, 150, 200], classes=2)]
+    ['0 à 75', '75 à 200']
+    """
+    data = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if data.size == 0:
+        return [(0.0, 1.0, "aucune donnée", DENSITY_COLOURS[0])]
+    edges = np.unique(np.quantile(data, np.linspace(0, 1, classes + 1)))
+    if edges.size < 2:
+        edges = np.array([edges[0], edges[0] + 1])
+    palette = np.linspace(0, len(DENSITY_COLOURS) - 1, edges.size - 1).round().astype(int)
+    return [
+        (float(lo), float(hi), f"{_fr(lo)} à {_fr(hi)}", DENSITY_COLOURS[palette[i]])
+        for i, (lo, hi) in enumerate(itertools.pairwise(edges))
+    ]
+
+
+def _styles(name: str, layer: gpd.GeoDataFrame) -> list[dict[str, object]]:
+    styles: list[dict[str, object]] = []
+    if name == "sites":
+        cats = [
+            ("etablissement", "Établissement (adresse précise)", SITE_COLOURS["etablissement"]),
+            ("commune", "Centre de la commune (adresse imprécise)", SITE_COLOURS["commune"]),
+        ]
+        styles.append(
+            {
+                "styleName": "Précision de localisation",
+                "useAsDefault": True,
+                "description": "Lieux d'exercice selon la précision de leur localisation",
+                "styleQML": _categorised_qml("precision", cats, kind="marker"),
+                "styleSLD": _sld(name, "precision", cats, point=True),
+            }
+        )
+        return styles
+    if "apl" in layer.columns:
+        ranges = [(c.lower, c.upper, c.label, c.colour) for c in APL_CLASSES]
+        styles.append(
+            {
+                "styleName": "Classes d'APL (seuil 2,5)",
+                "useAsDefault": True,
+                "description": "APL en consultations par an et par habitant ; sous-dotée sous 2,5",
+                "styleQML": _graduated_qml("apl", ranges),
+                "styleSLD": _sld(name, "apl", ranges),
+            }
+        )
+    ranges = density_ranges(layer["density_per_100k"].to_numpy(dtype=float))
+    styles.append(
+        {
+            "styleName": "Densité pour 100 000 habitants (quantiles)",
+            "useAsDefault": not styles,
+            "description": "Praticiens pour 100 000 habitants, cinq classes de même effectif",
+            "styleQML": _graduated_qml("density_per_100k", ranges),
+            "styleSLD": _sld(name, "density_per_100k", ranges),
+        }
+    )
+    return styles
+
+
+_LAYER_STYLES_DDL = """
+CREATE TABLE IF NOT EXISTS layer_styles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256),
+    f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT,
+    useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+    update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+)
+"""
+
+
+def _write_styles(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> int:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    rows = [
+        (
+            "",
+            "",
+            name,
+            GEOMETRY_COLUMN,
+            s["styleName"],
+            s["styleQML"],
+            s["styleSLD"],
+            int(bool(s["useAsDefault"])),
+            s["description"],
+            "accesoins",
+            None,
+            stamp,
+        )
+        for name, layer in layers.items()
+        for s in _styles(name, layer)
+    ]
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            con.execute(_LAYER_STYLES_DDL)
+            con.executemany(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+                "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            con.execute(
+                "INSERT OR REPLACE INTO gpkg_contents "
+                "(table_name, data_type, identifier, description, last_change) "
+                "VALUES ('layer_styles', 'attributes', 'layer_styles', 'Styles QGIS', ?)",
+                [stamp],
+            )
+    finally:
+        con.close()
+    return len(rows)
+
+
+# -- export ----------------------------------------------------------------------------------------------
+
+
+def export_observatory(
+    store: Store,
+    snapshot_id: str,
+    out_dir: str | Path,
+    *,
+    formats: Iterable[str] = EXPORT_FORMATS,
+    k: int = DEFAULT_K,
+    step: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Write every public layer of a snapshot into ``out_dir``; returns the files written.
+
+    ``observatoire.gpkg`` holds all layers, ``lisez_moi`` and ``layer_styles``;
+    GeoParquet and CSV give one file per layer (``<couche>.parquet``,
+    ``<couche>.csv``) and ``lisez_moi.csv``. Disclosure control is applied
+    (:func:`~accesoins.outputs.disclose_layer`, seuil ``k``).
+    """
+    formats = list(formats)
+    for fmt in formats:
+        if fmt not in EXPORT_FORMATS:
+            raise UnknownChoiceError("Format d'export", fmt, EXPORT_FORMATS)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    layers = public_layers(store, snapshot_id, k=k)
+    doc = _documentation(layers)
+    written: list[Path] = []
+    if "gpkg" in formats:
+        path = out / "observatoire.gpkg"
+        partial = out / ".partiel-observatoire.gpkg"
+        partial.unlink(missing_ok=True)
+        for name, layer in layers.items():
+            if step:
+                step(f"GeoPackage : {name}")
+            layer.to_file(partial, layer=name, driver="GPKG", engine="pyogrio")
+        pyogrio.write_dataframe(doc, partial, layer="lisez_moi", driver="GPKG")
+        n = _write_styles(partial, layers)
+        log.info("%d styles QGIS écrits dans %s", n, path.name)
+        partial.replace(path)
+        written.append(path)
+    for fmt in ("parquet", "csv"):
+        if fmt not in formats:
+            continue
+        for name, layer in layers.items():
+            if step:
+                step(f"{fmt.upper()} : {name}")
+            written.append(export_table(layer, out / f"{name}.{fmt}", fmt=fmt))
+        if fmt == "csv":
+            written.append(export_table(doc, out / "lisez_moi.csv", fmt="csv"))
+    return written
