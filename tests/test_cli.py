@@ -226,3 +226,15 @@ def test_unknown_snapshot_and_missing_store(tmp_path: Path) -> None:
 def test_bad_territory(data_dir: Path) -> None:
     result = runner.invoke(app, ["validate-apl", "--territory", "Gironde", "--data-dir", str(data_dir)])
     assert result.exit_code == 2 and "territoire « Gironde » non reconnu" in result.output
+
+
+@pytest.mark.slow
+def test_road_cost_needs_an_extract_covering_the_territory(data_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["validate-apl", "--territory", "33", "--cost", "route", "--data-dir", str(data_dir)],
+        env={"ACCESOINS_STORE": str(tmp_path / "s.duckdb")},
+    )
+    assert result.exit_code == 2
+    assert "Fichier introuvable pour « extrait OpenStreetMap couvrant le territoire »" in result.output
+    assert "--cost vol_oiseau" in result.output

@@ -287,23 +287,24 @@ def _commune_demand(inputs: Inputs, params: AplParameters, mode: DemandMode) -> 
 
 def _cost_source(inputs: Inputs, options: BuildOptions, data_dir: Path) -> network.CostSource:
     if options.cost == "route":
-        return _road_costs(inputs, data_dir)
+        return _road_costs(inputs, data_dir, options.store_path.parent / "cache")
     if inputs.od is not None and options.cost in ("auto", "table"):
         return network.OdTableCosts(inputs.od, label="distancier")
     return network.CrowFlyCosts()
 
 
-def _road_costs(inputs: Inputs, data_dir: Path) -> network.CostSource:
-    outline = inputs.communes.to_crs("EPSG:4326").union_all()
+def _road_costs(inputs: Inputs, data_dir: Path, cache_dir: Path) -> network.CostSource:
+    """Car travel times on the first OpenStreetMap extract that covers 80 % of the territory."""
+    outline = inputs.communes.to_crs("EPSG:2154").union_all()
     for path in sources.locate("osm", data_dir, required=False):
-        graph = network.load_or_build(path, "car", data_dir / ".cache")
-        lon, lat = graph.lon, graph.lat
-        hull = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326").union_all().convex_hull
+        graph = network.load_or_build(path, "car", cache_dir)
+        nodes = gpd.GeoSeries(gpd.points_from_xy(graph.node_lon, graph.node_lat), crs="EPSG:4326")
+        hull = nodes.to_crs("EPSG:2154").union_all().convex_hull
         if hull.intersection(outline).area >= 0.8 * outline.area:
             return network.RoadNetworkCosts(graph)
     raise MissingSourceError(
         "extrait OpenStreetMap couvrant le territoire",
-        searched=[data_dir],
+        searched=[data_dir / p for p in sources.CATALOG["osm"].patterns[:2]],
         hint="Placez un extrait .osm.pbf du territoire (ex. Geofabrik) ou utilisez --cost vol_oiseau.",
     )
 
