@@ -403,3 +403,53 @@ def export_command(
         files = outputs.export_observatory(s, sid, out_dir, formats=wanted, k=k)
     out.print(f"Instantané {sid} : {len(files)} fichier(s) écrit(s) dans {out_dir} "
               f"(secret statistique k = {k}).")
+
+
+@app.command()
+@_friendly
+def serve(
+    store: StorePath = None,
+    host: Annotated[str, typer.Option("--host", help="Adresse d'écoute (127.0.0.1 : cette machine "
+                                               "seulement).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port HTTP.")] = 8000,
+) -> None:
+    """Lance l'observatoire web (carte, fiches, comparaisons, API JSON sous /api) avec uvicorn."""
+    import uvicorn
+
+    from accesoins.outputs.web import create_app
+
+    path = _store(store)
+    with Store(path, read_only=True) as s:
+        s.latest()  # fails early, in French, when the store is missing or empty
+    out.print(f"Observatoire web sur http://{host}:{port}/ (API : http://{host}:{port}/api/docs) — "
+              "Ctrl-C pour arrêter")
+    uvicorn.run(create_app(path), host=host, port=port, log_level="warning")
+
+
+@app.command("report")
+@_friendly
+def report_command(
+    unit: Annotated[str | None, typer.Option("--unit", help="Code commune (33063) ou code IRIS.")] = None,
+    out_path: Annotated[Path, typer.Option("--out", help="PDF à écrire ; avec --all, un répertoire.")]
+    = Path("fiche.pdf"),
+    all_units: Annotated[bool, typer.Option("--all", help="Une fiche par commune du territoire.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="Avec --all : au plus N fiches.")] = None,
+    k: KOpt = 11,
+    snapshot: SnapshotOpt = None,
+    store: StorePath = None,
+) -> None:
+    """Fiche PDF d'une commune : carte, APL, chiffres clés face au département, évolution, sources."""
+    if not all_units and not unit:
+        raise ConfigurationError("indiquez --unit CODE (ex. --unit 33063) ou --all pour tout le territoire")
+    with Store(_store(store), read_only=True) as s:
+        sid = s.resolve(snapshot)
+        builder = outputs.ReportBuilder(s, sid, k=k)
+        if not all_units:
+            path = builder.render(str(unit), out_path)
+            out.print(f"Fiche écrite dans {path} (instantané {sid}).")
+            return
+        codes = builder.unit_ids()[: limit if limit is not None else None]
+        out_dir = out_path.with_suffix("") if out_path.suffix.lower() == ".pdf" else out_path
+        with _progress(len(codes)) as step:
+            files = builder.render_many(codes, out_dir, step=step)
+    out.print(f"{len(files)} fiche(s) écrite(s) dans {out_dir} (instantané {sid}).")

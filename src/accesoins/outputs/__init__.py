@@ -17,6 +17,7 @@ from accesoins.outputs._gpkg import (
     export_observatory,
     public_layers,
 )
+from accesoins.outputs._report import ReportBuilder, render_pdf
 
 __all__ = [
     "APL_CLASSES",
@@ -25,6 +26,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "FORMATS",
     "PEOPLE_COLUMNS",
+    "ReportBuilder",
     "Violation",
     "check_disclosure",
     "check_frame",
@@ -33,4 +35,5 @@ __all__ = [
     "export_table",
     "merge_small_units",
     "public_layers",
+    "render_pdf",
 ]

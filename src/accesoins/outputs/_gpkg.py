@@ -35,6 +35,7 @@ __all__ = [
     "AplClass",
     "apl_class_of",
     "export_observatory",
+    "format_number",
     "public_layers",
 ]
 
@@ -266,7 +267,16 @@ def _sld(
     )
 
 
-def _fr(x: float, digits: int = 0) -> str:
+def format_number(x: float | None, digits: int = 0) -> str:
+    """French number: narrow no-break space between thousands, decimal comma; « — » when missing.
+
+    Examples
+    --------
+    >>> format_number(254436), format_number(4.516388, 2), format_number(float("nan"))
+    ('254\u202f436', '4,52', '—')
+    """
+    if x is None or not np.isfinite(x):
+        return "—"
     return f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
 
 
@@ -286,7 +296,7 @@ def density_ranges(values: Iterable[float], *, classes: int = 5) -> list[tuple[f
         edges = np.array([edges[0], edges[0] + 1])
     palette = np.linspace(0, len(DENSITY_COLOURS) - 1, edges.size - 1).round().astype(int)
     return [
-        (float(lo), float(hi), f"{_fr(lo)} à {_fr(hi)}", DENSITY_COLOURS[palette[i]])
+        (float(lo), float(hi), f"{format_number(lo)} à {format_number(hi)}", DENSITY_COLOURS[palette[i]])
         for i, (lo, hi) in enumerate(itertools.pairwise(edges))
     ]
 

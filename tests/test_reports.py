@@ -1,0 +1,147 @@
+"""Fiches (PDF) on the real Gironde snapshot, checked by their text; page images kept as artefacts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from accesoins.cli import app
+from accesoins.outputs import ReportBuilder
+from accesoins.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+ARTEFACTS = REPO / "artefacts" / "reports"
+pytestmark = pytest.mark.slow
+
+
+def pdf_text(path: Path) -> str:
+    """Text of a PDF (pdftotext, poppler-utils) with every kind of space made a plain space."""
+    raw = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                         text=True).stdout
+    return re.sub(r"[ \u00a0\u202f\u2009]+", " ", raw)
+
+
+def pdf_pages(path: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
+    return int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
+
+
+def keep_images(path: Path) -> list[Path]:
+    """Page images under artefacts/reports/ (pdftoppm), for a human look at the layout."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    prefix = ARTEFACTS / path.stem
+    subprocess.run(["pdftoppm", "-r", "70", "-png", str(path), str(prefix)], check=True)
+    return sorted(ARTEFACTS.glob(f"{path.stem}-*.png"))
+
+
+def fr(x: float, digits: int) -> str:
+    return f"{x:,.{digits}f}".replace(",", " ").replace(".", ",")
+
+
+def test_fiche_bordeaux(store_path: Path, gironde: str, tmp_path: Path) -> None:
+    out = tmp_path / "fiche-33063.pdf"
+    started = time.perf_counter()
+    result = CliRunner().invoke(app, ["report", "--unit", "33063", "--out", str(out),
+                                      "--store", str(store_path), "--snapshot", gironde])
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    assert elapsed < 30
+    with Store(store_path, read_only=True) as store:
+        gp = store.table("indicators", gironde, where="level = 'commune' AND unit_id = '33063' AND "
+                                                      "profession = 'generaliste'").iloc[0]
+        sources = store.sources(gironde)
+    text = pdf_text(out)
+    assert 2 <= pdf_pages(out) <= 4
+    assert "Bordeaux" in text and "Commune 33063" in text and "Gironde (33)" in text
+    assert re.search(r"Population \(habitants\) +254 436 ", text)
+    assert re.search(r"Médecins généralistes +400 ", text)
+    assert gp["headcount"] == 400 and gp["population"] == 254_436
+    assert fr(gp["apl"], 2) in text and "non sous-dotée" in text
+    assert re.search(r"APL \(consultations par an et par habitant\) +" + fr(gp["apl"], 2), text)
+    assert "Neurologue" in text and "Comment lire cette fiche" in text
+    assert "premier instantané" in text
+    for row in sources.itertuples():
+        assert row.sha256[:16] in text
+    assert "rpps_2017_gironde33" in text
+    assert len(keep_images(out)) == pdf_pages(out)
+
+
+def test_fiche_shows_change_since_previous_snapshot(store_path: Path, gironde: str, tmp_path: Path) -> None:
+    """A second Gironde snapshot with three Bordeaux GPs gone: the fiche says 400 → 397 and 3 departures."""
+    copy = tmp_path / "deux.duckdb"
+    shutil.copy(store_path, copy)
+    with Store(copy) as store:
+        acts = store.geotable("activities", gironde)
+        single = acts["practitioner_id"].map(acts["practitioner_id"].value_counts()) == 1
+        here = (acts["commune_code"] == "33063") & (acts["profession"] == "generaliste")
+        gone = acts[single & here].head(3)
+        leavers = gone["practitioner_id"].nunique()
+        assert leavers == 3
+        ind = store.table("indicators", gironde)
+        mask = (ind["unit_id"] == "33063") & (ind["profession"] == "generaliste")
+        ind.loc[mask, "headcount"] = 400 - leavers
+        ind.loc[mask, "apl"] = ind.loc[mask, "apl"] - 0.25
+        with store.snapshot("33", store.metadata(gironde)) as writer:
+            writer.append("units", store.geotable("units", gironde))
+            writer.append("indicators", ind)
+            writer.append("sites", store.geotable("sites", gironde))
+            writer.append("activities", acts.drop(index=gone.index))
+            writer.append("sources", store.sources(gironde))
+            second = writer.snapshot_id
+    with Store(copy, read_only=True) as store:
+        apl_before = store.table("indicators", gironde, where="unit_id = '33063' AND level = 'commune' "
+                                 "AND profession = 'generaliste'")["apl"].iloc[0]
+        builder = ReportBuilder(store, second)
+        out = builder.render("33063", tmp_path / "fiche-33063-evolution.pdf")
+    text = pdf_text(out)
+    assert f"Depuis l'instantané {gironde}" in text
+    assert f"0 arrivée(s) et {leavers} départ(s)" in text
+    assert re.search(rf"Médecin généraliste +400 +{400 - leavers} +0 +{leavers} +{fr(apl_before, 2)} +"
+                     rf"{fr(apl_before - 0.25, 2)}", text)
+    keep_images(out)
+
+
+def test_small_commune_is_merged_in_its_fiche(store_path: Path, gironde: str) -> None:
+    with Store(store_path, read_only=True) as store:
+        units = store.table("units", gironde, where="level = 'commune'")
+        small = units.sort_values("population").iloc[0]
+        k = int(small["population"]) + 1
+        context = ReportBuilder(store, gironde, k=k).context(str(small["unit_id"]))
+    assert f"moins de {k} habitants" in context["secret"]
+    population = next(r["unit"] for r in context["key_rows"] if r["label"] == "Population (habitants)")
+    assert float(population.replace("\u202f", "").replace(",", ".")) >= k
+
+
+def test_all_with_limit_and_errors(store_path: Path, gironde: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", "--all", "--limit", "2", "--out", str(tmp_path / "fiches"),
+                                 "--store", str(store_path), "--snapshot", gironde])
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "fiches").glob("*.pdf"))
+    assert [f.name for f in files] == ["fiche-33001.pdf", "fiche-33002.pdf"]
+    assert "Abzac" in pdf_text(files[0])
+    result = runner.invoke(app, ["report", "--unit", "99999", "--store", str(store_path),
+                                 "--snapshot", gironde])
+    assert result.exit_code == 2
+    assert "absente de l'instantané" in result.output
+    result = runner.invoke(app, ["report", "--store", str(store_path)])
+    assert result.exit_code == 2 and "--unit" in result.output
+
+
+def test_render_time_per_fiche(store_path: Path, gironde: str, tmp_path: Path) -> None:
+    with Store(store_path, read_only=True) as store:
+        builder = ReportBuilder(store, gironde)
+        builder.render("33063", tmp_path / "warm.pdf")
+        started = time.perf_counter()
+        codes = ["33529", "33243", "33318"]
+        builder.render_many(codes, tmp_path)
+        per_fiche = (time.perf_counter() - started) / len(codes)
+    assert per_fiche < 5, f"{per_fiche:.2f} s par fiche"
+    assert pd.notna(per_fiche)
