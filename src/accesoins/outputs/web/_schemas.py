@@ -1,0 +1,159 @@
+"""Pydantic schemas of the web API responses (one per use; French descriptions for OpenAPI)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SnapshotPublic(BaseModel):
+    """Un instantané complet de l'entrepôt."""
+
+    snapshot_id: str = Field(description="Identifiant de l'instantané (territoire-horodatage).")
+    territory: str = Field(description="Territoire construit (département, EPCI ou liste de communes).")
+    created_at: str = Field(description="Date de construction (UTC).")
+    latest: bool = Field(description="Vrai pour l'instantané servi par défaut (le plus récent).")
+
+
+class Choice(BaseModel):
+    """Une valeur possible d'un paramètre, avec son libellé français."""
+
+    id: str
+    label: str
+
+
+class LevelChoice(Choice):
+    count: int = Field(description="Nombre d'unités de ce niveau.")
+
+
+class MeasureChoice(Choice):
+    unit: str = Field(description="Unité de l'indicateur.")
+    generaliste_only: bool = Field(
+        description="Vrai si l'indicateur n'existe que pour les médecins généralistes."
+    )
+
+
+class PrecisionChoice(Choice):
+    color: str = Field(description="Couleur des sites de cette précision sur la carte.")
+
+
+class CatalogPublic(BaseModel):
+    """Niveaux, professions, indicateurs et méthodes de classes disponibles dans un instantané."""
+
+    snapshot_id: str
+    levels: list[LevelChoice]
+    professions: list[Choice]
+    measures: list[MeasureChoice]
+    methods: list[Choice]
+    precisions: list[PrecisionChoice]
+
+
+class UnitSummary(BaseModel):
+    """Une unité (commune, IRIS, carreau) dans une liste de recherche."""
+
+    unit_id: str
+    name: str | None
+    population: float | None
+
+
+class DepartementReference(BaseModel):
+    """Référence départementale : agrégat pondéré par la population des communes de l'instantané."""
+
+    code: str
+    label: str
+    headcount: int
+    population: float | None
+    density_per_100k: float | None
+    std_density_per_100k: float | None
+    apl: float | None
+
+
+class NationalReference(BaseModel):
+    """Référence nationale : APL moyenne de la France entière publiée par la DREES."""
+
+    apl: float = Field(description="APL moyenne nationale pondérée par la population.")
+    vintage: int | None = Field(description="Millésime DREES.")
+    label: str
+    apl_drees_unit: float | None = Field(description="APL publiée par la DREES pour cette commune.")
+
+
+class Change(BaseModel):
+    """Évolution depuis l'instantané précédent du même territoire."""
+
+    previous_snapshot_id: str
+    changed: bool
+    headcount_before: float | None = None
+    headcount_after: float | None = None
+    headcount_delta: float | None = None
+    density_per_100k_before: float | None = None
+    density_per_100k_after: float | None = None
+    density_per_100k_delta: float | None = None
+    apl_before: float | None = None
+    apl_after: float | None = None
+    apl_delta: float | None = None
+    arrivals: int | None = Field(default=None, description="Praticiens arrivés dans la commune.")
+    departures: int | None = Field(default=None, description="Praticiens partis de la commune.")
+
+
+class ProfessionFigures(BaseModel):
+    """Chiffres d'une profession dans une unité."""
+
+    profession: str
+    label: str
+    headcount: int = Field(description="Effectif de praticiens.")
+    etp: float | None = Field(description="Équivalents temps plein.")
+    precision: dict[str, int] = Field(description="Activités par précision de localisation.")
+    density_per_100k: float | None = Field(description="Équivalents temps plein pour 100 000 habitants.")
+    std_density_per_100k: float | None = Field(description="Densité sur la population standardisée par âge.")
+    apl: float | None = Field(
+        description="APL : consultations accessibles par habitant et par an (généralistes)."
+    )
+    apl_class: str | None = Field(description="« sous-dotée » si APL < 2,5.")
+    departement: DepartementReference | None
+    national: NationalReference | None
+    change: Change | None
+
+
+class FichePublic(BaseModel):
+    """Fiche d'une unité : population, praticiens, densités, APL, références et évolution."""
+
+    snapshot_id: str
+    previous_snapshot_id: str | None
+    territory: str
+    level: str
+    level_label: str
+    unit_id: str
+    name: str | None
+    parent_id: str | None
+    departement: str | None
+    population: float | None
+    population_standardised: float | None
+    apl_threshold: float = Field(description="Seuil de sous-dotation (consultations par habitant et par an).")
+    professions: list[ProfessionFigures]
+    notes: list[str] = Field(
+        description="Remarques en français (références absentes, localisation approchée…)."
+    )
+
+
+class ComparisonPublic(BaseModel):
+    """Deux fiches côte à côte."""
+
+    snapshot_id: str
+    level: str
+    units: list[FichePublic]
+
+
+class Problem(BaseModel):
+    """Erreur au format « problem details » (RFC 9457), en français."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+def problem_responses(**descriptions: str) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` for error codes (``e404="..."``) served as ``application/problem+json``."""
+    schema = Problem.model_json_schema()
+    return {int(code[1:]): {"description": text, "content": {"application/problem+json": {"schema": schema}}}
+            for code, text in descriptions.items()}

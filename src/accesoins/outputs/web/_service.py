@@ -1,0 +1,703 @@
+"""Queries and aggregations of the web observatory, on snapshots cached in memory.
+
+Reads a snapshot's tables (indicators, units, sites, sources) once per snapshot
+id — snapshots are immutable — and answers the API: layers with their map
+classes, sites, a unit's fiche (with département and national references and
+the change since the previous snapshot of the territory), comparisons, CSV.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from accesoins.outputs.web._classes import METHODS, Method, classify
+from accesoins.outputs.web._problems import ProblemError, not_found
+from accesoins.sources import load_professions, read_apl_drees, sha256_of
+from accesoins.store import Store, diff_snapshots
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LEVELS: dict[str, str] = {"commune": "Communes", "iris": "IRIS", "carreau": "Carreaux de 200 m"}
+PRECISIONS: dict[str, tuple[str, str]] = {  # precision -> (French label, colour)
+    "etablissement": ("à l'adresse de l'établissement (FINESS)", "#d81b60"),
+    "iris": ("au centre de l'IRIS", "#1e88e5"),
+    "commune": ("au centre de la commune (localisation approchée)", "#ffc107"),
+}
+MISSING_COLOR = "#bdbdbd"
+APL_THRESHOLD = 2.5
+
+
+@dataclass(frozen=True)
+class Measure:
+    """An indicator that can be mapped: French label, unit, decimals."""
+
+    label: str
+    unit: str
+    digits: int
+    generaliste_only: bool = False
+
+
+MEASURES: dict[str, Measure] = {
+    "density_per_100k": Measure("Densité (ETP)", "équivalents temps plein pour 100 000 habitants", 1),
+    "std_density_per_100k": Measure(
+        "Densité standardisée par âge (ETP)", "équivalents temps plein pour 100 000 habitants standardisés", 1
+    ),
+    "apl": Measure(
+        "Accessibilité potentielle localisée (APL)",
+        "consultations par habitant et par an",
+        2,
+        generaliste_only=True,
+    ),
+    "headcount": Measure("Effectif", "praticiens", 0),
+}
+_PRECISION_COLUMNS = {"n_commune": "commune", "n_etablissement": "etablissement", "n_iris": "iris"}
+
+
+def _num(value: Any) -> float | None:
+    """JSON-friendly float (None for NaN/None)."""
+    if value is None or value is pd.NA:
+        return None
+    x = float(value)
+    return None if math.isnan(x) else x
+
+
+def _profession_labels() -> dict[str, str]:
+    table = load_professions()[["profession", "label"]].drop_duplicates("profession")
+    return dict(zip(table["profession"], table["label"], strict=True))
+
+
+@dataclass
+class NationalReference:
+    """National APL computed from the DREES workbook recorded with the snapshot."""
+
+    apl: float | None
+    vintage: int | None
+    source: str
+    note: str
+    communes: pd.Series = field(repr=False)  # published APL per commune code
+
+
+@dataclass
+class SnapshotData:
+    """Everything the API reads from one snapshot, loaded once."""
+
+    snapshot_id: str
+    territory: str
+    created_at: str
+    metadata: dict[str, Any]
+    sources: pd.DataFrame
+    indicators: pd.DataFrame  # indexed by (level, unit_id, profession)
+    units: gpd.GeoDataFrame  # indexed by (level, unit_id), geometry rounded to ~1 m
+    sites: gpd.GeoDataFrame
+    levels: list[str]
+    professions: list[str]
+    departements: pd.DataFrame  # indexed by (departement, profession)
+    commune_departement: dict[str, str]
+    previous: str | None
+    cache: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """Memoise ``compute()`` under ``key`` for this (immutable) snapshot."""
+        with self.lock:
+            if key in self.cache:
+                return self.cache[key]  # type: ignore[no-any-return]
+        value = compute()
+        with self.lock:
+            self.cache.setdefault(key, value)
+            return self.cache[key]  # type: ignore[no-any-return]
+
+
+def _departement_table(communes: pd.DataFrame, commune_dept: dict[str, str]) -> pd.DataFrame:
+    """Population-weighted aggregate of the snapshot's communes per département and profession."""
+    frame = communes.copy()
+    frame["departement"] = frame["unit_id"].map(commune_dept)
+    frame["apl_x_pop"] = frame["apl"] * frame["population"]
+    frame["pop_with_apl"] = frame["population"].where(frame["apl"].notna(), 0.0)
+    agg = frame.groupby(["departement", "profession"]).agg(
+        headcount=("headcount", "sum"),
+        etp=("etp", "sum"),
+        population=("population", "sum"),
+        population_standardised=("population_standardised", "sum"),
+        apl_x_pop=("apl_x_pop", "sum"),
+        pop_with_apl=("pop_with_apl", "sum"),
+        communes=("unit_id", "nunique"),
+    )
+    agg["density_per_100k"] = 1e5 * agg["etp"] / agg["population"].where(agg["population"] > 0)
+    agg["std_density_per_100k"] = (
+        1e5 * agg["etp"] / agg["population_standardised"].where(agg["population_standardised"] > 0)
+    )
+    agg["apl"] = agg["apl_x_pop"] / agg["pop_with_apl"].where(agg["pop_with_apl"] > 0)
+    return agg.drop(columns=["apl_x_pop", "pop_with_apl"])
+
+
+class ObservatoryService:
+    """Read side of the web observatory over one store file (thread-safe, cached per snapshot)."""
+
+    def __init__(self, store_path: str | Path) -> None:
+        self.store_path = Path(store_path)
+        self._store_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._snapshots: dict[str, SnapshotData] = {}
+        self._listing: tuple[float, pd.DataFrame] | None = None
+        self._national: dict[tuple[str, int], NationalReference] = {}
+        self.profession_labels = _profession_labels()
+
+    # -- snapshots -------------------------------------------------------------------------------
+    def _open(self) -> Store:
+        return Store(self.store_path, read_only=True)
+
+    def list_snapshots(self) -> pd.DataFrame:
+        """Complete snapshots, oldest first (re-read when the store file changes)."""
+        if not self.store_path.exists():
+            raise ProblemError(
+                503,
+                "Entrepôt absent",
+                f"aucun entrepôt de données à {self.store_path} : lancez d'abord « accesoins build »",
+            )
+        mtime = self.store_path.stat().st_mtime
+        with self._lock:
+            if self._listing is not None and self._listing[0] == mtime:
+                return self._listing[1]
+        with self._store_lock, self._open() as store:
+            snaps = store.snapshots()[["snapshot_id", "territory", "created_at"]].copy()
+        with self._lock:
+            self._listing = (mtime, snaps)
+        return snaps
+
+    def snapshot_rows(self) -> list[dict[str, Any]]:
+        """Snapshots as dicts (``latest`` marks the one served by default)."""
+        snaps = self.list_snapshots()
+        last = len(snaps) - 1
+        return [
+            {
+                "snapshot_id": str(r.snapshot_id),
+                "territory": str(r.territory),
+                "created_at": str(r.created_at),
+                "latest": i == last,
+            }
+            for i, r in enumerate(snaps.itertuples())
+        ]
+
+    def resolve(self, snapshot: str | None) -> str:
+        """Snapshot id from ``?snapshot=`` (an id, ``latest``/absent, ``previous``)."""
+        snaps = self.list_snapshots()
+        ids = list(snaps["snapshot_id"])
+        if not ids:
+            raise ProblemError(
+                503,
+                "Aucun instantané",
+                "l'entrepôt ne contient aucun instantané : lancez « accesoins build »",
+            )
+        if snapshot in (None, "", "latest", "dernier"):
+            return str(ids[-1])
+        if snapshot in ("previous", "precedent", "précédent"):
+            if len(ids) < 2:
+                raise not_found("Instantané", snapshot, where="(il n'y a pas d'instantané précédent)")
+            return str(ids[-2])
+        if snapshot not in ids:
+            raise not_found("Instantané", snapshot, ids[-5:], where="dans l'entrepôt")
+        return str(snapshot)
+
+    def snapshot(self, snapshot: str | None = None) -> SnapshotData:
+        """The cached data of a snapshot (loaded from the store on first use)."""
+        sid = self.resolve(snapshot)
+        with self._lock:
+            if sid in self._snapshots:
+                return self._snapshots[sid]
+        data = self._load(sid)
+        with self._lock:
+            return self._snapshots.setdefault(sid, data)
+
+    def _load(self, sid: str) -> SnapshotData:
+        log.info("chargement de l'instantané %s", sid)
+        snaps = self.list_snapshots()
+        row = snaps[snaps["snapshot_id"] == sid].iloc[0]
+        same = snaps[snaps["territory"] == row["territory"]]["snapshot_id"].tolist()
+        previous = same[same.index(sid) - 1] if same.index(sid) > 0 else None
+        with self._store_lock, self._open() as store:
+            metadata = store.metadata(sid)
+            sources = store.sources(sid)
+            indicators = store.table("indicators", sid)
+            units = store.geotable("units", sid)
+            sites = store.geotable("sites", sid)
+        units["geometry"] = shapely.set_precision(units.geometry.to_numpy(), 1e-5)
+        for col in _PRECISION_COLUMNS:
+            if col not in indicators.columns:
+                indicators[col] = 0
+        communes_units = units[units["level"] == "commune"]
+        commune_dept = dict(
+            zip(communes_units["unit_id"], communes_units["parent_id"].fillna(""), strict=True)
+        )
+        communes = indicators[indicators["level"] == "commune"]
+        departements = _departement_table(communes, commune_dept)
+        levels = [lv for lv in LEVELS if lv in set(indicators["level"])]
+        professions = sorted(set(indicators["profession"]))
+        return SnapshotData(
+            snapshot_id=sid,
+            territory=str(row["territory"]),
+            created_at=str(row["created_at"]),
+            metadata=metadata,
+            sources=sources,
+            indicators=indicators.set_index(["level", "unit_id", "profession"]).sort_index(),
+            units=units.set_index(["level", "unit_id"]).sort_index(),
+            sites=sites,
+            levels=levels,
+            professions=professions,
+            departements=departements,
+            commune_departement=commune_dept,
+            previous=previous,
+        )
+
+    # -- validation ------------------------------------------------------------------------------
+    def check_level(self, data: SnapshotData, level: str) -> None:
+        if level not in data.levels:
+            raise not_found("Niveau", level, data.levels)
+
+    def check_profession(self, data: SnapshotData, profession: str) -> None:
+        if profession not in data.professions:
+            raise not_found("Profession", profession, data.professions, title="Profession inconnue")
+
+    def check_measure(self, profession: str, measure: str) -> Measure:
+        if measure not in MEASURES:
+            raise not_found("Indicateur", measure, list(MEASURES))
+        spec = MEASURES[measure]
+        if spec.generaliste_only and profession != "generaliste":
+            raise ProblemError(
+                422,
+                "Indicateur non disponible",
+                f"l'APL n'est calculée que pour les médecins généralistes, pas pour « {profession} ».",
+            )
+        return spec
+
+    # -- catalogue -------------------------------------------------------------------------------
+    def catalog(self, data: SnapshotData) -> dict[str, Any]:
+        """Levels, professions, measures and classification methods available in a snapshot."""
+        return {
+            "snapshot_id": data.snapshot_id,
+            "levels": [
+                {
+                    "id": lv,
+                    "label": LEVELS[lv],
+                    "count": len(data.units.loc[lv])
+                    if lv in data.units.index.get_level_values(0)
+                    else 0,
+                }
+                for lv in data.levels
+            ],
+            "professions": [{"id": p, "label": self.profession_labels.get(p, p)} for p in data.professions],
+            "measures": [
+                {"id": m, "label": s.label, "unit": s.unit, "generaliste_only": s.generaliste_only}
+                for m, s in MEASURES.items()
+            ],
+            "methods": [{"id": m, "label": lab} for m, lab in METHODS.items()],
+            "precisions": [{"id": p, "label": lab, "color": col} for p, (lab, col) in PRECISIONS.items()],
+        }
+
+    # -- layers ----------------------------------------------------------------------------------
+    def layer_frame(self, data: SnapshotData, *, level: str, profession: str) -> gpd.GeoDataFrame:
+        """Indicators of one level and profession with the unit geometry."""
+        self.check_level(data, level)
+        self.check_profession(data, profession)
+
+        def compute() -> gpd.GeoDataFrame:
+            ind = data.indicators.xs((level, profession), level=("level", "profession")).reset_index()
+            geom = data.units.loc[level]["geometry"]
+            ind["geometry"] = geom.reindex(ind["unit_id"]).to_numpy()
+            return gpd.GeoDataFrame(ind, geometry="geometry", crs="EPSG:4326")
+
+        return data.cached(("frame", level, profession), compute)
+
+    def layer(
+        self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, k: int
+    ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+        """The layer with a ``value``/``class``/``color`` per unit, and its legend."""
+        spec = self.check_measure(profession, measure)
+        frame = self.layer_frame(data, level=level, profession=profession)
+
+        def compute() -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+            out = frame.copy()
+            values = out[measure].astype(float).to_numpy()
+            cls = classify(values, method=method, k=k, digits=spec.digits)
+            out["value"] = values
+            out["class"] = cls.classes
+            colors = np.array([*cls.colors, MISSING_COLOR], dtype=object)
+            out["color"] = colors[np.where(cls.classes >= 0, cls.classes, len(cls.colors))]
+            legend = {
+                "measure": measure,
+                "label": spec.label,
+                "unit": spec.unit,
+                "method": method,
+                "method_label": METHODS[method],
+                "bounds": cls.bounds,
+                "classes": [
+                    {
+                        "index": i,
+                        "lower": cls.bounds[i],
+                        "upper": cls.bounds[i + 1],
+                        "label": lab,
+                        "color": cls.colors[i],
+                        "count": cls.counts[i],
+                    }
+                    for i, lab in enumerate(cls.labels)
+                ],
+                "missing": {
+                    "label": "non renseigné (population nulle ou indicateur non calculé)",
+                    "color": MISSING_COLOR,
+                    "count": int((cls.classes < 0).sum()),
+                },
+            }
+            if measure == "apl":
+                legend["threshold"] = {
+                    "value": APL_THRESHOLD,
+                    "label": "sous-dotée : APL inférieure à 2,5 consultations par habitant et par an",
+                }
+            return out, legend
+
+        return data.cached(("layer", level, profession, measure, method, k), compute)
+
+    def layer_geojson(
+        self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, k: int
+    ) -> bytes:
+        """GeoJSON FeatureCollection of a layer, with ``legend`` and ``snapshot`` foreign members."""
+        frame, legend = self.layer(
+            data, level=level, profession=profession, measure=measure, method=method, k=k
+        )
+        return data.cached(
+            ("layer.geojson", level, profession, measure, method, k),
+            lambda: feature_collection(
+                frame,
+                extra={
+                    "snapshot_id": data.snapshot_id,
+                    "level": level,
+                    "profession": profession,
+                    "legend": legend,
+                },
+            ),
+        )
+
+    def layer_csv(
+        self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, k: int
+    ) -> bytes:
+        frame, legend = self.layer(
+            data, level=level, profession=profession, measure=measure, method=method, k=k
+        )
+        table = pd.DataFrame(frame.drop(columns=["geometry", "color"]))
+        labels = [c["label"] for c in legend["classes"]]
+        table["class_label"] = [labels[c] if c >= 0 else "" for c in table["class"]]
+        table.insert(0, "snapshot_id", data.snapshot_id)
+        return _csv(table)
+
+    def sites_frame(self, data: SnapshotData, *, profession: str | None) -> gpd.GeoDataFrame:
+        """Practice sites (optionally of one profession) with their precision label and colour."""
+        if profession is not None:
+            self.check_profession(data, profession)
+
+        def compute() -> gpd.GeoDataFrame:
+            sites = data.sites
+            if profession is not None:
+                has = sites["professions"].fillna("").str.split(",").apply(lambda ps: profession in ps)
+                sites = sites[has.to_numpy()]
+            sites = sites.copy()
+            sites["precision_label"] = sites["precision"].map(lambda p: PRECISIONS.get(p, (p, ""))[0])
+            sites["color"] = sites["precision"].map(lambda p: PRECISIONS.get(p, ("", MISSING_COLOR))[1])
+            return sites
+
+        return data.cached(("sites", profession), compute)
+
+    def sites_geojson(self, data: SnapshotData, *, profession: str | None) -> bytes:
+        frame = self.sites_frame(data, profession=profession)
+        legend = [
+            {"id": p, "label": lab, "color": col, "count": int((frame["precision"] == p).sum())}
+            for p, (lab, col) in PRECISIONS.items()
+        ]
+        return data.cached(
+            ("sites.geojson", profession),
+            lambda: feature_collection(
+                frame, extra={"snapshot_id": data.snapshot_id, "profession": profession, "legend": legend}
+            ),
+        )
+
+    def sites_csv(self, data: SnapshotData, *, profession: str | None) -> bytes:
+        frame = self.sites_frame(data, profession=profession)
+        table = pd.DataFrame(frame.drop(columns=["geometry", "color"]))
+        table["longitude"], table["latitude"] = frame.geometry.x.round(6), frame.geometry.y.round(6)
+        return _csv(table)
+
+    # -- units -----------------------------------------------------------------------------------
+    def search_units(self, data: SnapshotData, *, level: str, query: str, limit: int) -> list[dict[str, Any]]:
+        """Units of a level whose name or code contains ``query`` (accents and case ignored)."""
+        self.check_level(data, level)
+
+        def table() -> pd.DataFrame:
+            units = data.units.loc[level][["name", "population"]].reset_index()
+            units["key"] = (units["name"].fillna("") + " " + units["unit_id"]).map(_fold)
+            return units.sort_values("name", key=lambda s: s.fillna("").map(_fold)).reset_index(drop=True)
+
+        units = data.cached(("search", level), table)
+        if query:
+            units = units[units["key"].str.contains(_fold(query), regex=False)]
+        return [
+            {"unit_id": r.unit_id, "name": r.name, "population": _num(r.population)}
+            for r in units.head(limit).itertuples()
+        ]
+
+    def fiche(self, data: SnapshotData, *, level: str, unit_id: str) -> dict[str, Any]:
+        """A unit's fiche: population, practitioners, densities, APL, references and change."""
+        self.check_level(data, level)
+        return data.cached(("fiche", level, unit_id), lambda: self._fiche(data, level, unit_id))
+
+    def _fiche(self, data: SnapshotData, level: str, unit_id: str) -> dict[str, Any]:
+        try:
+            unit = data.units.loc[(level, unit_id)]
+        except KeyError:
+            raise not_found(f"Unité du niveau « {level} »", unit_id, title="Unité inconnue") from None
+        rows = data.indicators.loc[(level, unit_id)] if (level, unit_id) in data.indicators.index else None
+        commune = unit_id if level == "commune" else str(unit["parent_id"])
+        dept = data.commune_departement.get(commune, "")
+        national = self.national_reference(data)
+        change = self._changes(data, level, unit_id)
+        notes: list[str] = []
+        professions = []
+        for profession in data.professions:
+            if rows is None or profession not in rows.index:
+                continue
+            r = rows.loc[profession]
+            precision = {
+                p: int(r[c]) for c, p in _PRECISION_COLUMNS.items() if c in r.index and int(r[c]) > 0
+            }
+            ref = (
+                data.departements.loc[(dept, profession)]
+                if (dept, profession) in data.departements.index
+                else None
+            )
+            apl = _num(r.get("apl"))
+            item: dict[str, Any] = {
+                "profession": profession,
+                "label": self.profession_labels.get(profession, profession),
+                "headcount": int(r["headcount"]),
+                "etp": _num(r["etp"]),
+                "precision": precision,
+                "density_per_100k": _num(r["density_per_100k"]),
+                "std_density_per_100k": _num(r.get("std_density_per_100k")),
+                "apl": apl,
+                "apl_class": (str(r.get("apl_class")) or None) if apl is not None else None,
+                "departement": None
+                if ref is None
+                else {
+                    "code": dept,
+                    "label": f"Département {dept} : agrégat pondéré par la population des "
+                    f"{int(ref['communes'])} communes de l'instantané",
+                    "headcount": int(ref["headcount"]),
+                    "population": _num(ref["population"]),
+                    "density_per_100k": _num(ref["density_per_100k"]),
+                    "std_density_per_100k": _num(ref["std_density_per_100k"]),
+                    "apl": _num(ref["apl"]) if profession == "generaliste" else None,
+                },
+                "national": None,
+                "change": change.get(profession),
+            }
+            if profession == "generaliste" and national.apl is not None:
+                published = national.communes.get(unit_id) if level == "commune" else None
+                item["national"] = {
+                    "apl": national.apl,
+                    "vintage": national.vintage,
+                    "label": national.source,
+                    "apl_drees_unit": _num(published),
+                }
+            professions.append(item)
+        if national.apl is None:
+            notes.append(national.note)
+        notes.append(
+            "Pas de référence nationale pour les densités : l'instantané ne couvre que son territoire."
+        )
+        if data.previous is None:
+            notes.append("Aucun instantané précédent de ce territoire : évolution non disponible.")
+        if unit_id and level == "commune":
+            approx = sum(p["precision"].get("commune", 0) for p in professions)
+            if approx:
+                notes.append(
+                    f"{approx} activité(s) localisée(s) au centre de la commune seulement (adresse "
+                    "d'exercice inconnue)."
+                )
+        return {
+            "snapshot_id": data.snapshot_id,
+            "previous_snapshot_id": data.previous,
+            "territory": data.territory,
+            "level": level,
+            "level_label": LEVELS[level],
+            "unit_id": unit_id,
+            "name": unit["name"],
+            "parent_id": unit["parent_id"],
+            "departement": dept or None,
+            "population": _num(unit["population"]),
+            "population_standardised": _num(unit.get("population_standardised")),
+            "apl_threshold": APL_THRESHOLD,
+            "professions": professions,
+            "notes": notes,
+        }
+
+    def _changes(self, data: SnapshotData, level: str, unit_id: str) -> dict[str, dict[str, Any]]:
+        """Change of a unit's indicators since the previous snapshot of the same territory."""
+        if data.previous is None:
+            return {}
+        prev = data.previous
+
+        def compute() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+            with self._store_lock, self._open() as store:
+                diff = diff_snapshots(store, prev, data.snapshot_id, level=level)
+            return diff.changes.set_index(["unit_id", "profession"]), diff.arrivals, diff.departures
+
+        changes, arrivals, departures = data.cached(("diff", level), compute)
+        out: dict[str, dict[str, Any]] = {}
+        for profession in data.professions:
+            item: dict[str, Any] = {"previous_snapshot_id": prev}
+            if (unit_id, profession) in changes.index:
+                row = changes.loc[(unit_id, profession)]
+                for m in ("headcount", "density_per_100k", "apl"):
+                    for part in ("before", "after", "delta"):
+                        item[f"{m}_{part}"] = _num(row.get(f"{m}_{part}"))
+                item["changed"] = True
+            else:
+                item["changed"] = False
+            if level == "commune":
+                for name, table in (("arrivals", arrivals), ("departures", departures)):
+                    sub = table[table["profession"] == profession]
+                    item[name] = int(
+                        sub["communes"].fillna("").str.split(",").apply(lambda cs: unit_id in cs).sum()
+                    )
+            out[profession] = item
+        return out
+
+    def compare(self, data: SnapshotData, *, level: str, a: str, b: str) -> dict[str, Any]:
+        return {
+            "snapshot_id": data.snapshot_id,
+            "level": level,
+            "units": [self.fiche(data, level=level, unit_id=a), self.fiche(data, level=level, unit_id=b)],
+        }
+
+    def fiches_csv(self, fiches: list[dict[str, Any]]) -> bytes:
+        """One row per unit × profession with the fiche's figures."""
+        rows = []
+        for f in fiches:
+            for p in f["professions"]:
+                dept = p["departement"] or {}
+                nat = p["national"] or {}
+                ch = p["change"] or {}
+                rows.append(
+                    {
+                        "snapshot_id": f["snapshot_id"],
+                        "level": f["level"],
+                        "unit_id": f["unit_id"],
+                        "name": f["name"],
+                        "population": f["population"],
+                        "profession": p["profession"],
+                        "headcount": p["headcount"],
+                        "etp": p["etp"],
+                        "density_per_100k": p["density_per_100k"],
+                        "std_density_per_100k": p["std_density_per_100k"],
+                        "apl": p["apl"],
+                        "apl_class": p["apl_class"],
+                        "departement": dept.get("code"),
+                        "departement_density_per_100k": dept.get("density_per_100k"),
+                        "departement_apl": dept.get("apl"),
+                        "national_apl_drees": nat.get("apl"),
+                        "previous_snapshot_id": ch.get("previous_snapshot_id"),
+                        "headcount_delta": ch.get("headcount_delta"),
+                        "apl_delta": ch.get("apl_delta"),
+                        **{f"activities_{k}": v for k, v in p["precision"].items()},
+                    }
+                )
+        return _csv(pd.DataFrame(rows))
+
+    # -- national reference ----------------------------------------------------------------------
+    def national_reference(self, data: SnapshotData) -> NationalReference:
+        """Population-weighted national mean APL of the DREES workbook recorded in the snapshot's sources."""
+        return data.cached(("national",), lambda: self._national_reference(data))
+
+    def _national_reference(self, data: SnapshotData) -> NationalReference:
+        vintage = data.metadata.get("apl_vintage")
+        rows = data.sources[data.sources["name"] == "apl_drees"]
+        empty = pd.Series(dtype=float)
+        if rows.empty or vintage is None:
+            return NationalReference(
+                None,
+                None,
+                "",
+                "Référence nationale non disponible : l'instantané "
+                "n'enregistre pas de classeur APL de la DREES.",
+                empty,
+            )
+        file, sha = str(rows["file"].iloc[0]), str(rows["sha256"].iloc[0])
+        key = (sha, int(vintage))
+        with self._lock:
+            if key in self._national:
+                return self._national[key]
+        data_dir = Path(str(data.metadata.get("data_dir", "")))
+        candidates = sorted(data_dir.rglob(file)) if data_dir.is_dir() else []
+        path = next((p for p in candidates if sha256_of(p) == sha), None)
+        if path is None:
+            return NationalReference(
+                None,
+                int(vintage),
+                "",
+                "Référence nationale non disponible : classeur "
+                f"APL de la DREES « {file} » introuvable (ou modifié) dans {data_dir}.",
+                empty,
+            )
+        table = read_apl_drees(path, int(vintage))
+        ok = table["apl"].notna() & table["population_total"].notna()
+        weights = table.loc[ok, "population_total"]
+        mean = float((table.loc[ok, "apl"] * weights).sum() / weights.sum())
+        ref = NationalReference(
+            mean,
+            int(vintage),
+            f"France entière, APL {vintage} publiée par la DREES, moyenne pondérée par la population "
+            f"({int(ok.sum())} communes)",
+            "",
+            table.set_index("commune_code")["apl"],
+        )
+        with self._lock:
+            self._national[key] = ref
+        return ref
+
+
+def _csv(table: pd.DataFrame) -> bytes:
+    """UTF-8 CSV, comma separated, point as decimal separator (like the CLI exports)."""
+    text: str = table.to_csv(index=False)
+    return text.encode("utf-8")
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, for searching names."""
+    import unicodedata
+
+    return "".join(
+        c for c in unicodedata.normalize("NFD", str(text).lower()) if unicodedata.category(c) != "Mn"
+    )
+
+
+def feature_collection(frame: gpd.GeoDataFrame, *, extra: dict[str, Any]) -> bytes:
+    """GeoJSON bytes of ``frame`` (NaN as null), with foreign members ``extra``."""
+    geoms = shapely.to_geojson(frame.geometry.to_numpy())
+    props = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    records = json.loads(props.to_json(orient="records", double_precision=6))
+    parts = [
+        f'{{"type":"Feature","geometry":{g if g is not None else "null"},"properties":{json.dumps(p)}}}'
+        for g, p in zip(geoms, records, strict=True)
+    ]
+    head = json.dumps({"type": "FeatureCollection", **extra})[:-1]
+    return (head + ',"features":[' + ",".join(parts) + "]}").encode("utf-8")

@@ -1,0 +1,236 @@
+// Observatoire web : paramètres, carte, liste des communes au clavier, fiche, comparaison, téléchargements.
+import { getJSON, url } from "./api.js";
+import { escapeHtml as h, fmt } from "./format.js";
+import { renderComparison, renderFiche } from "./fiche.js";
+import * as carto from "./map.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { catalog: null, map: null, mapOk: false, compare: [], layerToken: 0, legend: null };
+
+function params() {
+  return {
+    snapshot: $("snapshot").value || undefined,
+    level: $("level").value || "commune",
+    profession: $("profession").value || "generaliste",
+    measure: $("measure").value || "density_per_100k",
+    method: $("method").value || "quantiles",
+    k: $("k").value || "5",
+  };
+}
+
+function fillSelect(select, items, selected) {
+  select.innerHTML = items.map((it) => `<option value="${h(it.id)}">${h(it.label)}</option>`).join("");
+  if (selected && items.some((it) => it.id === selected)) select.value = selected;
+}
+
+function showError(where, error) {
+  where.innerHTML = `<p class="note" role="alert">Erreur : ${h(error.message)}</p>`;
+}
+
+async function loadSnapshots() {
+  const snaps = await getJSON("/api/snapshots");
+  $("snapshot").innerHTML = snaps.slice().reverse().map((s) =>
+    `<option value="${h(s.snapshot_id)}">${h(s.snapshot_id)}${s.latest ? " (dernier)" : ""}</option>`).join("");
+  const wanted = new URLSearchParams(window.location.search).get("snapshot");
+  if (wanted && snaps.some((s) => s.snapshot_id === wanted)) $("snapshot").value = wanted;
+}
+
+async function loadCatalog() {
+  const p = params();
+  state.catalog = await getJSON("/api/catalog", { snapshot: p.snapshot });
+  const c = state.catalog;
+  fillSelect($("level"), c.levels.map((l) => ({ id: l.id, label: `${l.label} (${l.count})` })), p.level);
+  fillSelect($("profession"), c.professions, p.profession);
+  fillSelect($("method"), c.methods, p.method);
+  updateMeasures();
+  $("snapshot-info").textContent = `Instantané ${c.snapshot_id}`;
+}
+
+function updateMeasures() {
+  const p = params();
+  const measures = state.catalog.measures.filter((m) => !m.generaliste_only || p.profession === "generaliste");
+  const wanted = state.measureTouched ? p.measure : measures.some((m) => m.id === "apl") ? "apl" : p.measure;
+  fillSelect($("measure"), measures, wanted);
+}
+
+function renderLegend(legend, sitesLegend) {
+  let html = `<h2>${h(legend.label)}</h2><p class="subtle">${h(legend.unit)} — ${h(legend.method_label)}</p><ul>`;
+  for (const c of legend.classes) {
+    html += `<li><span class="swatch" style="background:${c.color}"></span>${h(c.label)} ` +
+      `<span class="subtle">(${c.count})</span></li>`;
+  }
+  if (legend.missing.count) {
+    html += `<li><span class="swatch" style="background:${legend.missing.color}"></span>${h(legend.missing.label)} ` +
+      `<span class="subtle">(${legend.missing.count})</span></li>`;
+  }
+  html += "</ul>";
+  if (legend.threshold) html += `<p class="subtle">Seuil : ${h(legend.threshold.label)}</p>`;
+  if (sitesLegend) {
+    html += "<h2>Lieux d'exercice</h2><ul>" + sitesLegend.filter((s) => s.count).map((s) =>
+      `<li><span class="dot" style="background:${s.color}"></span>${h(s.label)} <span class="subtle">(${s.count})</span></li>`
+    ).join("") + "</ul>";
+  }
+  $("legend").innerHTML = html;
+}
+
+function updateDownloads() {
+  const p = params();
+  const layerParams = { snapshot: p.snapshot, profession: p.profession, measure: p.measure, method: p.method, k: p.k };
+  $("dl-layer-csv").href = url(`/api/downloads/layers/${p.level}.csv`, layerParams);
+  $("dl-layer-geojson").href = url(`/api/downloads/layers/${p.level}.geojson`, layerParams);
+  $("dl-sites-csv").href = url("/api/downloads/sites.csv", { snapshot: p.snapshot, profession: p.profession });
+  $("dl-sites-geojson").href = url("/api/downloads/sites.geojson", { snapshot: p.snapshot, profession: p.profession });
+}
+
+async function loadLayer() {
+  const token = ++state.layerToken;
+  const p = params();
+  document.body.dataset.layerReady = "";
+  updateDownloads();
+  const layer = await getJSON(`/api/layers/${p.level}`, { snapshot: p.snapshot, profession: p.profession,
+    measure: p.measure, method: p.method, k: p.k });
+  const sites = $("show-sites").checked
+    ? await getJSON("/api/sites", { snapshot: p.snapshot, profession: p.profession }) : null;
+  const contours = p.level !== "commune"
+    ? await getJSON("/api/layers/commune", { snapshot: p.snapshot, profession: p.profession }) : null;
+  if (token !== state.layerToken) return;
+  state.legend = layer.legend;
+  renderLegend(layer.legend, sites && sites.legend);
+  const key = `${p.level}:${p.profession}:${p.measure}:${layer.features.length}`;
+  if (!state.mapOk) {
+    document.body.dataset.layerReady = key;
+    return;
+  }
+  const map = state.map;
+  await carto.whenReady(map);
+  carto.setUnits(map, layer);
+  carto.setContours(map, contours);
+  carto.setSites(map, sites);
+  map.once("idle", () => {
+    if (token === state.layerToken) document.body.dataset.layerReady = key;
+  });
+  map.triggerRepaint();
+}
+
+let searchTimer = null;
+async function search() {
+  const p = params();
+  const level = p.level === "carreau" ? "commune" : p.level;
+  const q = $("search").value.trim();
+  const units = await getJSON(`/api/units/${level}`, { snapshot: p.snapshot, q, limit: 60 });
+  $("unit-list").innerHTML = units.map((u) => `<li><button type="button" data-unit="${h(u.unit_id)}" ` +
+    `data-level="${h(level)}">${h(u.name)} <span class="pop">${h(u.unit_id)} · ${fmt(u.population, 0)} hab.</span>` +
+    "</button></li>").join("") || "<li class=\"note\">Aucune unité ne correspond.</li>";
+}
+
+async function openFiche(level, unitId, { focus = false } = {}) {
+  const p = params();
+  const section = $("fiche");
+  try {
+    const fiche = await getJSON(`/api/units/${level}/${encodeURIComponent(unitId)}`, { snapshot: p.snapshot });
+    renderFiche(section, fiche, {
+      onCompare: addToCompare,
+      downloadHref: url(`/api/downloads/units/${level}/${encodeURIComponent(unitId)}.csv`, { snapshot: p.snapshot }),
+    });
+    section.dataset.level = level;
+    if (state.mapOk && level === p.level) carto.select(state.map, unitId);
+    if (focus) section.focus();
+  } catch (error) {
+    showError(section, error);
+  }
+}
+
+async function addToCompare(fiche) {
+  state.compare = [...state.compare.filter((f) => f.unit_id !== fiche.unit_id || f.level !== fiche.level), fiche]
+    .filter((f) => f.level === fiche.level).slice(-2);
+  const body = $("compare-body");
+  if (state.compare.length < 2) {
+    body.innerHTML = `<p class="note">${h(fiche.name)} retenue ; ouvrez une deuxième fiche et ajoutez-la.</p>`;
+    return;
+  }
+  const [a, b] = state.compare;
+  const p = params();
+  try {
+    const comparison = await getJSON(`/api/compare/${a.level}`, { snapshot: p.snapshot, a: a.unit_id, b: b.unit_id });
+    renderComparison(body, comparison, url(`/api/downloads/compare/${a.level}.csv`,
+      { snapshot: p.snapshot, a: a.unit_id, b: b.unit_id }), () => {
+      state.compare = [];
+      body.innerHTML = "";
+    });
+    $("compare").focus();
+  } catch (error) {
+    showError(body, error);
+  }
+}
+
+function initMap() {
+  try {
+    if (!window.maplibregl) throw new Error("MapLibre GL JS non chargé");
+    state.map = carto.createMap("map", localStorage.getItem("accesoins.basemap") || "");
+    state.mapOk = true;
+    window.accesoinsMap = state.map;
+    state.map.on("click", "unites-fill", (e) => {
+      const feature = e.features && e.features[0];
+      if (feature) openFiche(params().level, feature.properties.unit_id);
+    });
+    state.map.on("mouseenter", "unites-fill", () => { state.map.getCanvas().style.cursor = "pointer"; });
+    state.map.on("mouseleave", "unites-fill", () => { state.map.getCanvas().style.cursor = ""; });
+    state.map.on("error", (e) => console.warn("carte :", e.error && e.error.message));
+  } catch (error) {
+    state.mapOk = false;
+    $("map").innerHTML = `<p id="map-error" role="alert">Carte indisponible (${h(error.message)}) : ` +
+      "utilisez la liste des communes, les fiches et les téléchargements.</p>";
+  }
+}
+
+function bindControls() {
+  $("measure").addEventListener("change", () => { state.measureTouched = true; });
+  for (const id of ["level", "measure", "method", "k", "show-sites"]) $(id).addEventListener("change", () => loadLayer());
+  $("profession").addEventListener("change", () => { updateMeasures(); loadLayer(); });
+  $("snapshot").addEventListener("change", async () => { await loadCatalog(); await loadLayer(); search(); });
+  $("level").addEventListener("change", () => search());
+  $("search").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(search, 150); });
+  $("search").addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown" || e.key === "Enter") {
+      const first = $("unit-list").querySelector("button");
+      if (first) { e.preventDefault(); if (e.key === "Enter") first.click(); else first.focus(); }
+    }
+  });
+  $("unit-list").addEventListener("click", (e) => {
+    const button = e.target.closest("button[data-unit]");
+    if (button) openFiche(button.dataset.level, button.dataset.unit, { focus: true });
+  });
+  $("unit-list").addEventListener("keydown", (e) => {
+    const buttons = [...$("unit-list").querySelectorAll("button")];
+    const i = buttons.indexOf(document.activeElement);
+    if (e.key === "ArrowDown" && i < buttons.length - 1) { e.preventDefault(); buttons[i + 1].focus(); }
+    if (e.key === "ArrowUp") { e.preventDefault(); (i > 0 ? buttons[i - 1] : $("search")).focus(); }
+  });
+  const large = localStorage.getItem("accesoins.large") === "1" || new URLSearchParams(location.search).has("grand");
+  $("large").checked = large;
+  document.documentElement.classList.toggle("large", large);
+  $("large").addEventListener("change", () => {
+    document.documentElement.classList.toggle("large", $("large").checked);
+    localStorage.setItem("accesoins.large", $("large").checked ? "1" : "0");
+    if (state.mapOk) state.map.resize();
+  });
+  $("basemap").value = localStorage.getItem("accesoins.basemap") || "";
+  $("basemap-apply").addEventListener("click", () => {
+    localStorage.setItem("accesoins.basemap", $("basemap").value.trim());
+    location.reload();
+  });
+}
+
+async function main() {
+  bindControls();
+  initMap();
+  try {
+    await loadSnapshots();
+    await loadCatalog();
+    await Promise.all([loadLayer(), search()]);
+  } catch (error) {
+    $("snapshot-info").textContent = `Erreur : ${error.message}`;
+  }
+}
+
+main();

@@ -1,0 +1,94 @@
+// Fiche d'une unité et comparaison côte à côte : mêmes chiffres que /api/units/{niveau}/{code}.
+import { escapeHtml as h, fmt, signed } from "./format.js";
+
+function cell(field, value, digits, extra = "") {
+  const raw = value === null || value === undefined ? "" : String(value);
+  return `<td data-field="${field}" data-value="${raw}">${fmt(value, digits)}${extra}</td>`;
+}
+
+function aplBadge(p, threshold) {
+  if (p.apl === null || p.apl === undefined) return "";
+  const low = p.apl < threshold;
+  return ` <span class="badge ${low ? "low" : "ok"}" data-field="${p.profession}.apl_class">${h(p.apl_class)}</span>`;
+}
+
+function professionTable(p, fiche) {
+  const d = p.departement || {};
+  const pre = p.profession;
+  const rows = [
+    `<tr><th scope="row">Effectif (praticiens)</th>${cell(`${pre}.headcount`, p.headcount, 0)}` +
+      `${cell(`${pre}.departement.headcount`, d.headcount, 0)}</tr>`,
+    `<tr><th scope="row">Équivalents temps plein</th>${cell(`${pre}.etp`, p.etp, 1)}<td></td></tr>`,
+    `<tr><th scope="row">Densité (ETP pour 100 000 hab.)</th>${cell(`${pre}.density_per_100k`, p.density_per_100k, 1)}` +
+      `${cell(`${pre}.departement.density_per_100k`, d.density_per_100k, 1)}</tr>`,
+    `<tr><th scope="row">Densité standardisée (âge)</th>` +
+      `${cell(`${pre}.std_density_per_100k`, p.std_density_per_100k, 1)}` +
+      `${cell(`${pre}.departement.std_density_per_100k`, d.std_density_per_100k, 1)}</tr>`,
+  ];
+  if (p.apl !== null && p.apl !== undefined) {
+    rows.push(`<tr><th scope="row">APL (consultations par hab. et par an)</th>` +
+      `${cell(`${pre}.apl`, p.apl, 2, aplBadge(p, fiche.apl_threshold))}${cell(`${pre}.departement.apl`, d.apl, 2)}</tr>`);
+  }
+  let html = `<h3>${h(p.label)}</h3><table><thead><tr><th scope="col">Indicateur</th>` +
+    `<th scope="col">${h(fiche.name)}</th><th scope="col">Département ${h(d.code || "")}</th></tr></thead>` +
+    `<tbody>${rows.join("")}</tbody></table>`;
+  if (p.national) {
+    html += `<p class="note">Référence nationale : APL moyenne <strong data-field="${pre}.national.apl" ` +
+      `data-value="${p.national.apl}">${fmt(p.national.apl, 2)}</strong> (${h(p.national.label)}).`;
+    if (p.national.apl_drees_unit !== null && p.national.apl_drees_unit !== undefined) {
+      html += ` APL publiée par la DREES pour cette commune : ${fmt(p.national.apl_drees_unit, 2)}.`;
+    }
+    html += "</p>";
+  }
+  const precision = Object.entries(p.precision || {}).map(([k, v]) => `${v} ${k === "etablissement" ?
+    "à l'établissement" : k === "commune" ? "au centre de la commune" : "à l'IRIS"}`);
+  if (precision.length) html += `<p class="note">Activités localisées : ${precision.join(", ")}.</p>`;
+  if (p.change) {
+    const c = p.change;
+    html += c.changed
+      ? `<p class="note">Depuis ${h(c.previous_snapshot_id)} : effectif ${signed(c.headcount_delta, 0)}` +
+        (c.apl_delta !== null && c.apl_delta !== undefined ? `, APL ${signed(c.apl_delta, 2)}` : "") +
+        (c.arrivals !== null && c.arrivals !== undefined ? ` (${c.arrivals} arrivée(s), ${c.departures} départ(s))` : "") +
+        ".</p>"
+      : `<p class="note">Aucun changement depuis ${h(c.previous_snapshot_id)}.</p>`;
+  }
+  return html;
+}
+
+export function renderFiche(container, fiche, { onCompare, downloadHref }) {
+  container.innerHTML = `<h2 id="fiche-title">Fiche : <span data-field="name">${h(fiche.name)}</span> ` +
+    `<span class="subtle">(${h(fiche.level_label)} ${h(fiche.unit_id)})</span></h2>` +
+    `<p>Population : <strong data-field="population" data-value="${fiche.population ?? ""}">` +
+    `${fmt(fiche.population, 0)}</strong> habitants</p>` +
+    fiche.professions.map((p) => professionTable(p, fiche)).join("") +
+    fiche.notes.map((n) => `<p class="note">${h(n)}</p>`).join("") +
+    `<p><button type="button" id="add-compare">Ajouter à la comparaison</button> ` +
+    `<a class="button" href="${downloadHref}" download>Télécharger la fiche (CSV)</a></p>`;
+  container.dataset.unitId = fiche.unit_id;
+  container.querySelector("#add-compare").addEventListener("click", () => onCompare(fiche));
+}
+
+export function renderComparison(container, comparison, downloadHref, onClear) {
+  const [a, b] = comparison.units;
+  const professions = a.professions.map((p) => p.profession);
+  const line = (label, get, digits) => `<tr><th scope="row">${label}</th><td>${fmt(get(a), digits)}</td>` +
+    `<td>${fmt(get(b), digits)}</td></tr>`;
+  let body = line("Population", (f) => f.population, 0);
+  for (const prof of professions) {
+    const pick = (f) => f.professions.find((p) => p.profession === prof) || {};
+    const label = pick(a).label || prof;
+    body += `<tr><th scope="rowgroup" colspan="3">${h(label)}</th></tr>`;
+    body += line("Effectif", (f) => pick(f).headcount, 0);
+    body += line("Densité (ETP pour 100 000 hab.)", (f) => pick(f).density_per_100k, 1);
+    body += line("Densité standardisée", (f) => pick(f).std_density_per_100k, 1);
+    if (pick(a).apl !== null && pick(a).apl !== undefined) {
+      body += line("APL", (f) => pick(f).apl, 2);
+      body += `<tr><th scope="row">Classe APL</th><td>${h(pick(a).apl_class)}</td><td>${h(pick(b).apl_class)}</td></tr>`;
+    }
+  }
+  container.innerHTML = `<table><thead><tr><th scope="col">Indicateur</th><th scope="col">${h(a.name)}</th>` +
+    `<th scope="col">${h(b.name)}</th></tr></thead><tbody>${body}</tbody></table>` +
+    `<p><a class="button" href="${downloadHref}" download>Télécharger la comparaison (CSV)</a> ` +
+    `<button type="button" class="secondary" id="compare-clear">Vider la comparaison</button></p>`;
+  container.querySelector("#compare-clear").addEventListener("click", onClear);
+}

@@ -1,0 +1,77 @@
+// Carte MapLibre sans fond de carte : les unités servies par l'API sont la couche de base.
+const EMPTY = { type: "FeatureCollection", features: [] };
+
+export function baseStyle(basemap) {
+  const style = {
+    version: 8,
+    sources: {},
+    layers: [{ id: "fond", type: "background", paint: { "background-color": "#f4f4f4" } }],
+  };
+  if (basemap) {
+    style.sources.basemap = { type: "raster", tiles: [basemap], tileSize: 256,
+      attribution: "Fond de carte : voir son fournisseur" };
+    style.layers.push({ id: "basemap", type: "raster", source: "basemap", paint: { "raster-opacity": 0.6 } });
+  }
+  return style;
+}
+
+export function createMap(container, basemap) {
+  const map = new maplibregl.Map({
+    container,
+    style: baseStyle(basemap),
+    center: [-0.6, 44.85],
+    zoom: 7,
+    attributionControl: { compact: true },
+    keyboard: true,
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  map.on("load", () => addLayers(map));
+  return map;
+}
+
+export function addLayers(map) {
+  if (map.getSource("unites")) return;
+  map.addSource("unites", { type: "geojson", data: EMPTY, promoteId: "unit_id" });
+  map.addSource("contours", { type: "geojson", data: EMPTY });
+  map.addSource("sites", { type: "geojson", data: EMPTY });
+  map.addLayer({ id: "unites-fill", type: "fill", source: "unites",
+    paint: { "fill-color": ["get", "color"], "fill-opacity": 0.85 } });
+  map.addLayer({ id: "unites-line", type: "line", source: "unites",
+    paint: { "line-color": "#555", "line-width": 0.4 } });
+  map.addLayer({ id: "contours-line", type: "line", source: "contours",
+    paint: { "line-color": "#222", "line-width": 1 } });
+  map.addLayer({ id: "selection", type: "line", source: "unites", filter: ["==", ["get", "unit_id"], ""],
+    paint: { "line-color": "#ff9800", "line-width": 3.5 } });
+  map.addLayer({ id: "sites-circle", type: "circle", source: "sites",
+    paint: { "circle-color": ["get", "color"], "circle-radius": ["interpolate", ["linear"], ["zoom"], 7, 3, 13, 7],
+      "circle-stroke-color": "#111", "circle-stroke-width": 1 } });
+}
+
+export function setUnits(map, geojson) {
+  map.getSource("unites").setData(geojson);
+  const b = bbox(geojson);
+  if (b) map.fitBounds(b, { padding: 30, duration: 0 });
+}
+
+export function setContours(map, geojson) { map.getSource("contours").setData(geojson || EMPTY); }
+export function setSites(map, geojson) { map.getSource("sites").setData(geojson || EMPTY); }
+export function select(map, unitId) { map.setFilter("selection", ["==", ["get", "unit_id"], unitId || ""]); }
+
+export function bbox(geojson) {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  const visit = (c) => {
+    if (typeof c[0] === "number") {
+      minX = Math.min(minX, c[0]); maxX = Math.max(maxX, c[0]);
+      minY = Math.min(minY, c[1]); maxY = Math.max(maxY, c[1]);
+    } else c.forEach(visit);
+  };
+  for (const f of geojson.features) if (f.geometry) visit(f.geometry.coordinates);
+  return Number.isFinite(minX) ? [[minX, minY], [maxX, maxY]] : null;
+}
+
+export function whenReady(map) {
+  return new Promise((resolve) => {
+    if (map.loaded() && map.getSource("unites")) resolve();
+    else map.once("load", () => resolve());
+  });
+}
