@@ -79,6 +79,7 @@ class Results:
     indicators: pd.DataFrame
     sites: gpd.GeoDataFrame
     activities: gpd.GeoDataFrame
+    costs: pd.DataFrame
     summary: dict[str, Any]
 
 
@@ -396,6 +397,8 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
     sites["ratio"] = result.ratio.reindex(sites.index).fillna(0.0)
     summary["unreached_sites"] = len(result.unreached_supply)
     summary["cost_pairs"] = len(costs)
+    summary["apl_level"] = "iris" if use_iris else "commune"
+    cost_tables = [costs.assign(level=summary["apl_level"])]
 
     supply_commune = indicators.unit_supply(activities, unit="commune_code")
     professions = sorted(activities["profession"].unique())
@@ -409,6 +412,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         table["profession"].eq("generaliste"), table["unit_id"].map(commune_apl).astype(float), np.nan
     )
     tables.append(table.assign(level="commune"))
+    halls = geo.commune_points(communes)
     units.append(
         gpd.GeoDataFrame(
             {
@@ -418,6 +422,9 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
                 "parent_id": communes["department"],
                 "population": communes["commune_code"].map(demand["population"]),
                 "population_standardised": communes["commune_code"].map(demand["population_standardised"]),
+                "point_lon": halls.x.to_numpy(),
+                "point_lat": halls.y.to_numpy(),
+                "density_per_km2": communes["density_per_km2"].to_numpy(),
             },
             geometry=communes.geometry,
             crs=communes.crs,
@@ -456,9 +463,10 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
 
     if inputs.grid is not None:
         progress("Indicateurs par carreau de 200 m")
-        t, cells = _grid_indicators(inputs, activities, demand, sites, cost, params, professions)
+        t, cells, cell_costs = _grid_indicators(inputs, activities, demand, sites, cost, params, professions)
         tables.append(t)
         units.append(cells)
+        cost_tables.append(cell_costs.assign(level="carreau"))
         summary["cells"] = len(cells)
 
     indicators_table = pd.concat(tables, ignore_index=True)
@@ -481,6 +489,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         indicators=indicators_table,
         sites=sites.reset_index(),
         activities=activities,
+        costs=pd.concat(cost_tables, ignore_index=True),
         summary=summary,
     )
 
@@ -512,7 +521,7 @@ def _grid_indicators(
     cost: network.CostSource,
     params: AplParameters,
     professions: list[str],
-) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, pd.DataFrame]:
     """Cell densities and APL: ratios of the commune-level catchments, access evaluated at cell centres."""
     assert inputs.grid is not None
     grid = inputs.grid
@@ -549,11 +558,14 @@ def _grid_indicators(
             "parent_id": centres["commune_code"],
             "population": grid["population"],
             "population_standardised": std,
+            "point_lon": centres.to_crs("EPSG:4326").geometry.x.to_numpy(),
+            "point_lat": centres.to_crs("EPSG:4326").geometry.y.to_numpy(),
+            "density_per_km2": centres["density_per_km2"].to_numpy(),
         },
         geometry=grid.geometry,
         crs=grid.crs,
     )
-    return table.assign(level="carreau"), cells
+    return table.assign(level="carreau"), cells, cell_costs
 
 
 def _summarise(activities: gpd.GeoDataFrame, table: pd.DataFrame) -> dict[str, Any]:
@@ -623,5 +635,6 @@ def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
         snap.append("units", results.units)
         snap.append("sites", results.sites)
         snap.append("indicators", results.indicators)
+        snap.append("costs", results.costs)
         snapshot_id = snap.snapshot_id
     return snapshot_id
