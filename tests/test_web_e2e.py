@@ -1,0 +1,176 @@
+"""End-to-end test of the web observatory in Debian's Chromium (Playwright, never a downloaded browser).
+
+A uvicorn server runs in a thread on 127.0.0.1 (free port) over the Gironde snapshot; the page must draw
+the commune layer, open a fiche from a map click and from the keyboard list with the API's numbers, and
+compare two communes. Screenshots go to artefacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import shapely
+import uvicorn
+
+from accesoins.outputs.web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[1] / "artefacts" / "screenshots"
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(store_path: Path, gironde: str) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(store_path), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, name="accesoins-e2e", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("le serveur uvicorn de test n'a pas démarré")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} absent : installez Chromium de Debian (apt-get install -y chromium) ; "
+                    "les tests ne téléchargent jamais de navigateur")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Any, server: str, gironde: str) -> Iterator[Any]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="fr-FR")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(f"{server}/?snapshot={gironde}")
+    ready = "() => (document.body.dataset.layerReady || '').startsWith('commune:generaliste:apl:535')"
+    pg.wait_for_function(ready, timeout=60_000)
+    yield pg
+    context.close()
+    assert not errors, f"erreurs JavaScript : {errors}"
+
+
+def _api_fiche(server: str, gironde: str, code: str) -> dict[str, Any]:
+    r = httpx.get(f"{server}/api/units/commune/{code}", params={"snapshot": gironde}, timeout=30)
+    r.raise_for_status()
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _check_fiche(page: Any, fiche: dict[str, Any]) -> None:
+    """The fiche panel shows the API's numbers (raw in data-value, French formatting in the text)."""
+    panel = page.locator("#fiche")
+    assert panel.locator('[data-field="name"]').inner_text() == fiche["name"]
+    population = panel.locator('[data-field="population"]')
+    assert float(population.get_attribute("data-value")) == fiche["population"]
+    assert population.inner_text().replace("\u202f", " ") == \
+        f"{fiche['population']:,.0f}".replace(",", " ")
+    for p in fiche["professions"]:
+        pre = p["profession"]
+        for field in ("headcount", "density_per_100k", "std_density_per_100k", "apl"):
+            cell = panel.locator(f'[data-field="{pre}.{field}"]')
+            if p[field] is None:
+                assert cell.count() == 0 or cell.get_attribute("data-value") == ""
+                continue
+            assert float(cell.get_attribute("data-value")) == pytest.approx(p[field], rel=1e-12)
+        dept = panel.locator(f'[data-field="{pre}.departement.density_per_100k"]')
+        assert float(dept.get_attribute("data-value")) == pytest.approx(p["departement"]["density_per_100k"])
+        if p["apl"] is not None:
+            assert panel.locator(f'[data-field="{pre}.apl_class"]').inner_text() == p["apl_class"]
+            assert float(panel.locator(f'[data-field="{pre}.national.apl"]').get_attribute("data-value")) == \
+                pytest.approx(p["national"]["apl"])
+
+
+def test_layer_draws_and_map_click_opens_fiche(page: Any, server: str, gironde: str) -> None:
+    assert page.evaluate("window.accesoinsMap.loaded()") is True
+    drawn = page.evaluate("window.accesoinsMap.queryRenderedFeatures({layers: ['unites-fill']}).length")
+    assert drawn > 100  # communes tiles may split a commune in several rendered pieces
+    assert "APL" in page.locator("#legend").inner_text()
+    page.screenshot(path=str(SHOTS / "carte_apl_communes.png"))
+    # click inside Bordeaux: a point of its polygon projected to screen pixels
+    layer = httpx.get(f"{server}/api/layers/commune", params={"snapshot": gironde}, timeout=30).json()
+    geom = next(f["geometry"] for f in layer["features"] if f["properties"]["unit_id"] == "33063")
+    point = shapely.from_geojson(json.dumps(geom)).representative_point()
+    page.evaluate(f"window.accesoinsMap.jumpTo({{center: [{point.x}, {point.y}], zoom: 11}})")
+    page.wait_for_function("() => window.accesoinsMap.loaded()")
+    xy = page.evaluate(f"(() => {{ const p = window.accesoinsMap.project([{point.x}, {point.y}]); "
+                       "const r = window.accesoinsMap.getCanvas().getBoundingClientRect(); "
+                       "return [r.left + p.x, r.top + p.y]; })()")
+    page.mouse.click(xy[0], xy[1])
+    page.wait_for_selector('#fiche[data-unit-id="33063"]', timeout=20_000)
+    fiche = _api_fiche(server, gironde, "33063")
+    gp = next(p for p in fiche["professions"] if p["profession"] == "generaliste")
+    assert gp["headcount"] == 400 and fiche["population"] == 254_436
+    _check_fiche(page, fiche)
+    page.screenshot(path=str(SHOTS / "fiche_bordeaux_clic.png"))
+
+
+def test_keyboard_list_fiche_and_comparison(page: Any, server: str, gironde: str) -> None:
+    page.focus("#search")
+    page.keyboard.type("merignac")
+    page.wait_for_selector('#unit-list button[data-unit="33281"]')
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.dataset.unit") == "33281"
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#fiche[data-unit-id="33281"]')
+    _check_fiche(page, _api_fiche(server, gironde, "33281"))
+    page.click("#add-compare")
+    page.fill("#search", "")
+    page.keyboard.type("33063")
+    page.wait_for_selector('#unit-list button[data-unit="33063"]')
+    page.focus("#search")
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#fiche[data-unit-id="33063"]')
+    page.focus("#add-compare")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#compare-body table")
+    text = page.locator("#compare-body").inner_text()
+    assert "Mérignac" in text and "Bordeaux" in text
+    href = page.locator("#compare-body a.button").get_attribute("href")
+    csv = httpx.get(f"{server}{href}", timeout=30)
+    assert csv.status_code == 200 and "33281" in csv.text
+    page.screenshot(path=str(SHOTS / "comparaison_clavier.png"))
+    page.check("#large")
+    assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "22px"
+    page.screenshot(path=str(SHOTS / "grands_caracteres.png"))
+
+
+def test_grid_level_and_downloads(page: Any, server: str) -> None:
+    page.select_option("#level", "carreau")
+    page.wait_for_function("() => (document.body.dataset.layerReady || '').startsWith('carreau:')",
+                           timeout=60_000)
+    assert page.evaluate("window.accesoinsMap.queryRenderedFeatures({layers: ['unites-fill']}).length") > 0
+    href = page.locator("#dl-layer-csv").get_attribute("href")
+    assert href.startswith("/api/downloads/layers/carreau.csv")
+    assert len(httpx.get(f"{server}{href}", timeout=30).text.splitlines()) == 1292 + 1
+    page.screenshot(path=str(SHOTS / "carreaux_200m.png"))
