@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 
 def pdf_text(path: Path) -> str:
     """Text of a PDF (pdftotext, poppler-utils) with every kind of space made a plain space."""
-    raw = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                         text=True).stdout
+    raw = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
     return re.sub(r"[ \u00a0\u202f\u2009]+", " ", raw)
 
 
@@ -36,9 +37,12 @@ def pdf_pages(path: Path) -> int:
 def keep_images(path: Path) -> list[Path]:
     """Page images under artefacts/reports/ (pdftoppm), for a human look at the layout."""
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    prefix = ARTEFACTS / path.stem
-    subprocess.run(["pdftoppm", "-r", "70", "-png", str(path), str(prefix)], check=True)
-    return sorted(ARTEFACTS.glob(f"{path.stem}-*.png"))
+    pages = re.compile(rf"{re.escape(path.stem)}-\d+\.png")
+    for old in ARTEFACTS.iterdir():
+        if pages.fullmatch(old.name):
+            old.unlink()
+    subprocess.run(["pdftoppm", "-r", "70", "-png", str(path), str(ARTEFACTS / path.stem)], check=True)
+    return sorted(p for p in ARTEFACTS.iterdir() if pages.fullmatch(p.name))
 
 
 def fr(x: float, digits: int) -> str:
@@ -48,14 +52,19 @@ def fr(x: float, digits: int) -> str:
 def test_fiche_bordeaux(store_path: Path, gironde: str, tmp_path: Path) -> None:
     out = tmp_path / "fiche-33063.pdf"
     started = time.perf_counter()
-    result = CliRunner().invoke(app, ["report", "--unit", "33063", "--out", str(out),
-                                      "--store", str(store_path), "--snapshot", gironde])
+    result = CliRunner().invoke(
+        app,
+        ["report", "--unit", "33063", "--out", str(out), "--store", str(store_path), "--snapshot", gironde],
+    )
     elapsed = time.perf_counter() - started
     assert result.exit_code == 0, result.output
     assert elapsed < 30
     with Store(store_path, read_only=True) as store:
-        gp = store.table("indicators", gironde, where="level = 'commune' AND unit_id = '33063' AND "
-                                                      "profession = 'generaliste'").iloc[0]
+        gp = store.table(
+            "indicators",
+            gironde,
+            where="level = 'commune' AND unit_id = '33063' AND profession = 'generaliste'",
+        ).iloc[0]
         sources = store.sources(gironde)
     text = pdf_text(out)
     assert 2 <= pdf_pages(out) <= 4
@@ -96,15 +105,21 @@ def test_fiche_shows_change_since_previous_snapshot(store_path: Path, gironde: s
             writer.append("sources", store.sources(gironde))
             second = writer.snapshot_id
     with Store(copy, read_only=True) as store:
-        apl_before = store.table("indicators", gironde, where="unit_id = '33063' AND level = 'commune' "
-                                 "AND profession = 'generaliste'")["apl"].iloc[0]
+        apl_before = store.table(
+            "indicators",
+            gironde,
+            where="unit_id = '33063' AND level = 'commune' AND profession = 'generaliste'",
+        )["apl"].iloc[0]
         builder = ReportBuilder(store, second)
         out = builder.render("33063", tmp_path / "fiche-33063-evolution.pdf")
     text = pdf_text(out)
     assert f"Depuis l'instantané {gironde}" in text
     assert f"0 arrivée(s) et {leavers} départ(s)" in text
-    assert re.search(rf"Médecin généraliste +400 +{400 - leavers} +0 +{leavers} +{fr(apl_before, 2)} +"
-                     rf"{fr(apl_before - 0.25, 2)}", text)
+    assert re.search(
+        rf"Médecin généraliste +400 +{400 - leavers} +0 +{leavers} +{fr(apl_before, 2)} +"
+        rf"{fr(apl_before - 0.25, 2)}",
+        text,
+    )
     keep_images(out)
 
 
@@ -121,14 +136,28 @@ def test_small_commune_is_merged_in_its_fiche(store_path: Path, gironde: str) ->
 
 def test_all_with_limit_and_errors(store_path: Path, gironde: str, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["report", "--all", "--limit", "2", "--out", str(tmp_path / "fiches"),
-                                 "--store", str(store_path), "--snapshot", gironde])
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "--all",
+            "--limit",
+            "2",
+            "--out",
+            str(tmp_path / "fiches"),
+            "--store",
+            str(store_path),
+            "--snapshot",
+            gironde,
+        ],
+    )
     assert result.exit_code == 0, result.output
     files = sorted((tmp_path / "fiches").glob("*.pdf"))
     assert [f.name for f in files] == ["fiche-33001.pdf", "fiche-33002.pdf"]
     assert "Abzac" in pdf_text(files[0])
-    result = runner.invoke(app, ["report", "--unit", "99999", "--store", str(store_path),
-                                 "--snapshot", gironde])
+    result = runner.invoke(
+        app, ["report", "--unit", "99999", "--store", str(store_path), "--snapshot", gironde]
+    )
     assert result.exit_code == 2
     assert "absente de l'instantané" in result.output
     result = runner.invoke(app, ["report", "--store", str(store_path)])
@@ -145,3 +174,64 @@ def test_render_time_per_fiche(store_path: Path, gironde: str, tmp_path: Path) -
         per_fiche = (time.perf_counter() - started) / len(codes)
     assert per_fiche < 5, f"{per_fiche:.2f} s par fiche"
     assert pd.notna(per_fiche)
+
+
+def test_brochure_gironde(store_path: Path, gironde: str, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "brochure-33.pdf"
+    result = CliRunner().invoke(
+        app,
+        [
+            "brochure",
+            "-t",
+            "33",
+            "--contacts",
+            str(REPO / "docs" / "brochure_contacts.yaml"),
+            "--out",
+            str(out),
+            "--store",
+            str(store_path),
+            "--snapshot",
+            gironde,
+            "--data-dir",
+            str(data_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    with Store(store_path, read_only=True) as store:
+        gp = store.table("indicators", gironde, where="level = 'commune' AND profession = 'generaliste'")
+    under = gp[gp["apl"] < 2.5].sort_values("population", ascending=False)
+    text = pdf_text(out)
+    assert 3 <= pdf_pages(out) <= 8
+    assert f"{len(under)} communes sous-dotées" in text
+    first = under.iloc[0]
+    assert re.search(
+        rf"{re.escape(str(first['name']))} +{first['unit_id']} +{fr(first['population'], 0)} +"
+        rf"{fr(first['apl'], 2)}",
+        text,
+    )
+    assert "Bordeaux" not in under["name"].tolist()
+    assert "Maisons de santé pluriprofessionnelles" in text and "MSP D'ARSAC" in text
+    assert "fichier FINESS complet" in text  # read from the data directory, checksum verified
+    assert "Pharmacies" in text
+    assert "Agence régionale de santé Nouvelle-Aquitaine" in text
+    keep_images(out)
+
+
+def test_brochure_contacts_errors(tmp_path: Path, store_path: Path, gironde: str) -> None:
+    from accesoins.errors import ConfigurationError
+    from accesoins.outputs import load_brochure_config
+
+    bad = tmp_path / "contacts.yaml"
+    bad.write_text("contacts:\n  - role: sans organisme\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigurationError, match=r"contacts, élément 1, organisme » : champ obligatoire manquant"
+    ):
+        load_brochure_config(bad)
+    bad.write_text("contacts: [\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="ligne"):
+        load_brochure_config(bad)
+    bad.write_text("contact:\n  - organisme: ARS\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["brochure", "-t", "33", "--contacts", str(bad), "--store", str(store_path)]
+    )
+    assert result.exit_code == 2 and "clé inconnue" in result.output

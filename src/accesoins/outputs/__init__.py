@@ -1,5 +1,6 @@
 """Outputs: exports of snapshot tables for spreadsheets and GIS (CSV, GeoPackage, GeoParquet)."""
 
+from accesoins.outputs._brochure import BrochureConfig, build_brochure, load_brochure_config
 from accesoins.outputs._disclosure import (
     DEFAULT_K,
     PEOPLE_COLUMNS,
@@ -26,13 +27,16 @@ __all__ = [
     "EXPORT_FORMATS",
     "FORMATS",
     "PEOPLE_COLUMNS",
+    "BrochureConfig",
     "ReportBuilder",
     "Violation",
+    "build_brochure",
     "check_disclosure",
     "check_frame",
     "disclose_layer",
     "export_observatory",
     "export_table",
+    "load_brochure_config",
     "merge_small_units",
     "public_layers",
     "render_pdf",
