@@ -21,12 +21,12 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from accesoins import __version__, geo, indicators, outputs, sources
+from accesoins import __version__, geo, indicators, outputs, scenarios, sources
 from accesoins.errors import AccesoinsError, ConfigurationError
 from accesoins.observatory import BUILD_STEPS, BuildOptions, build_observatory, validate_apl
 from accesoins.settings import get_settings
 from accesoins.sources._table import Column, read_table
-from accesoins.store import Store, diff_snapshots, indicator_layer
+from accesoins.store import Store, diff_snapshots, indicator_layer, save_scenario
 
 app = typer.Typer(
     help="accesoins — observatoire de l'accès aux soins de premier recours (APL, densités, temps d'accès).",
@@ -351,6 +351,92 @@ def fetch(
     out.print(f"{source} : {path} ({sources.sha256_of(path)[:16]}…)")
 
 
+scenario_app = typer.Typer(
+    help="Scénarios : départs, nouveaux sites, nouveaux habitants, choix d'un local.", no_args_is_help=True
+)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("run")
+@_friendly
+def scenario_run(
+    file: Annotated[Path, typer.Argument(help="Fichier YAML du scénario (voir docs/scenarios.md).")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Répertoire des résultats par unité.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, gpkg ou parquet.")] = "csv",
+    save: Annotated[
+        bool, typer.Option("--save/--no-save", help="Garder le scénario dans l'entrepôt.")
+    ] = True,
+    store: StorePath = None,
+) -> None:
+    """Applique un scénario au dernier instantané (ou à celui qu'il nomme) et affiche les écarts d'APL."""
+    definition = scenarios.read_scenario(file)
+    with Store(_store(store), read_only=True) as s:
+        if definition.territoire is not None and definition.instantane in ("dernier", "latest"):
+            sid = s.latest(territory=definition.territoire)
+        else:
+            sid = s.resolve(definition.instantane)
+        engine = scenarios.ScenarioEngine.from_store(s, sid)
+    result = engine.run(definition)
+    out.print(f"Scénario « {definition.nom} » sur l'instantané {sid} :")
+    for line in result.summary():
+        out.print(f"  {line}", highlight=False)
+    table = Table("niveau", "unité", "nom", "APL avant", "APL après", "écart")
+    top = result.table.reindex(result.table["delta"].abs().sort_values(ascending=False).index).head(10)
+    for row in top.itertuples():
+        table.add_row(
+            str(row.level),
+            str(row.unit_id),
+            str(row.name),
+            f"{row.apl_before:.2f}",
+            f"{row.apl_after:.2f}",
+            f"{row.delta:+.2f}",
+        )
+    out.print(table)
+    if out_dir is not None:
+        path = outputs.export_table(
+            result.table, out_dir / f"scenario.{fmt}", fmt="csv" if fmt == "csv" else fmt
+        )
+        out.print(f"Écarts par unité écrits dans {path}")
+    if save:
+        with Store(_store(store)) as s:
+            scenario_id = save_scenario(
+                s, sid, definition.nom, file.read_text(encoding="utf-8"), result.table
+            )
+        out.print(f"Scénario enregistré : {scenario_id}")
+
+
+@scenario_app.command("sites")
+@_friendly
+def scenario_sites(
+    candidates: Annotated[
+        Path, typer.Option("--candidates", help="Locaux candidats : CSV nom,lon,lat ou GeoJSON.")
+    ],
+    k: Annotated[int, typer.Option("--k", help="Nombre de locaux à retenir.")] = 1,
+    radius: Annotated[
+        float, typer.Option("--radius", help="Temps d'accès visé, en minutes (10 ou 15).")
+    ] = 10.0,
+    model: Annotated[str, typer.Option("--model", help="mclp (couverture maximale) ou pmedian.")] = "mclp",
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
+    ] = None,
+    store: StorePath = None,
+) -> None:
+    """Classe des locaux candidats et choisit les k meilleurs pour les habitants sous-dotés."""
+    places = scenarios.read_candidates(candidates)
+    with Store(_store(store), read_only=True) as s:
+        engine = scenarios.ScenarioEngine.from_store(s, s.resolve(snapshot))
+    choice = scenarios.choose_sites(engine, places, k=k, radius_min=radius, model=model)  # type: ignore[arg-type]
+    table = Table("local", f"habitants sous-dotés à moins de {radius:g} min (seul)", "temps moyen (min)")
+    for row in choice.ranking.itertuples():
+        table.add_row(
+            str(row.candidate),
+            f"{row.covered_residents:,.0f}".replace(",", "\u202f"),
+            f"{row.mean_time_min:.1f}",
+        )
+    out.print(table)
+    out.print(choice.explanation, highlight=False)
+
+
 @app.command("sources")
 def list_sources() -> None:
     """Liste les sources connues, leur producteur et leur adresse officielle."""
@@ -377,12 +463,15 @@ def check_disclosure_command(
     if not found:
         out.print(f"{path} : aucune violation du secret statistique (seuil k = {k}).")
         return
-    console.print(f"[bold red]{path} : {len(found)} violation(s) du secret statistique — ne pas publier.[/]",
-                  highlight=False)
+    console.print(
+        f"[bold red]{path} : {len(found)} violation(s) du secret statistique — ne pas publier.[/]",
+        highlight=False,
+    )
     for violation in found:
         console.print(f"  • {violation}", highlight=False)
-    console.print("Refaites l'export avec « accesoins export », qui fusionne les petites unités.",
-                  highlight=False)
+    console.print(
+        "Refaites l'export avec « accesoins export », qui fusionne les petites unités.", highlight=False
+    )
     raise typer.Exit(1)
 
 
@@ -390,8 +479,9 @@ def check_disclosure_command(
 @_friendly
 def export_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Répertoire des fichiers.")] = Path("export"),
-    formats: Annotated[str, typer.Option("--formats", help="Formats, séparés par des virgules.")]
-    = "gpkg,parquet,csv",
+    formats: Annotated[
+        str, typer.Option("--formats", help="Formats, séparés par des virgules.")
+    ] = "gpkg,parquet,csv",
     k: KOpt = 11,
     snapshot: SnapshotOpt = None,
     store: StorePath = None,
@@ -401,16 +491,18 @@ def export_command(
     with Store(_store(store), read_only=True) as s:
         sid = s.resolve(snapshot)
         files = outputs.export_observatory(s, sid, out_dir, formats=wanted, k=k)
-    out.print(f"Instantané {sid} : {len(files)} fichier(s) écrit(s) dans {out_dir} "
-              f"(secret statistique k = {k}).")
+    out.print(
+        f"Instantané {sid} : {len(files)} fichier(s) écrit(s) dans {out_dir} (secret statistique k = {k})."
+    )
 
 
 @app.command()
 @_friendly
 def serve(
     store: StorePath = None,
-    host: Annotated[str, typer.Option("--host", help="Adresse d'écoute (127.0.0.1 : cette machine "
-                                               "seulement).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Adresse d'écoute (127.0.0.1 : cette machine seulement).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port HTTP.")] = 8000,
 ) -> None:
     """Lance l'observatoire web (carte, fiches, comparaisons, API JSON sous /api) avec uvicorn."""
@@ -421,8 +513,10 @@ def serve(
     path = _store(store)
     with Store(path, read_only=True) as s:
         s.latest()  # fails early, in French, when the store is missing or empty
-    out.print(f"Observatoire web sur http://{host}:{port}/ (API : http://{host}:{port}/api/docs) — "
-              "Ctrl-C pour arrêter")
+    out.print(
+        f"Observatoire web sur http://{host}:{port}/ (API : http://{host}:{port}/api/docs) — "
+        "Ctrl-C pour arrêter"
+    )
     uvicorn.run(create_app(path), host=host, port=port, log_level="warning")
 
 
@@ -430,8 +524,9 @@ def serve(
 @_friendly
 def report_command(
     unit: Annotated[str | None, typer.Option("--unit", help="Code commune (33063) ou code IRIS.")] = None,
-    out_path: Annotated[Path, typer.Option("--out", help="PDF à écrire ; avec --all, un répertoire.")]
-    = Path("fiche.pdf"),
+    out_path: Annotated[Path, typer.Option("--out", help="PDF à écrire ; avec --all, un répertoire.")] = Path(
+        "fiche.pdf"
+    ),
     all_units: Annotated[bool, typer.Option("--all", help="Une fiche par commune du territoire.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Avec --all : au plus N fiches.")] = None,
     k: KOpt = 11,

@@ -11,6 +11,7 @@ from accesoins.sources._annuaire import ACTIVITY_COLUMNS, MODES, read_annuaire_s
 from accesoins.sources._catalog import CATALOG, SourceSpec, fetch, locate, sha256_of
 from accesoins.sources._communes import POPULATION_YEAR, commune_code_history, read_communes
 from accesoins.sources._drees import apl_vintages_in, read_apl_drees, read_apl_parameters_sheet
+from accesoins.sources._enrichment import read_enrichment, retiring_by
 from accesoins.sources._finess import (
     FINESS_COLUMNS,
     classify_site_names,
@@ -43,6 +44,7 @@ __all__ = [
     "read_apl_drees",
     "read_apl_parameters_sheet",
     "read_communes",
+    "read_enrichment",
     "read_filosofi_grid",
     "read_finess_extraction",
     "read_finess_geoloc_wgs84",
@@ -53,5 +55,6 @@ __all__ = [
     "read_population_single_age",
     "read_qpv",
     "read_rpps_2017",
+    "retiring_by",
     "sha256_of",
 ]

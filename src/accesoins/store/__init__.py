@@ -6,7 +6,14 @@ snapshots; answers queries on them and compares two of them.
 """
 
 from accesoins.store._diff import SnapshotDiff, diff_snapshots
-from accesoins.store._duckdb import PAUSE_ENV, SnapshotWriter, Store, indicator_layer, spatial_extension_path
+from accesoins.store._duckdb import (
+    PAUSE_ENV,
+    SnapshotWriter,
+    Store,
+    indicator_layer,
+    save_scenario,
+    spatial_extension_path,
+)
 
 __all__ = [
     "PAUSE_ENV",
@@ -15,5 +22,6 @@ __all__ = [
     "Store",
     "diff_snapshots",
     "indicator_layer",
+    "save_scenario",
     "spatial_extension_path",
 ]

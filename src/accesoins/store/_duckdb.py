@@ -282,3 +282,30 @@ def indicator_layer(
     units = store.geotable("units", snapshot_id, where="level = ?", args=[level])
     merged = table.merge(units[["unit_id", "parent_id", "geometry"]], on="unit_id", how="left")
     return gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
+
+
+def save_scenario(store: Store, snapshot_id: str, name: str, text: str, table: pd.DataFrame) -> str:
+    """Keep a scenario and its per-unit results beside the snapshot it modifies (one transaction)."""
+    stamp = datetime.now(UTC).replace(tzinfo=None)
+    scenario_id = f"{snapshot_id}/{stamp:%Y%m%dT%H%M%S%f}"
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS scenarios (scenario_id VARCHAR PRIMARY KEY, snapshot_id VARCHAR, "
+            "name VARCHAR, definition VARCHAR, created_at TIMESTAMP)"
+        )
+        con.execute(
+            "INSERT INTO scenarios VALUES (?, ?, ?, ?, ?)", [scenario_id, snapshot_id, name, text, stamp]
+        )
+        results = table.assign(scenario_id=scenario_id)
+        con.register("_scenario", results)
+        if not store._has_table("scenario_results"):
+            con.execute("CREATE TABLE scenario_results AS SELECT * FROM _scenario LIMIT 0")
+        con.execute("INSERT INTO scenario_results BY NAME SELECT * FROM _scenario")
+        con.unregister("_scenario")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return scenario_id

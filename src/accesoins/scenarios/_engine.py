@@ -1,0 +1,359 @@
+"""What-if engine: apply a scenario to a snapshot and recompute the APL incrementally.
+
+The snapshot's unit → site weights are loaded once. A change touches some
+sites (supply changed, new site) and some units (demand changed); only the
+ratios of the sites whose catchment contains a touched unit, then the access
+of the units that reach a touched site, are recomputed — the rest of the
+territory keeps its values. :meth:`ScenarioEngine.full` recomputes everything,
+to check the incremental path (they are equal, tested).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+
+from accesoins import indicators, network, sources
+from accesoins.errors import ConfigurationError, StoreError
+from accesoins.indicators import CostPairs, PairWeights, cost_pairs, floating_catchment, parse_decay
+from accesoins.parameters import AplParameters, load_apl_parameters
+from accesoins.scenarios._model import AddPopulation, AddSite, ChangeSite, Remove, Retirements, Scenario
+from accesoins.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Level:
+    """Demand units of one level and their weights to the sites."""
+
+    name: str
+    units: gpd.GeoDataFrame  # indexed by unit_id; population, population_standardised, point, density
+    weights: sp.csr_matrix  # units × sites
+
+
+@dataclass
+class ScenarioResult:
+    """APL before and after, per unit of each level, and what was recomputed."""
+
+    name: str
+    table: pd.DataFrame  # level, unit_id, name, population, apl_before, apl_after, delta
+    touched_sites: int
+    touched_units: int
+    messages: list[str] = field(default_factory=list)
+
+    def summary(self) -> list[str]:
+        """Plain-French reading of the result."""
+        lines = list(self.messages)
+        for level, rows in self.table.groupby("level", sort=False):
+            pop = rows["population"].fillna(0)
+            before = float((rows["apl_before"] * pop).sum() / max(pop.sum(), 1))
+            after = float((rows["apl_after"] * pop).sum() / max(pop.sum(), 1))
+            under_b = rows["apl_before"] < indicators.UNDER_SERVED
+            under_a = rows["apl_after"] < indicators.UNDER_SERVED
+            lines.append(
+                f"{level} : APL moyenne {before:.2f} → {after:.2f} ; "
+                f"unités sous-dotées {int(under_b.sum())} → {int(under_a.sum())} "
+                f"({_fr(pop[under_b].sum())} → {_fr(pop[under_a].sum())} habitants) ; "
+                f"{int((rows['delta'].abs() > 1e-9).sum())} unité(s) modifiée(s)"
+            )
+        return lines
+
+
+def _fr(value: float) -> str:
+    return f"{value:,.0f}".replace(",", "\u202f")
+
+
+class ScenarioEngine:
+    """A snapshot loaded for what-if analysis (APL level and, when present, the 200 m grid)."""
+
+    def __init__(
+        self,
+        *,
+        params: AplParameters,
+        consultations_per_gp: float,
+        levels: dict[str, _Level],
+        apl_level: str,
+        sites: gpd.GeoDataFrame,
+        activities: pd.DataFrame,
+        cost_model: network.CostSource,
+        communes: gpd.GeoDataFrame | None,
+        iris_parent: pd.Series | None = None,
+    ) -> None:
+        self.params = params
+        self.level = consultations_per_gp
+        self.levels = levels
+        self.apl_level = apl_level
+        self.sites = sites
+        self.activities = activities
+        self.cost_model = cost_model
+        self.communes = communes
+        self.iris_parent = iris_parent
+        self.decay = parse_decay(params.decay_spec)
+        gp = indicators.gp_activity(activities, params, consultations_per_gp=consultations_per_gp)
+        self.activity_supply = gp
+        self.supply = gp.groupby(activities["site_id"]).sum().reindex(sites.index).fillna(0.0)
+        base = self.levels[apl_level]
+        self.demand = base.units["population_standardised"].astype(float)
+        self._base = self._solve(base.weights, self.demand.to_numpy(), self.supply.to_numpy())
+
+    # -- loading ------------------------------------------------------------------------------
+    @classmethod
+    def from_store(cls, store: Store, snapshot_id: str) -> ScenarioEngine:
+        """Load a snapshot built by ``accesoins build``."""
+        meta = store.metadata(snapshot_id)
+        if "apl_level" not in meta:
+            raise StoreError(f"instantané {snapshot_id} trop ancien pour les scénarios : reconstruisez-le")
+        params = load_apl_parameters(int(meta["apl_vintage"]))
+        sites = store.geotable("sites", snapshot_id).set_index("site_id")
+        activities = store.table("activities", snapshot_id)
+        costs = store.table("costs", snapshot_id)
+        units = store.geotable("units", snapshot_id)
+        levels: dict[str, _Level] = {}
+        for name in (meta["apl_level"], "carreau"):
+            unit_rows = units[units["level"] == name].set_index("unit_id")
+            if unit_rows.empty:
+                continue
+            pairs = cost_pairs(costs[costs["level"] == name], unit_rows.index, sites.index)
+            levels[name] = _Level(
+                name,
+                unit_rows,
+                pairs.weights(parse_decay(params.decay_spec), cutoff=params.cutoff_min).to_csr(),
+            )
+        communes = units[units["level"] == "commune"].set_index("unit_id")
+        cost_model = _cost_model(meta, store, snapshot_id)
+        iris_parent = levels["iris"].units["parent_id"] if "iris" in levels else None
+        return cls(
+            params=params,
+            consultations_per_gp=float(meta["consultations_per_gp"]),
+            levels=levels,
+            apl_level=meta["apl_level"],
+            sites=sites,
+            activities=activities,
+            cost_model=cost_model,
+            communes=communes,
+            iris_parent=iris_parent,
+        )
+
+    # -- algebra --------------------------------------------------------------------------------
+    def _solve(
+        self, weights: sp.csr_matrix, demand: np.ndarray, supply: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        coo = weights.tocoo()
+        pw = PairWeights(coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, *weights.shape)
+        result = floating_catchment(demand, supply, pw)
+        return result.catchment_demand, result.ratio, result.access
+
+    # -- scenarios ------------------------------------------------------------------------------
+    def run(self, scenario: Scenario, *, incremental: bool = True) -> ScenarioResult:
+        """Apply every change of ``scenario`` and return the APL before/after per unit."""
+        supply = self.supply.copy()
+        demand = self.demand.copy()
+        new_sites: list[AddSite] = []
+        messages: list[str] = []
+        for change in scenario.changements:
+            value = change.value
+            if isinstance(value, Remove | Retirements):
+                ids = self._leaving(value)
+                gone = self.activities["practitioner_id"].isin(ids) & self.activities["profession"].eq(
+                    "generaliste"
+                )
+                lost = self.activity_supply[gone].groupby(self.activities.loc[gone, "site_id"]).sum()
+                supply.loc[lost.index] = (supply.loc[lost.index] - lost).clip(lower=0.0)
+                n_gp = self.activities.loc[gone, "practitioner_id"].nunique()
+                messages.append(
+                    f"{n_gp} médecin(s) généraliste(s) en moins ({_fr(lost.sum())} consultations/an)"
+                )
+            elif isinstance(value, ChangeSite):
+                if value.site not in supply.index:
+                    raise ConfigurationError(f"site « {value.site} » absent de l'instantané")
+                if value.generalistes is not None:
+                    supply[value.site] = value.generalistes * self.level
+                messages.append(f"site {value.site} modifié : {supply[value.site]:.0f} consultations/an")
+            elif isinstance(value, AddSite):
+                new_sites.append(value)
+                messages.append(f"nouveau site « {value.nom} » : {value.generalistes:g} ETP de généralistes")
+            elif isinstance(value, AddPopulation):
+                unit = value.unite or self._unit_at(value.lon, value.lat)
+                ratio = self._std_ratio(unit)
+                demand[unit] += value.residents * ratio
+                messages.append(
+                    f"« {value.nom} » : {_fr(value.residents)} habitants de plus dans l'unité {unit}"
+                )
+        return self._evaluate(scenario.nom, supply, demand, new_sites, messages, incremental=incremental)
+
+    def full(self, scenario: Scenario) -> ScenarioResult:
+        """Same as :meth:`run`, recomputing every unit (reference for the incremental path)."""
+        return self.run(scenario, incremental=False)
+
+    def _leaving(self, change: Remove | Retirements) -> pd.Index:
+        if isinstance(change, Retirements):
+            table = sources.read_enrichment(change.fichier)
+            return sources.retiring_by(table, horizon=change.horizon, age=change.age)
+        ids = pd.Index(change.praticiens)
+        if change.commune is not None:
+            site_commune = self.activities["site_id"].map(self.sites["commune_code"])
+            mask = site_commune.eq(change.commune) & self.activities["profession"].eq(change.profession)
+            ids = ids.union(pd.Index(self.activities.loc[mask, "practitioner_id"].unique()))
+        unknown = ids.difference(pd.Index(self.activities["practitioner_id"]))
+        if len(unknown):
+            log.warning("%d praticien(s) inconnu(s) dans l'instantané ignoré(s)", len(unknown))
+        return ids
+
+    def _unit_at(self, lon: float, lat: float) -> str:
+        """Demand unit of the APL level that contains (or, for point-only units, is nearest to) a point."""
+        units = self.levels[self.apl_level].units
+        point = shapely.Point(lon, lat)
+        if self.communes is not None and not self.communes.geometry.dropna().contains(point).any():
+            raise ConfigurationError(
+                f"le point ({lon:.5f}, {lat:.5f}) est hors du territoire de l'instantané : "
+                "vérifiez les coordonnées (longitude, latitude en degrés WGS84) ou le territoire du scénario"
+            )
+        polygons = units.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+        inside = units.index[polygons & units.geometry.contains(point)]
+        if len(inside):
+            return str(inside[0])
+        located = units[units.geometry.notna()].to_crs("EPSG:2154")
+        target = gpd.GeoSeries([point], crs="EPSG:4326").to_crs("EPSG:2154").iloc[0]
+        return str(located.geometry.distance(target).idxmin())
+
+    def _std_ratio(self, unit: str) -> float:
+        units = self.levels[self.apl_level].units
+        pop = float(units.loc[unit, "population"])
+        return float(units.loc[unit, "population_standardised"]) / pop if pop > 0 else 1.0
+
+    def _new_columns(self, level: _Level, new_sites: list[AddSite]) -> sp.csr_matrix:
+        """Weights from the level's units to the scenario's new sites."""
+        if not new_sites:
+            return sp.csr_matrix((len(level.units), 0))
+        dest = gpd.GeoDataFrame(
+            {
+                "id": [f"scenario:{s.nom}" for s in new_sites],
+                "unit_id": [s.unite or self._unit_at(s.lon, s.lat) for s in new_sites],
+            },
+            geometry=[shapely.Point(s.lon, s.lat) for s in new_sites],
+            crs="EPSG:4326",
+        )
+        dest["density_per_km2"] = dest["unit_id"].map(self.levels[self.apl_level].units["density_per_km2"])
+        origins = (
+            gpd.GeoDataFrame(
+                {"id": level.units.index, "density_per_km2": level.units["density_per_km2"]},
+                geometry=gpd.points_from_xy(level.units["point_lon"], level.units["point_lat"]),
+                crs="EPSG:4326",
+            )
+            if "point_lon" in level.units
+            else pd.DataFrame({"id": level.units.index})
+        )
+        if level.name == "carreau":
+            cells = gpd.GeoDataFrame(
+                {"cell_id": level.units.index}, geometry=level.units.geometry, crs="EPSG:4326"
+            )
+            dest["unit_id"] = [str(next(iter(cells.index[cells.contains(p)]), "")) for p in dest.geometry]
+        costs = self.cost_model.travel_times(origins, dest, max_time_min=self.params.cutoff_min)  # type: ignore[arg-type]
+        pairs: CostPairs = cost_pairs(costs, level.units.index, pd.Index(dest["id"]))
+        return pairs.weights(self.decay, cutoff=self.params.cutoff_min).to_csr()
+
+    def _evaluate(
+        self,
+        name: str,
+        supply: pd.Series,
+        demand: pd.Series,
+        new_sites: list[AddSite],
+        messages: list[str],
+        *,
+        incremental: bool,
+    ) -> ScenarioResult:
+        base_level = self.levels[self.apl_level]
+        extra = self._new_columns(base_level, new_sites)
+        weights = sp.hstack([base_level.weights, extra], format="csr")
+        s_new = np.concatenate([supply.to_numpy(), [s.generalistes * self.level for s in new_sites]])
+        p_new = demand.to_numpy()
+        catch0, ratio0, access0 = self._base
+        if incremental:
+            changed_sites = np.flatnonzero(s_new[: len(supply)] != self.supply.to_numpy())
+            changed_sites = np.concatenate([changed_sites, np.arange(len(supply), len(s_new))])
+            changed_units = np.flatnonzero(p_new != self.demand.to_numpy())
+            csc = weights.tocsc()
+            sites_hit = (
+                np.union1d(changed_sites, weights[changed_units].indices)
+                if len(changed_units)
+                else changed_sites
+            )
+            sites_hit = np.unique(sites_hit).astype(np.int64)
+            catchment = np.concatenate([catch0, np.zeros(len(new_sites))])
+            catchment[sites_hit] = csc[:, sites_hit].T @ p_new
+            ratio = np.concatenate([ratio0, np.zeros(len(new_sites))])
+            ratio[sites_hit] = np.divide(
+                s_new[sites_hit],
+                catchment[sites_hit],
+                out=np.zeros(len(sites_hit)),
+                where=catchment[sites_hit] > 0,
+            )
+            units_hit = np.unique(csc[:, sites_hit].indices)
+            access = access0.copy()
+            access[units_hit] = weights[units_hit] @ ratio
+            touched_sites, touched_units = len(sites_hit), len(units_hit)
+        else:
+            _, ratio, access = self._solve(weights, p_new, s_new)
+            touched_sites, touched_units = len(s_new), len(p_new)
+        tables = [self._table(self.apl_level, base_level.units, access0, access)]
+        if self.apl_level == "iris" and self.iris_parent is not None:
+            before = indicators.aggregate_weighted(
+                pd.Series(access0, index=base_level.units.index), self.demand, self.iris_parent
+            )
+            after = indicators.aggregate_weighted(
+                pd.Series(access, index=base_level.units.index), demand, self.iris_parent
+            )
+            communes = self.communes.reindex(before.index) if self.communes is not None else None
+            tables.append(
+                self._table("commune", communes, before.to_numpy(), after.to_numpy(), index=before.index)
+            )
+        if "carreau" in self.levels:
+            cells = self.levels["carreau"]
+            cell_w = sp.hstack([cells.weights, self._new_columns(cells, new_sites)], format="csr")
+            tables.append(self._table("carreau", cells.units, cells.weights @ ratio0, cell_w @ ratio))
+        return ScenarioResult(
+            name, pd.concat(tables, ignore_index=True), touched_sites, touched_units, messages
+        )
+
+    @staticmethod
+    def _table(
+        level: str, units: Any, before: np.ndarray, after: np.ndarray, index: pd.Index | None = None
+    ) -> pd.DataFrame:
+        idx = units.index if index is None else index
+        return pd.DataFrame(
+            {
+                "level": level,
+                "unit_id": idx,
+                "name": units["name"].to_numpy() if units is not None and "name" in units else idx,
+                "population": units["population"].to_numpy() if units is not None else np.nan,
+                "apl_before": before,
+                "apl_after": after,
+                "delta": after - before,
+            }
+        )
+
+
+def _cost_model(meta: dict[str, Any], store: Store, snapshot_id: str) -> network.CostSource:
+    """The cost source the snapshot was built with, for new sites."""
+    if meta["cost_source"] == "vol_oiseau":
+        return network.CrowFlyCosts()
+    if meta["cost_source"] == "distancier":
+        recorded = store.sources(snapshot_id)
+        od = recorded[recorded["name"] == "od_table"]
+        data_dir = Path(meta["data_dir"])
+        for path in sources.locate("od_table", data_dir, required=False):
+            if path.name in set(od["file"]) and sources.sha256_of(path) in set(od["sha256"]):
+                return network.OdTableCosts(sources.read_od_table(path), label="distancier")
+        raise StoreError(
+            f"distancier de l'instantané introuvable dans {data_dir} (fichier modifié ou déplacé)"
+        )
+    raise ConfigurationError(f"scénarios non encore disponibles pour les temps « {meta['cost_source']} »")
