@@ -32,8 +32,9 @@ def client(store_path: Path, gironde: str) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def store(store_path: Path, gironde: str) -> Iterator[Store]:
+    """Opened per test: a connection kept open would stop a later build from writing the store."""
     with Store(store_path, read_only=True) as s:
         yield s
 
@@ -232,6 +233,27 @@ def test_front_end_is_served(client: TestClient) -> None:
     assert "/static/vendor/maplibre-gl.js" in page.text
     assert client.get("/static/vendor/maplibre-gl.js").status_code == 200
     assert client.get("/static/js/app.js").status_code == 200
+
+
+@pytest.mark.slow
+def test_iris_level_of_alpes_maritimes(client: TestClient, store_path: Path, alpes_maritimes: str) -> None:
+    cat = client.get("/api/catalog", params={"snapshot": alpes_maritimes}).json()
+    assert "iris" in [lv["id"] for lv in cat["levels"]]
+    with Store(store_path, read_only=True) as s:
+        iris = s.table("indicators", alpes_maritimes, where="level = 'iris' AND profession = 'generaliste'")
+    layer = client.get("/api/layers/iris", params={"snapshot": alpes_maritimes, "method": "jenks"}).json()
+    assert len(layer["features"]) == len(iris) > 0
+    code = iris.sort_values("etp")["unit_id"].iloc[-1]
+    row = iris.set_index("unit_id").loc[code]
+    fiche = client.get(f"/api/units/iris/{code}", params={"snapshot": alpes_maritimes}).json()
+    gp = fiche["professions"][0]
+    assert gp["etp"] == pytest.approx(row["etp"]) and gp["etp"] > 0
+    assert gp["density_per_100k"] == pytest.approx(row["density_per_100k"])
+    assert gp["headcount"] == (None if row.isna()["headcount"] else row["headcount"])  # supply known per IRIS
+    assert fiche["departement"] == "06" and gp["departement"]["code"] == "06"
+    nice = client.get("/api/units/commune/06088", params={"snapshot": alpes_maritimes}).json()
+    assert nice["name"] == "Nice"
+    assert nice["professions"][0]["national"]["vintage"] == 2022
 
 
 @pytest.mark.slow

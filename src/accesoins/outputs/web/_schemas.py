@@ -60,7 +60,7 @@ class DepartementReference(BaseModel):
 
     code: str
     label: str
-    headcount: int
+    headcount: int | None
     population: float | None
     density_per_100k: float | None
     std_density_per_100k: float | None
@@ -99,7 +99,8 @@ class ProfessionFigures(BaseModel):
 
     profession: str
     label: str
-    headcount: int = Field(description="Effectif de praticiens.")
+    headcount: int | None = Field(description="Effectif de praticiens (inconnu si l'offre n'est connue que "
+                                  "par IRIS).")
     etp: float | None = Field(description="Équivalents temps plein.")
     precision: dict[str, int] = Field(description="Activités par précision de localisation.")
     density_per_100k: float | None = Field(description="Équivalents temps plein pour 100 000 habitants.")

@@ -109,16 +109,29 @@ class SnapshotData:
     previous: str | None
     cache: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    key_locks: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict, repr=False)
 
     def cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        """Memoise ``compute()`` under ``key`` for this (immutable) snapshot."""
+        """Memoise ``compute()`` under ``key`` for this (immutable) snapshot.
+
+        Concurrent requests for the same key wait for one computation instead of repeating it.
+        """
         with self.lock:
             if key in self.cache:
                 return self.cache[key]  # type: ignore[no-any-return]
-        value = compute()
-        with self.lock:
-            self.cache.setdefault(key, value)
-            return self.cache[key]  # type: ignore[no-any-return]
+            key_lock = self.key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self.lock:
+                if key in self.cache:
+                    return self.cache[key]  # type: ignore[no-any-return]
+            try:
+                value = compute()
+                with self.lock:
+                    self.cache[key] = value
+            finally:  # an error (unknown unit...) is not cached and leaves no lock behind
+                with self.lock:
+                    self.key_locks.pop(key, None)
+            return value
 
 
 def _departement_table(communes: pd.DataFrame, commune_dept: dict[str, str]) -> pd.DataFrame:
@@ -151,6 +164,7 @@ class ObservatoryService:
         self.store_path = Path(store_path)
         self._store_lock = threading.Lock()
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self._snapshots: dict[str, SnapshotData] = {}
         self._listing: tuple[float, pd.DataFrame] | None = None
         self._national: dict[tuple[str, int], NationalReference] = {}
@@ -218,9 +232,14 @@ class ObservatoryService:
         with self._lock:
             if sid in self._snapshots:
                 return self._snapshots[sid]
-        data = self._load(sid)
-        with self._lock:
-            return self._snapshots.setdefault(sid, data)
+        with self._load_lock:  # one snapshot loaded at a time, once
+            with self._lock:
+                if sid in self._snapshots:
+                    return self._snapshots[sid]
+            data = self._load(sid)
+            with self._lock:
+                self._snapshots[sid] = data
+            return data
 
     def _load(self, sid: str) -> SnapshotData:
         log.info("chargement de l'instantané %s", sid)
@@ -235,9 +254,8 @@ class ObservatoryService:
             units = store.geotable("units", sid)
             sites = store.geotable("sites", sid)
         units["geometry"] = shapely.set_precision(units.geometry.to_numpy(), 1e-5)
-        for col in _PRECISION_COLUMNS:
-            if col not in indicators.columns:
-                indicators[col] = 0
+        for col in _PRECISION_COLUMNS:  # columns widened by other snapshots come back empty
+            indicators[col] = indicators[col].fillna(0).astype("int64") if col in indicators.columns else 0
         communes_units = units[units["level"] == "commune"]
         commune_dept = dict(
             zip(communes_units["unit_id"], communes_units["parent_id"].fillna(""), strict=True)
@@ -488,7 +506,7 @@ class ObservatoryService:
             item: dict[str, Any] = {
                 "profession": profession,
                 "label": self.profession_labels.get(profession, profession),
-                "headcount": int(r["headcount"]),
+                "headcount": None if pd.isna(r["headcount"]) else int(r["headcount"]),
                 "etp": _num(r["etp"]),
                 "precision": precision,
                 "density_per_100k": _num(r["density_per_100k"]),
@@ -501,7 +519,7 @@ class ObservatoryService:
                     "code": dept,
                     "label": f"Département {dept} : agrégat pondéré par la population des "
                     f"{int(ref['communes'])} communes de l'instantané",
-                    "headcount": int(ref["headcount"]),
+                    "headcount": None if pd.isna(ref["headcount"]) else int(ref["headcount"]),
                     "population": _num(ref["population"]),
                     "density_per_100k": _num(ref["density_per_100k"]),
                     "std_density_per_100k": _num(ref["std_density_per_100k"]),
