@@ -54,7 +54,9 @@ function updateMeasures() {
 }
 
 function renderLegend(legend, sitesLegend) {
-  let html = `<h2>${h(legend.label)}</h2><p class="subtle">${h(legend.unit)} — ${h(legend.method_label)}</p><ul>`;
+  const open = $("legend").querySelector("details") ? $("legend").querySelector("details").open : true;
+  let html = `<details${open ? " open" : ""}><summary>Légende</summary>` +
+    `<h2>${h(legend.label)}</h2><p class="subtle">${h(legend.unit)} — ${h(legend.method_label)}</p><ul>`;
   for (const c of legend.classes) {
     html += `<li><span class="swatch" style="background:${c.color}"></span>${h(c.label)} ` +
       `<span class="subtle">(${c.count})</span></li>`;
@@ -70,7 +72,7 @@ function renderLegend(legend, sitesLegend) {
       `<li><span class="dot" style="background:${s.color}"></span>${h(s.label)} <span class="subtle">(${s.count})</span></li>`
     ).join("") + "</ul>";
   }
-  $("legend").innerHTML = html;
+  $("legend").innerHTML = html + "</details>";
 }
 
 function updateDownloads() {
@@ -95,6 +97,7 @@ async function loadLayer() {
     ? await getJSON("/api/layers/commune", { snapshot: p.snapshot, profession: p.profession }) : null;
   if (token !== state.layerToken) return;
   state.legend = layer.legend;
+  state.lastLayer = layer;
   renderLegend(layer.legend, sites && sites.legend);
   const key = `${p.level}:${p.profession}:${p.measure}:${layer.features.length}`;
   if (!state.mapOk) {
@@ -212,7 +215,11 @@ function bindControls() {
   $("large").addEventListener("change", () => {
     document.documentElement.classList.toggle("large", $("large").checked);
     localStorage.setItem("accesoins.large", $("large").checked ? "1" : "0");
-    if (state.mapOk) state.map.resize();
+    if (state.mapOk) {
+      state.map.resize();
+      const b = state.map.getSource("unites") && carto.bbox(state.lastLayer || { features: [] });
+      if (b) state.map.fitBounds(b, { padding: 30, duration: 0 });
+    }
   });
   $("basemap").value = localStorage.getItem("accesoins.basemap") || "";
   $("basemap-apply").addEventListener("click", () => {
