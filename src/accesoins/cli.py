@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import pandas as pd
 import typer
@@ -23,7 +23,14 @@ from rich.table import Table
 
 from accesoins import __version__, geo, indicators, outputs, scenarios, sources
 from accesoins.errors import AccesoinsError, ConfigurationError
-from accesoins.observatory import BUILD_STEPS, BuildOptions, build_observatory, validate_apl
+from accesoins.observatory import (
+    BUILD_STEPS,
+    BuildOptions,
+    CostMode,
+    DemandMode,
+    build_observatory,
+    validate_apl,
+)
 from accesoins.settings import get_settings
 from accesoins.sources._table import Column, read_table
 from accesoins.store import Store, diff_snapshots, indicator_layer, save_scenario
@@ -133,8 +140,8 @@ def _options(
         data_dir=_data_dir(data_dir),
         store_path=_store(store),
         vintage=vintage,
-        cost=cost,
-        demand=demand,  # type: ignore[arg-type]
+        cost=cast(CostMode, cost),
+        demand=cast(DemandMode, demand),
         activity=activity,
     )
 

@@ -380,7 +380,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         bands = indicators.five_year_bands(inputs.iris, sources.IRIS_AGE_COLUMNS)
         iris_std = indicators.standardised_population(bands, params.age_weights)
         origins = pd.DataFrame({"id": inputs.iris.index})
-        costs = cost.travel_times(origins, dest, max_time_min=params.cutoff_min)  # type: ignore[arg-type]
+        costs = cost.travel_times(origins, dest, max_time_min=params.cutoff_min)
         result = indicators.apl(iris_std, gp_sites["consultations"], costs, params)
         iris_apl = result.access
         commune_apl = indicators.aggregate_weighted(iris_apl, iris_std, inputs.iris["commune_code"])

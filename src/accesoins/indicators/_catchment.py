@@ -34,10 +34,10 @@ def _positions(values: pd.Series, index: pd.Index) -> np.ndarray:
     hashed once instead of once per pair.
     """
     if pd.api.types.is_integer_dtype(values) and pd.api.types.is_integer_dtype(index):
-        return np.asarray(index.get_indexer(values))
+        return np.asarray(index.get_indexer(values), dtype=np.int64)
     codes, uniques = pd.factorize(values)
     lookup = np.append(index.get_indexer(uniques), -1)  # code -1 (missing value) -> -1
-    return lookup[codes]
+    return np.asarray(lookup[codes], dtype=np.int64)
 
 
 def cost_pairs(

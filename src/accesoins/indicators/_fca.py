@@ -56,15 +56,17 @@ class PairWeights:
 
     def catchment(self, demand: FloatArray) -> FloatArray:
         """``Wᵀ · demand``: weighted demand reaching each destination."""
-        return np.bincount(
+        sums = np.bincount(
             self.destination, weights=self.weight * demand[self.origin], minlength=self.n_destinations
         )
+        return np.asarray(sums, dtype=np.float64)
 
     def spread(self, ratio: FloatArray) -> FloatArray:
         """``W · ratio``: weighted sum of destination ratios seen from each origin."""
-        return np.bincount(
+        sums = np.bincount(
             self.origin, weights=self.weight * ratio[self.destination], minlength=self.n_origins
         )
+        return np.asarray(sums, dtype=np.float64)
 
 
 @dataclass(frozen=True)

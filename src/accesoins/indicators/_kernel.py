@@ -16,7 +16,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def step_weights(cost: FloatArray, limits: FloatArray, weights: FloatArray) -> FloatArray:  # pragma: no cover
     """Weight ``weights[k]`` for ``limits[k-1] <= cost < limits[k]``, 0 from the last limit on."""
     table = np.zeros(limits.size + 1)
@@ -30,7 +30,7 @@ def step_weights(cost: FloatArray, limits: FloatArray, weights: FloatArray) -> F
     return out
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def has_duplicate_pairs(
     origin: IntArray, destination: IntArray, n_origins: int, n_destinations: int
 ) -> bool:  # pragma: no cover
@@ -55,7 +55,7 @@ def has_duplicate_pairs(
     return False
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def two_steps(
     origin: IntArray,
     destination: IntArray,

@@ -67,7 +67,7 @@ class CrowFlyCosts:
             return np.full(len(layer), speeds[len(speeds) // 2])
         dens = layer["density_per_km2"].to_numpy(dtype=np.float64)
         cls = np.searchsorted(np.asarray(p.density_breaks_per_km2), np.nan_to_num(dens, nan=0.0), "right")
-        return speeds[cls]
+        return np.asarray(speeds[cls], dtype=np.float64)
 
     def travel_times(
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, max_time_min: float

@@ -257,7 +257,7 @@ class ScenarioEngine:
                 {"cell_id": level.units.index}, geometry=level.units.geometry, crs="EPSG:4326"
             )
             dest["unit_id"] = [str(next(iter(cells.index[cells.contains(p)]), "")) for p in dest.geometry]
-        costs = self.cost_model.travel_times(origins, dest, max_time_min=self.params.cutoff_min)  # type: ignore[arg-type]
+        costs = self.cost_model.travel_times(origins, dest, max_time_min=self.params.cutoff_min)
         pairs: CostPairs = cost_pairs(costs, level.units.index, pd.Index(dest["id"]))
         return pairs.weights(self.decay, cutoff=self.params.cutoff_min).to_csr()
 

@@ -109,7 +109,10 @@ class Change(_Strict):
     @property
     def value(self) -> Remove | Retirements | AddSite | AddPopulation | ChangeSite:
         """The change itself."""
-        return next(v for v in self.__dict__.values() if v is not None)
+        given: Remove | Retirements | AddSite | AddPopulation | ChangeSite = next(
+            v for v in self.__dict__.values() if v is not None
+        )
+        return given
 
 
 class Scenario(_Strict):
