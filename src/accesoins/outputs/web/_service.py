@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -701,8 +702,6 @@ def _csv(table: pd.DataFrame) -> bytes:
 
 def _fold(text: str) -> str:
     """Lower case without accents, for searching names."""
-    import unicodedata
-
     return "".join(
         c for c in unicodedata.normalize("NFD", str(text).lower()) if unicodedata.category(c) != "Mn"
     )

@@ -118,7 +118,7 @@ async function loadLayer() {
 let searchTimer = null;
 async function search() {
   const p = params();
-  const level = p.level === "carreau" ? "commune" : p.level;
+  const level = "commune";  // the keyboard list is the communes' list at every map level
   const q = $("search").value.trim();
   const units = await getJSON(`/api/units/${level}`, { snapshot: p.snapshot, q, limit: 60 });
   $("unit-list").innerHTML = units.map((u) => `<li><button type="button" data-unit="${h(u.unit_id)}" ` +
@@ -191,7 +191,6 @@ function bindControls() {
   for (const id of ["level", "measure", "method", "k", "show-sites"]) $(id).addEventListener("change", () => loadLayer());
   $("profession").addEventListener("change", () => { updateMeasures(); loadLayer(); });
   $("snapshot").addEventListener("change", async () => { await loadCatalog(); await loadLayer(); search(); });
-  $("level").addEventListener("change", () => search());
   $("search").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(search, 150); });
   $("search").addEventListener("keydown", (e) => {
     if (e.key === "ArrowDown" || e.key === "Enter") {
