@@ -235,3 +235,24 @@ def test_brochure_contacts_errors(tmp_path: Path, store_path: Path, gironde: str
         app, ["brochure", "-t", "33", "--contacts", str(bad), "--store", str(store_path)]
     )
     assert result.exit_code == 2 and "clé inconnue" in result.output
+
+
+def test_fiche_iris_and_export_alpes_maritimes(
+    store_path: Path, alpes_maritimes: str, tmp_path: Path
+) -> None:
+    """IRIS given as centroids: the fiche maps the commune, compares with the commune; exports stay safe."""
+    from accesoins.outputs import check_disclosure, export_observatory
+
+    with Store(store_path, read_only=True) as store:
+        iris = store.table("indicators", alpes_maritimes, where="level = 'iris' AND unit_id LIKE '06088%'")
+        row = iris.sort_values("population", ascending=False).iloc[0]
+        out = ReportBuilder(store, alpes_maritimes).render(
+            str(row["unit_id"]), tmp_path / "fiche-iris-nice.pdf"
+        )
+        files = export_observatory(store, alpes_maritimes, tmp_path / "export", formats=["gpkg", "csv"])
+    text = pdf_text(out)
+    assert f"Nice — IRIS {row['unit_id']}" in text and "la commune Nice" in text
+    assert "Les contours des IRIS ne sont pas dans l'instantané" in text
+    assert fr(row["apl"], 2) in text and fr(row["population"], 0) in text
+    assert all(check_disclosure(path) == [] for path in files)
+    keep_images(out)

@@ -43,6 +43,7 @@ from accesoins.outputs._gpkg import format_number
 from accesoins.outputs._report import (
     APL_THRESHOLD,
     ReportBuilder,
+    _total,
     apl_map,
     department_label,
     render_pdf,
@@ -268,9 +269,9 @@ def build_brochure(
         "key": {
             "communes": format_number(float(len(layer))),
             "population": format_number(total_pop),
-            "gp": format_number(float(layer["headcount"].sum())),
+            "gp": format_number(_total(layer["headcount"])),
             "density": format_number(
-                layer["headcount"].sum() * 100_000 / total_pop if total_pop else np.nan, 1
+                _total(layer["headcount"]) * 100_000 / total_pop if total_pop else np.nan, 1
             ),
             "apl": format_number(mean_apl, 2),
             "under": format_number(float(len(under))),

@@ -191,7 +191,7 @@ def _qml(renderer: str) -> str:
     )
 
 
-def _graduated_qml(attribute: str, ranges: list[tuple[float, float, str, str]]) -> str:
+def _graduated_qml(attribute: str, ranges: list[tuple[float, float, str, str]], *, kind: str = "fill") -> str:
     """Graduated renderer; QGIS ranges include both bounds, so each upper bound is nudged below the next."""
     items, symbols = [], []
     for i, (lower, upper, label, colour) in enumerate(ranges):
@@ -200,7 +200,7 @@ def _graduated_qml(attribute: str, ranges: list[tuple[float, float, str, str]]) 
             f'<range lower="{lower:.10g}" upper="{top:.17g}" symbol="{i}" label="{escape(label)}" '
             'render="true"/>'
         )
-        symbols.append(_fill_symbol(str(i), colour))
+        symbols.append(_fill_symbol(str(i), colour, kind=kind))
     return _qml(
         f'<renderer-v2 attr="{attribute}" type="graduatedSymbol" graduatedMethod="GraduatedColor" '
         'forceraster="0" symbollevels="0" enableorderby="0">'
@@ -275,7 +275,7 @@ def format_number(x: float | None, digits: int = 0) -> str:
     >>> format_number(254436), format_number(4.516388, 2), format_number(float("nan"))
     ('254\u202f436', '4,52', '—')
     """
-    if x is None or not np.isfinite(x):
+    if x is None or pd.isna(x) or not np.isfinite(float(x)):
         return "—"
     return f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
 
@@ -307,6 +307,7 @@ def _styles(name: str, layer: gpd.GeoDataFrame) -> list[dict[str, object]]:
         cats = [
             ("etablissement", "Établissement (adresse précise)", SITE_COLOURS["etablissement"]),
             ("commune", "Centre de la commune (adresse imprécise)", SITE_COLOURS["commune"]),
+            ("iris", "Centre de l'IRIS", SITE_COLOURS["iris"]),
         ]
         styles.append(
             {
@@ -318,6 +319,10 @@ def _styles(name: str, layer: gpd.GeoDataFrame) -> list[dict[str, object]]:
             }
         )
         return styles
+    types = layer.geometry.dropna().geom_type
+    kind = (
+        "marker" if len(types) and types.isin(["Point", "MultiPoint"]).all() else "fill"
+    )  # IRIS as centroids
     if "apl" in layer.columns:
         ranges = [(c.lower, c.upper, c.label, c.colour) for c in APL_CLASSES]
         styles.append(
@@ -325,8 +330,8 @@ def _styles(name: str, layer: gpd.GeoDataFrame) -> list[dict[str, object]]:
                 "styleName": "Classes d'APL (seuil 2,5)",
                 "useAsDefault": True,
                 "description": "APL en consultations par an et par habitant ; sous-dotée sous 2,5",
-                "styleQML": _graduated_qml("apl", ranges),
-                "styleSLD": _sld(name, "apl", ranges),
+                "styleQML": _graduated_qml("apl", ranges, kind=kind),
+                "styleSLD": _sld(name, "apl", ranges, point=kind == "marker"),
             }
         )
     ranges = density_ranges(layer["density_per_100k"].to_numpy(dtype=float))
@@ -335,8 +340,8 @@ def _styles(name: str, layer: gpd.GeoDataFrame) -> list[dict[str, object]]:
             "styleName": "Densité pour 100 000 habitants (quantiles)",
             "useAsDefault": not styles,
             "description": "Praticiens pour 100 000 habitants, cinq classes de même effectif",
-            "styleQML": _graduated_qml("density_per_100k", ranges),
-            "styleSLD": _sld(name, "density_per_100k", ranges),
+            "styleQML": _graduated_qml("density_per_100k", ranges, kind=kind),
+            "styleSLD": _sld(name, "density_per_100k", ranges, point=kind == "marker"),
         }
     )
     return styles

@@ -44,8 +44,8 @@ APL_THRESHOLD = 2.5
 PROJECTED_CRS = 2154  # Lambert 93, metres: maps of metropolitan France
 
 LEVELS: dict[str, dict[str, str]] = {
-    "commune": {"label": "Commune", "article": "la commune", "word": "commune"},
-    "iris": {"label": "IRIS", "article": "l'IRIS", "word": "IRIS"},
+    "commune": {"label": "Commune", "article": "la commune", "word": "commune", "plural": "communes"},
+    "iris": {"label": "IRIS", "article": "l'IRIS", "word": "IRIS", "plural": "IRIS"},
 }
 SOURCE_LABELS = {
     "apl_drees": "APL de la DREES (paramètres)",
@@ -162,7 +162,7 @@ def apl_map(
     if not sites.empty:
         pts = sites.to_crs(PROJECTED_CRS)
         pts = pts.cx[xmin:xmax, ymin:ymax]
-        for precision, marker in (("commune", "D"), ("etablissement", "o")):
+        for precision, marker in (("commune", "D"), ("iris", "s"), ("etablissement", "o")):
             part = pts[pts["precision"] == precision]
             if part.empty:
                 continue
@@ -216,6 +216,12 @@ def apl_map(
             label="lieu ramené au centre de la commune",
         )
     )
+    if not sites.empty and (sites["precision"] == "iris").any():
+        handles.append(
+            Line2D(
+                [], [], marker="s", ls="", color=SITE_COLOURS["iris"], label="lieu ramené au centre de l'IRIS"
+            )
+        )
     fig.legend(
         handles=handles,
         loc="lower center",
@@ -286,7 +292,7 @@ class ReportBuilder:
             cache_[level] = disclose_layer(
                 indicator_layer(self.store, self.snapshot_id, level=level, profession=None), k=self.k
             )
-        return cache_[level]  # type: ignore[no-any-return]
+        return cache_[level]
 
     @cached_property
     def previous(self) -> str | None:
@@ -318,9 +324,10 @@ class ReportBuilder:
                 f"commune INSEE ou un code IRIS du territoire (par exemple {example})"
             )
         row = rows.sort_values("level").iloc[0]  # commune before iris
-        return _Unit(
-            str(row["level"]), str(row["unit_id"]), str(row["name"]), str(row["parent_id"]), row["geometry"]
-        )
+        name = str(row["name"])
+        if row["level"] == "iris" and name in ("", "nan", str(row["unit_id"])):  # IRIS without a name
+            name = f"{self._name(str(row['parent_id']))} — IRIS {row['unit_id']}"
+        return _Unit(str(row["level"]), str(row["unit_id"]), name, str(row["parent_id"]), row["geometry"])
 
     def context(self, code: str) -> dict[str, Any]:
         """Everything the fiche template shows, as plain strings (French formatting)."""
@@ -356,34 +363,36 @@ class ReportBuilder:
         ref_apl = _weighted(ref_gp["apl"], ref_gp["population"])
         pop = float(gp["population"]) if gp is not None else float("nan")
         sous_pop = ref_gp.loc[ref_gp["apl"] < APL_THRESHOLD, "population"].sum()
-        ref_pop = ref_gp["population"].sum()
+        ref_pop = _total(ref_gp["population"])
         level_info = LEVELS.get(unit.level, LEVELS["commune"])
         key_rows = [
             ("Population (habitants)", format_number(pop), format_number(ref_pop)),
             (
                 "Population pondérée par l'âge",
                 format_number(_get(gp, "population_standardised")),
-                format_number(ref_gp["population_standardised"].sum()),
+                format_number(_total(ref_gp["population_standardised"])),
             ),
             (
                 "Médecins généralistes",
                 format_number(_get(gp, "headcount")),
-                format_number(ref_gp["headcount"].sum()),
+                format_number(_total(ref_gp["headcount"])),
             ),
             (
                 "Médecins généralistes en équivalent temps plein",
                 format_number(_get(gp, "etp"), 1),
-                format_number(ref_gp["etp"].sum(), 1),
+                format_number(_total(ref_gp["etp"]), 1),
             ),
             (
                 "Généralistes pour 100 000 habitants",
                 format_number(_get(gp, "density_per_100k"), 1),
-                format_number(_ratio(ref_gp["headcount"].sum(), ref_pop), 1),
+                format_number(_weighted(ref_gp["density_per_100k"], ref_gp["population"]), 1),
             ),
             (
                 "Idem, population pondérée par l'âge",
                 format_number(_get(gp, "std_density_per_100k"), 1),
-                format_number(_ratio(ref_gp["headcount"].sum(), ref_gp["population_standardised"].sum()), 1),
+                format_number(
+                    _weighted(ref_gp["std_density_per_100k"], ref_gp["population_standardised"]), 1
+                ),
             ),
             ("APL (consultations par an et par habitant)", format_number(apl, 2), format_number(ref_apl, 2)),
             (
@@ -403,7 +412,7 @@ class ReportBuilder:
                     "etp": format_number(row["etp"], 1),
                     "density": format_number(row["density_per_100k"], 1),
                     "ref_density": format_number(
-                        _ratio(ref_p["headcount"].sum(), ref_p["population"].sum()), 1
+                        _weighted(ref_p["density_per_100k"], ref_p["population"]), 1
                     ),
                     "n_etablissement": format_number(row.get("n_etablissement", np.nan)),
                     "n_commune": format_number(row.get("n_commune", np.nan)),
@@ -425,6 +434,7 @@ class ReportBuilder:
                 "level_label": level_info["label"],
                 "article": level_info["article"],
                 "level_word": level_info["word"],
+                "level_plural": level_info["plural"],
                 "parent_label": ref_label
                 if unit.level == "commune"
                 else f"IRIS de {self._name(unit.parent_id)}",
@@ -437,8 +447,8 @@ class ReportBuilder:
                 "badge": badge,
                 "explanation": explanation,
             },
-            "key_gp": format_number(_get(gp, "headcount")),
-            "map_png": self._map(unit, layer),
+            **_key_gp(gp),
+            **dict(zip(("map_png", "map_note"), self._map_of(unit, layer), strict=True)),
             "reference_label": ref_label,
             "reference_short": ref_short,
             "reference_count": format_number(ref_gp["unit_id"].nunique()),
@@ -472,6 +482,29 @@ class ReportBuilder:
     def _name(self, code: str) -> str:
         rows = self.units[self.units["unit_id"].astype(str) == str(code)]
         return str(rows["name"].iloc[0]) if not rows.empty else str(code)
+
+    def _map_of(self, unit: _Unit, layer: gpd.GeoDataFrame) -> tuple[str, str]:
+        """Map and its French note; an IRIS without outline is shown through its commune."""
+        word = LEVELS.get(unit.level, LEVELS["commune"])["word"]
+        if getattr(unit.geometry, "geom_type", "") not in (
+            "Polygon",
+            "MultiPolygon",
+        ):  # IRIS given as centroids
+            parent = self.units[
+                (self.units["level"] == "commune") & (self.units["unit_id"] == unit.parent_id)
+            ]
+            if parent.empty or parent.geometry.iloc[0] is None:
+                return "", "Les contours de cette unité ne sont pas dans l'instantané : pas de carte."
+            row = parent.iloc[0]
+            commune = _Unit(
+                "commune", str(row["unit_id"]), str(row["name"]), str(row["parent_id"]), row["geometry"]
+            )
+            note = (
+                f"Les contours des IRIS ne sont pas dans l'instantané : la carte montre la commune "
+                f"{commune.name} et ses voisines, colorées par classe d'APL de chaque commune."
+            )
+            return self._map(commune, self.layer("commune")), note
+        return self._map(unit, layer), f"Couleur : classe d'APL aux médecins généralistes de chaque {word}."
 
     def _map(self, unit: _Unit, layer: gpd.GeoDataFrame) -> str:
         gp = layer[layer["profession"] == "generaliste"]
@@ -601,14 +634,27 @@ class ReportBuilder:
         ]
 
 
+def _key_gp(gp: pd.Series | None) -> dict[str, str]:
+    """The third key figure: GP headcount, or full-time equivalents when headcounts are unknown."""
+    headcount = _get(gp, "headcount")
+    if np.isfinite(headcount) or not np.isfinite(_get(gp, "etp")):
+        return {"key_gp": format_number(headcount), "key_gp_label": "médecins généralistes exerçant dans"}
+    return {
+        "key_gp": format_number(_get(gp, "etp"), 1),
+        "key_gp_label": "médecins généralistes en équivalent temps plein dans",
+    }
+
+
 def _get(row: pd.Series | None, col: str) -> float:
     if row is None or col not in row.index or pd.isna(row[col]):
         return float("nan")
     return float(row[col])
 
 
-def _ratio(headcount: float, population: float) -> float:
-    return headcount * 100_000 / population if population else float("nan")
+def _total(values: pd.Series) -> float:
+    """Sum, or NaN when a value is unknown (headcounts are unknown where supply is known only per IRIS)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return float("nan") if numbers.isna().any() or numbers.empty else float(numbers.sum())
 
 
 def _weighted(values: pd.Series, weights: pd.Series) -> float:
@@ -620,4 +666,4 @@ def _weighted(values: pd.Series, weights: pd.Series) -> float:
 def _date(value: Any) -> str:
     if value is None or pd.isna(value):
         return "—"
-    return pd.Timestamp(value).strftime("%d/%m/%Y")
+    return str(pd.Timestamp(value).strftime("%d/%m/%Y"))
