@@ -161,26 +161,31 @@ def _rgba(colour: str) -> str:
 
 
 def _fill_symbol(name: str, colour: str, *, kind: str = "fill") -> str:
+    """QGIS symbol XML; properties written both as ``Option`` (QGIS ≥ 3.26) and ``prop`` (older 3.x)."""
     if kind == "marker":
-        layer = (
-            '<layer class="SimpleMarker" enabled="1" locked="0" pass="0"><Option type="Map">'
-            f'<Option name="color" type="QString" value="{_rgba(colour)}"/>'
-            '<Option name="name" type="QString" value="circle"/>'
-            '<Option name="outline_color" type="QString" value="255,255,255,255"/>'
-            '<Option name="outline_width" type="QString" value="0.3"/>'
-            '<Option name="size" type="QString" value="2.6"/>'
-            "</Option></layer>"
-        )
+        props = {
+            "color": _rgba(colour),
+            "name": "circle",
+            "outline_color": "255,255,255,255",
+            "outline_width": "0.3",
+            "size": "2.6",
+        }
+        cls = "SimpleMarker"
     else:
-        layer = (
-            '<layer class="SimpleFill" enabled="1" locked="0" pass="0"><Option type="Map">'
-            f'<Option name="color" type="QString" value="{_rgba(colour)}"/>'
-            '<Option name="outline_color" type="QString" value="255,255,255,255"/>'
-            '<Option name="outline_style" type="QString" value="solid"/>'
-            '<Option name="outline_width" type="QString" value="0.2"/>'
-            '<Option name="style" type="QString" value="solid"/>'
-            "</Option></layer>"
-        )
+        props = {
+            "color": _rgba(colour),
+            "outline_color": "255,255,255,255",
+            "outline_style": "solid",
+            "outline_width": "0.2",
+            "style": "solid",
+        }
+        cls = "SimpleFill"
+    options = "".join(f'<Option name="{k}" type="QString" value="{v}"/>' for k, v in props.items())
+    legacy = "".join(f'<prop k="{k}" v="{v}"/>' for k, v in props.items())
+    layer = (
+        f'<layer class="{cls}" enabled="1" locked="0" pass="0">'
+        f'<Option type="Map">{options}</Option>{legacy}</layer>'
+    )
     return f'<symbol alpha="1" clip_to_extent="1" force_rhr="0" name="{name}" type="{kind}">{layer}</symbol>'
 
 
