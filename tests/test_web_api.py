@@ -47,7 +47,7 @@ def _problem(response: object, status: int) -> dict[str, object]:
     return body
 
 
-def test_snapshots_and_catalog(client: TestClient, gironde: str) -> None:
+def test_snapshots_and_catalog(client: TestClient, store_path: Path, gironde: str) -> None:
     snaps = client.get("/api/snapshots").json()
     assert gironde in [s["snapshot_id"] for s in snaps]
     assert sum(s["latest"] for s in snaps) == 1
@@ -57,6 +57,9 @@ def test_snapshots_and_catalog(client: TestClient, gironde: str) -> None:
     assert [p["id"] for p in cat["professions"]] == ["generaliste", "neurologue"]
     assert cat["professions"][0]["label"] == "Médecin généraliste"
     assert {m["id"] for m in cat["methods"]} == {"quantiles", "jenks"}
+    with Store(store_path, read_only=True) as s:
+        assert cat["precision"] == s.metadata(gironde)["precision"]
+    assert "APL DREES 2023" in cat["description"] and cat["territory"] == "33"
 
 
 @pytest.mark.parametrize("method", ["quantiles", "jenks"])

@@ -133,6 +133,7 @@ def test_layer_draws_and_map_click_opens_fiche(page: Any, server: str, gironde: 
     assert gp["headcount"] == 400 and fiche["population"] == 254_436
     _check_fiche(page, fiche)
     page.screenshot(path=str(SHOTS / "fiche_bordeaux_clic.png"))
+    page.locator("#fiche").screenshot(path=str(SHOTS / "fiche_bordeaux_panneau.png"))
 
 
 def test_keyboard_list_fiche_and_comparison(page: Any, server: str, gironde: str) -> None:

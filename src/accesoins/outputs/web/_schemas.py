@@ -40,6 +40,10 @@ class CatalogPublic(BaseModel):
     """Niveaux, professions, indicateurs et méthodes de classes disponibles dans un instantané."""
 
     snapshot_id: str
+    territory: str = Field(description="Territoire de l'instantané.")
+    created_at: str = Field(description="Date de construction (UTC).")
+    description: str = Field(description="Paramètres de construction en une ligne (APL, temps, demande…).")
+    precision: dict[str, int] = Field(description="Activités par précision de localisation.")
     levels: list[LevelChoice]
     professions: list[Choice]
     measures: list[MeasureChoice]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from accesoins.outputs.web._classes import METHODS, Method, classify
+from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
 from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.sources import load_professions, read_apl_drees, sha256_of
 from accesoins.store import Store, diff_snapshots
@@ -305,15 +305,18 @@ class ObservatoryService:
     # -- catalogue -------------------------------------------------------------------------------
     def catalog(self, data: SnapshotData) -> dict[str, Any]:
         """Levels, professions, measures and classification methods available in a snapshot."""
+        meta = data.metadata
         return {
             "snapshot_id": data.snapshot_id,
+            "territory": data.territory,
+            "created_at": data.created_at,
+            "description": _describe(meta),
+            "precision": {str(k): int(v) for k, v in (meta.get("precision") or {}).items()},
             "levels": [
                 {
                     "id": lv,
                     "label": LEVELS[lv],
-                    "count": len(data.units.loc[lv])
-                    if lv in data.units.index.get_level_values(0)
-                    else 0,
+                    "count": len(data.units.loc[lv]) if lv in data.units.index.get_level_values(0) else 0,
                 }
                 for lv in data.levels
             ],
@@ -692,6 +695,35 @@ class ObservatoryService:
         with self._lock:
             self._national[key] = ref
         return ref
+
+
+_COSTS = {"vol_oiseau": "temps à vol d'oiseau", "table": "distancier", "route": "temps par la route"}
+_DEMANDS = {
+    "ratio_standardisation_drees": "demande standardisée (ratio DREES)",
+    "insee": "demande par âge (INSEE)",
+    "population": "population non standardisée",
+}
+
+
+def _describe(meta: dict[str, Any]) -> str:
+    """One French line on how a snapshot was built (APL vintage, travel times, demand, activities)."""
+    parts = []
+    if meta.get("apl_vintage"):
+        parts.append(f"paramètres APL DREES {meta['apl_vintage']}")
+    if meta.get("cost_source"):
+        parts.append(_COSTS.get(str(meta["cost_source"]), str(meta["cost_source"])))
+    if meta.get("demand_method"):
+        parts.append(_DEMANDS.get(str(meta["demand_method"]), str(meta["demand_method"])))
+    if meta.get("consultations_per_gp"):
+        parts.append(
+            f"{format_fr(float(meta['consultations_per_gp']), 0)} consultations par médecin et par an"
+        )
+    precision = meta.get("precision") or {}
+    if meta.get("activities"):
+        names = {"etablissement": "à l'établissement", "commune": "à la commune", "iris": "à l'IRIS"}
+        detail = ", ".join(f"{names.get(k, k)} {format_fr(float(v), 0)}" for k, v in precision.items())
+        parts.append(f"{format_fr(float(meta['activities']), 0)} activités localisées ({detail})")
+    return " ; ".join(parts)
 
 
 def _csv(table: pd.DataFrame) -> bytes:

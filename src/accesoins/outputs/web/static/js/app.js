@@ -43,7 +43,8 @@ async function loadCatalog() {
   fillSelect($("profession"), c.professions, p.profession);
   fillSelect($("method"), c.methods, p.method);
   updateMeasures();
-  $("snapshot-info").textContent = `Instantané ${c.snapshot_id}`;
+  $("snapshot-info").textContent = `Instantané ${c.snapshot_id} — territoire ${c.territory}, construit le ` +
+    `${c.created_at.slice(0, 16)} UTC${c.description ? ` ; ${c.description}` : ""}`;
 }
 
 function updateMeasures() {
@@ -106,7 +107,11 @@ async function loadLayer() {
   }
   const map = state.map;
   await carto.whenReady(map);
-  carto.setUnits(map, layer);
+  carto.setUnits(map, layer, {
+    top: 30, bottom: 30,
+    left: Math.min($("downloads").offsetWidth + 20, map.getContainer().offsetWidth / 4),
+    right: Math.min($("legend").offsetWidth + 20, map.getContainer().offsetWidth / 3),
+  });
   carto.setContours(map, contours);
   carto.setSites(map, sites);
   map.once("idle", () => {
@@ -217,7 +222,7 @@ function bindControls() {
     if (state.mapOk) {
       state.map.resize();
       const b = state.map.getSource("unites") && carto.bbox(state.lastLayer || { features: [] });
-      if (b) state.map.fitBounds(b, { padding: 30, duration: 0 });
+      if (b) state.map.fitBounds(b, { padding: 30, duration: 0 });  // legend folds away on a projector
     }
   });
   $("basemap").value = localStorage.getItem("accesoins.basemap") || "";

@@ -47,10 +47,10 @@ export function addLayers(map) {
       "circle-stroke-color": "#111", "circle-stroke-width": 1 } });
 }
 
-export function setUnits(map, geojson) {
+export function setUnits(map, geojson, padding = 30) {
   map.getSource("unites").setData(geojson);
   const b = bbox(geojson);
-  if (b) map.fitBounds(b, { padding: 30, duration: 0 });
+  if (b) map.fitBounds(b, { padding, duration: 0 });
 }
 
 export function setContours(map, geojson) { map.getSource("contours").setData(geojson || EMPTY); }
