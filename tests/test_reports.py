@@ -76,6 +76,7 @@ def test_fiche_bordeaux(store_path: Path, gironde: str, tmp_path: Path) -> None:
     assert re.search(r"APL \(consultations par an et par habitant\) +" + fr(gp["apl"], 2), text)
     assert "Neurologue" in text and "Comment lire cette fiche" in text
     assert "premier instantané" in text
+    assert "Carte fine : carreaux de 200 m" in text  # Bordeaux is covered by the 200 m grid extract
     for row in sources.itertuples():
         assert row.sha256[:16] in text
     assert "rpps_2017_gironde33" in text
@@ -155,6 +156,7 @@ def test_all_with_limit_and_errors(store_path: Path, gironde: str, tmp_path: Pat
     files = sorted((tmp_path / "fiches").glob("*.pdf"))
     assert [f.name for f in files] == ["fiche-33001.pdf", "fiche-33002.pdf"]
     assert "Abzac" in pdf_text(files[0])
+    assert "carreaux de 200 m" not in pdf_text(files[0])  # outside the grid extract
     result = runner.invoke(
         app, ["report", "--unit", "99999", "--store", str(store_path), "--snapshot", gironde]
     )

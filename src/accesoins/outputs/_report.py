@@ -139,12 +139,14 @@ def apl_map(
     labels: bool = True,
     size_cm: tuple[float, float] = (17.0, 11.0),
     extent: tuple[float, float, float, float] | None = None,
+    outline: gpd.GeoSeries | None = None,
 ) -> str:
     """PNG (data URI) of ``units`` coloured by APL class with ``sites`` on top, in Lambert 93.
 
     ``units`` needs ``unit_id``, ``name``, ``apl``; ``sites`` needs ``precision`` and
     ``n_activities``; units in ``highlight`` get a thick outline. ``extent`` (Lambert 93
-    metres: xmin, ymin, xmax, ymax) frames the map, by default on all the units.
+    metres: xmin, ymin, xmax, ymax) frames the map, by default on all the units; ``outline``
+    shapes (any CRS) are drawn as thick boundaries on top.
     """
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -158,6 +160,8 @@ def apl_map(
     chosen = units[units["unit_id"].isin(list(highlight))]
     if not chosen.empty:
         chosen.boundary.plot(ax=ax, color="#1f2a30", linewidth=2.0)
+    if outline is not None and not outline.empty:
+        outline.to_crs(PROJECTED_CRS).boundary.plot(ax=ax, color="#1f2a30", linewidth=1.6)
     xmin, ymin, xmax, ymax = extent if extent is not None else units.total_bounds
     if not sites.empty:
         pts = sites.to_crs(PROJECTED_CRS)
@@ -449,6 +453,7 @@ class ReportBuilder:
             },
             **_key_gp(gp),
             **dict(zip(("map_png", "map_note"), self._map_of(unit, layer), strict=True)),
+            **self._grid_map(unit),
             "reference_label": ref_label,
             "reference_short": ref_short,
             "reference_count": format_number(ref_gp["unit_id"].nunique()),
@@ -505,6 +510,40 @@ class ReportBuilder:
             )
             return self._map(commune, self.layer("commune")), note
         return self._map(unit, layer), f"Couleur : classe d'APL aux médecins généralistes de chaque {word}."
+
+    def _grid_map(self, unit: _Unit, min_cells: int = 5) -> dict[str, Any]:
+        """The commune's 200 m cells by APL class (after disclosure control), when the snapshot has them."""
+        empty = {"grid_png": "", "grid_cells": "", "grid_merged": ""}
+        if unit.level != "commune" or "carreau" not in self.levels:
+            return empty
+        cells = self.layer("carreau")
+        cells = cells[(cells["profession"] == "generaliste") & (cells["parent_id"] == unit.unit_id)]
+        if len(cells) < min_cells:
+            return empty
+        frame = gpd.GeoDataFrame(cells, geometry="geometry", crs="EPSG:4326").to_crs(PROJECTED_CRS)
+        xmin, ymin, xmax, ymax = frame.total_bounds
+        pad = 400.0
+        png = apl_map(
+            frame,
+            self.sites,
+            labels=False,
+            size_cm=(17.0, 12.0),
+            extent=(xmin - pad, ymin - pad, xmax + pad, ymax + pad),
+            outline=gpd.GeoSeries([unit.geometry], crs="EPSG:4326"),
+        )
+        merged = int((cells["secret"] == "fusion").sum())
+        return {
+            "grid_png": png,
+            "grid_cells": format_number(float(len(cells))),
+            "grid_merged": format_number(float(merged)),
+        }
+
+    @cached_property
+    def levels(self) -> set[str]:
+        rows = self.store.con.execute(
+            "SELECT DISTINCT level FROM units WHERE snapshot_id = ?", [self.snapshot_id]
+        ).fetchall()
+        return {str(r[0]) for r in rows}
 
     def _map(self, unit: _Unit, layer: gpd.GeoDataFrame) -> str:
         gp = layer[layer["profession"] == "generaliste"]
