@@ -14,14 +14,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
+import geopandas as gpd
 import pandas as pd
+import shapely
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from accesoins import __version__, geo, indicators, outputs, scenarios, sources
+from accesoins import __version__, geo, indicators, network, outputs, scenarios, sources
 from accesoins.errors import AccesoinsError, ConfigurationError
 from accesoins.observatory import (
     BUILD_STEPS,
@@ -131,6 +133,7 @@ def _options(
     demand: str,
     activity: str,
 ) -> BuildOptions:
+    cost = {"road": "route", "crowfly": "vol_oiseau"}.get(cost, cost)
     if cost not in ("auto", "table", "vol_oiseau", "route"):
         raise ConfigurationError(f"source de temps « {cost} » inconnue : auto, table, vol_oiseau ou route")
     if demand not in ("auto", "insee", "drees", "population"):
@@ -444,6 +447,40 @@ def scenario_sites(
     out.print(choice.explanation, highlight=False)
 
 
+@app.command()
+@_friendly
+def isochrones(
+    osm: Annotated[
+        Path, typer.Option("--osm", help="Extrait OpenStreetMap (.osm.pbf, .osm, .osm.bz2, .osm.gz).")
+    ],
+    lon: Annotated[float, typer.Option("--lon", help="Longitude du lieu (WGS84).")],
+    lat: Annotated[float, typer.Option("--lat", help="Latitude du lieu (WGS84).")],
+    out_path: Annotated[Path, typer.Option("--out", help="Fichier .geojson ou .gpkg à écrire.")],
+    minutes: Annotated[
+        str, typer.Option("--minutes", help="Durées, séparées par des virgules.")
+    ] = "5,10,15,20",
+    mode: Annotated[str, typer.Option("--mode", help="car (voiture) ou walk (marche).")] = "car",
+    store: StorePath = None,
+) -> None:
+    """Dessine les zones atteignables en 5, 10, 15, 20 minutes autour d'un lieu (voiture ou marche)."""
+    try:
+        budgets = [float(m) for m in minutes.split(",") if m.strip()]
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"durées « {minutes} » invalides : des minutes séparées par des virgules"
+        ) from exc
+    graph = network.load_or_build(osm, mode, _store(store).parent / "cache")
+    site = gpd.GeoDataFrame({"id": ["lieu"]}, geometry=[shapely.Point(lon, lat)], crs="EPSG:4326")
+    polygons = network.isochrones(graph, site, times_min=budgets)
+    if polygons.empty:
+        raise ConfigurationError(f"le lieu ({lon}, {lat}) est à plus de 500 m du réseau de {osm.name}")
+    network.export_isochrones(polygons, out_path)
+    areas = polygons.to_crs("EPSG:2154").area / 1e6
+    for t, a in zip(polygons["time_min"], areas, strict=True):
+        out.print(f"  {t:g} min : {a:.2f} km²")
+    out.print(f"Isochrones écrites dans {out_path}")
+
+
 @app.command("sources")
 def list_sources() -> None:
     """Liste les sources connues, leur producteur et leur adresse officielle."""
@@ -582,3 +619,120 @@ def brochure_command(
             k=k,
         )
     out.print(f"Brochure écrite dans {path}.")
+
+
+# --- registres locaux (#7) : sous-commandes « accesoins registers … » ---------------------------------
+registers_app = typer.Typer(
+    help="Registres locaux : base (SQLite ou PostgreSQL), comptes, imports/exports CSV, RGPD.",
+    no_args_is_help=True,
+)
+app.add_typer(registers_app, name="registers")
+RegistersDb = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Base des registres (défaut : ACCESOINS_REGISTERS_URL, sinon sqlite:///var/registres.sqlite ; "
+        "PostgreSQL : postgresql://utilisateur@hôte/base).",
+    ),
+]
+RegisterName = Annotated[str, typer.Argument(help="Registre : demandes, locaux, projets ou annuaire.")]
+
+
+def _registers(db: str | None, *, store: Path | None = None) -> Any:
+    from accesoins import registers
+
+    url = db or registers.RegistersSettings().url or registers.DEFAULT_URL
+    store_path = _store(store) if store is not None else None
+    return registers.open_registers(url, store_path=store_path)
+
+
+@registers_app.command("migrate")
+@_friendly
+def registers_migrate(db: RegistersDb = None) -> None:
+    """Crée ou met à jour les tables des registres (migrations Alembic)."""
+    from accesoins import registers
+
+    url = db or registers.RegistersSettings().url or registers.DEFAULT_URL
+    revision = registers.migrate(registers.make_engine(url))
+    out.print(f"Registres à jour (révision {revision}).")
+
+
+@registers_app.command("create-user")
+@_friendly
+def registers_create_user(
+    email: Annotated[str, typer.Argument(help="Adresse électronique (identifiant de connexion).")],
+    role: Annotated[str, typer.Option("--role", help="public, agent, administrateur ou partenaire.")],
+    name: Annotated[str, typer.Option("--name", help="Nom affiché.")] = "",
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="Mot de passe (12 caractères au moins) ; demandé sinon."),
+    ] = None,
+    db: RegistersDb = None,
+) -> None:
+    """Crée un compte (mot de passe haché avec argon2)."""
+    if password is None:
+        password = typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    user = _registers(db).create_user(email, password, role=role, name=name)
+    out.print(f"Compte {user.email} créé (rôle {user.role}).")
+
+
+@registers_app.command("import")
+@_friendly
+def registers_import(
+    register: RegisterName,
+    csv_path: Annotated[Path, typer.Argument(help="Fichier CSV (séparateur ; ou ,), en-tête : champs.")],
+    db: RegistersDb = None,
+    store: StorePath = None,
+) -> None:
+    """Importe un CSV dans un registre ; une ligne fautive et rien n'est importé (erreurs ligne par ligne)."""
+    from accesoins import registers
+
+    count = registers.import_csv(_registers(db, store=store), register, csv_path, actor=registers.SYSTEM)
+    out.print(f"{count} ligne(s) importée(s) dans le registre « {register} ».")
+
+
+@registers_app.command("export")
+@_friendly
+def registers_export(
+    register: RegisterName,
+    csv_path: Annotated[Path, typer.Argument(help="Fichier CSV à écrire (séparateur ;).")],
+    db: RegistersDb = None,
+) -> None:
+    """Exporte un registre en CSV (l'export de données personnelles est inscrit au journal)."""
+    from accesoins import registers
+
+    count = registers.export_csv(_registers(db), register, csv_path, actor=registers.SYSTEM)
+    out.print(f"{count} ligne(s) du registre « {register} » écrite(s) dans {csv_path}.")
+
+
+@registers_app.command("anonymise")
+@_friendly
+def registers_anonymise(
+    months: Annotated[
+        int | None, typer.Option("--months", help="Durée de conservation (défaut : réglage, 24 mois).")
+    ] = None,
+    db: RegistersDb = None,
+) -> None:
+    """Anonymise les demandes closes depuis plus de N mois (règle de conservation RGPD)."""
+    from accesoins import registers
+
+    keep = months if months is not None else registers.RegistersSettings().retention_months
+    ids = _registers(db).anonymise_closed(registers.SYSTEM, months=keep)
+    out.print(f"{len(ids)} demande(s) anonymisée(s) (closes depuis plus de {keep} mois).")
+
+
+@registers_app.command("export-person")
+@_friendly
+def registers_export_person(
+    email: Annotated[str, typer.Argument(help="Adresse électronique de la personne.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Fichier JSON à écrire.")] = Path("rgpd.json"),
+    db: RegistersDb = None,
+) -> None:
+    """Export RGPD (droit d'accès) de toutes les données d'une personne, en JSON."""
+    import json
+
+    from accesoins import registers
+
+    data = _registers(db).export_person(registers.SYSTEM, email)
+    out_path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    out.print(f"Données de {email} écrites dans {out_path}.")

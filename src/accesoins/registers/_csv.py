@@ -1,0 +1,187 @@
+"""CSV import and export of each register, with French errors per file, line and column.
+
+An import validates every row before writing any: a file with errors imports nothing and the error
+lists them all (line 1 is the header). Separators ``;`` and ``,`` are both read; booleans accept
+oui/non, vrai/faux, 1/0; dates are ISO (2026-09-01) or French (01/09/2026).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from accesoins.errors import AccesoinsError, DataFileError, UnknownChoiceError
+from accesoins.registers._schemas import (
+    DirectoryCreate,
+    PremisesCreate,
+    ProjectCreate,
+    RequestCreate,
+    french_error,
+)
+from accesoins.registers._security import Actor
+from accesoins.registers._service import Registers
+
+REGISTERS: dict[str, type[BaseModel]] = {
+    "demandes": RequestCreate,
+    "locaux": PremisesCreate,
+    "projets": ProjectCreate,
+    "annuaire": DirectoryCreate,
+}
+_NESTED = {"partners", "documents"}
+_TRUE = {"oui", "o", "vrai", "1", "true", "x", "yes"}
+_FALSE = {"non", "n", "faux", "0", "false", "no"}
+_FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+MAX_ERRORS_SHOWN = 50
+
+
+class RegisterImportError(AccesoinsError, ValueError):
+    """A CSV file with invalid rows: nothing was imported; ``errors`` lists every problem."""
+
+    def __init__(self, path: str | Path, errors: list[DataFileError]) -> None:
+        self.errors = errors
+        shown = "\n".join(f"  - {e}" for e in errors[:MAX_ERRORS_SHOWN])
+        more = f"\n  … et {len(errors) - MAX_ERRORS_SHOWN} autre(s)" if len(errors) > MAX_ERRORS_SHOWN else ""
+        super().__init__(f"{len(errors)} erreur(s) dans {path}, rien n'a été importé :\n{shown}{more}")
+
+
+def _columns(model: type[BaseModel]) -> list[str]:
+    return [name for name in model.model_fields if name not in _NESTED]
+
+
+def _model(name: str) -> type[BaseModel]:
+    if name not in REGISTERS:
+        raise UnknownChoiceError("registre", name, REGISTERS)
+    return REGISTERS[name]
+
+
+def _cell(model: type[BaseModel], column: str, raw: str) -> Any:
+    annotation = str(model.model_fields[column].annotation)
+    text = raw.strip()
+    if "bool" in annotation:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        return text
+    if "date" in annotation:
+        match = _FR_DATE.match(text)
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            try:
+                return dt.date(year, month, day).isoformat()
+            except ValueError:
+                return text
+    if ("float" in annotation or "int" in annotation) and "," in text:
+        return text.replace("\u202f", "").replace(" ", "").replace(",", ".")
+    return text
+
+
+def read_register_csv(name: str, path: str | Path) -> list[BaseModel]:
+    """Validated rows of a register's CSV file; :class:`RegisterImportError` lists every bad cell."""
+    model = _model(name)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise DataFileError("fichier introuvable", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise DataFileError("encodage non reconnu : enregistrez le fichier en UTF-8", path=path) from exc
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = ";" if first.count(";") >= first.count(",") and ";" in first else ","
+    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    expected = _columns(model)
+    errors: list[DataFileError] = []
+    for column in header:
+        if column not in expected and column != "id":
+            errors.append(
+                DataFileError(
+                    f"colonne inconnue ; colonnes possibles : {', '.join(expected)}",
+                    path=path,
+                    line=1,
+                    column=column,
+                )
+            )
+    required = [n for n in expected if model.model_fields[n].is_required()]
+    for column in required:
+        if column not in header:
+            errors.append(DataFileError("colonne obligatoire absente", path=path, line=1, column=column))
+    if not header:
+        errors.append(
+            DataFileError(f"fichier vide : en-tête attendu ({', '.join(expected)})", path=path, line=1)
+        )
+    if errors:
+        raise RegisterImportError(path, errors)
+    rows: list[BaseModel] = []
+    for record in reader:
+        line = reader.line_num
+        data = {}
+        for key, value in record.items():
+            column = (key or "").strip()
+            if column in expected and isinstance(value, str) and value.strip() != "":
+                data[column] = _cell(model, column, value)
+        if None in record:
+            errors.append(DataFileError("plus de valeurs que de colonnes", path=path, line=line))
+            continue
+        try:
+            rows.append(model.model_validate(data))
+        except ValidationError as exc:
+            for err in exc.errors():
+                column = str(err["loc"][0]) if err["loc"] else None
+                errors.append(DataFileError(french_error(err), path=path, line=line, column=column))
+    if errors:
+        raise RegisterImportError(path, errors)
+    return rows
+
+
+def import_csv(registers: Registers, name: str, path: str | Path, *, actor: Actor) -> int:
+    """Add every row of a register's CSV file (all or nothing); return the number of rows added."""
+    rows = read_register_csv(name, path)
+    create = {
+        "demandes": registers.create_request,
+        "locaux": registers.create_premises,
+        "projets": registers.create_project,
+        "annuaire": registers.create_directory_entry,
+    }[name]
+    for row in rows:
+        create(actor, row)  # type: ignore[arg-type]
+    return len(rows)
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def export_csv(registers: Registers, name: str, path: str | Path, *, actor: Actor) -> int:
+    """Write a register as CSV (``;``-separated, UTF-8 with BOM for spreadsheets); return the row count."""
+    model = _model(name)
+    rows: list[Any]
+    if name == "demandes":
+        rows = list(registers.requests(actor))
+    elif name == "locaux":
+        rows = list(registers.premises_list(actor))
+    elif name == "projets":
+        rows = registers.projects(actor)
+    else:
+        rows = list(registers.directory())
+    columns = ["id", *_columns(model)]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f, delimiter=";")
+        writer.writerow(columns)
+        for row in rows:
+            get = row.get if isinstance(row, dict) else lambda c, r=row: getattr(r, c, None)
+            writer.writerow([_plain(get(c)) for c in columns])
+    return len(rows)

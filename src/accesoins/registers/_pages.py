@@ -1,0 +1,319 @@
+"""HTML pages of the registers (French, server-rendered, usable without JavaScript).
+
+Residents use the directory (``/registres/annuaire``) and its printable guide per commune; staff sign in
+and record requests and premises, then read the proposed matches; partners follow projects' stages.
+Forms carry the session's CSRF token in a hidden ``csrf_token`` field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, ValidationError
+
+from accesoins.registers._api import PREFIX, RowId, check_csrf, current_actor, registers_of, set_session
+from accesoins.registers._schemas import (
+    DIRECTORY_KINDS,
+    OWNER_KINDS,
+    PROFESSIONS,
+    PROJECT_KINDS,
+    STAGES,
+    PremisesCreate,
+    ProjectOut,
+    ProjectPartnerView,
+    RequestCreate,
+    french_error,
+)
+from accesoins.registers._security import PROJECT_READERS, SESSION_COOKIE, STAFF, Actor
+from accesoins.registers._service import PlaceNotFoundError, Registers
+
+_env = Environment(loader=PackageLoader("accesoins.registers", "templates"), autoescape=select_autoescape())
+_env.filters["fr"] = lambda x, d=1: (
+    "" if x is None else f"{x:,.{d}f}".replace(",", "\u202f").replace(".", ",")
+)
+_env.filters["date_fr"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
+_env.globals.update(
+    KINDS=DIRECTORY_KINDS,
+    PROFESSIONS=PROFESSIONS,
+    OWNER_KINDS=OWNER_KINDS,
+    PROJECT_KINDS=PROJECT_KINDS,
+    STAGES=STAGES,
+    PREFIX=PREFIX,
+    STAGE_ORDER=list(STAGES),
+)
+LABELS = {
+    "professional_name": "nom",
+    "profession": "profession",
+    "email": "courriel",
+    "phone": "téléphone",
+    "wished_lat": "latitude souhaitée",
+    "wished_lon": "longitude souhaitée",
+    "wished_radius_km": "rayon",
+    "surface_min_m2": "surface minimale",
+    "wished_date": "date souhaitée",
+    "label": "nom du local",
+    "lat": "latitude",
+    "lon": "longitude",
+    "surface_m2": "surface",
+    "rent_eur_month": "loyer",
+    "available_on": "date de disponibilité",
+    "owner_kind": "propriétaire",
+    "contact_phone": "téléphone",
+}
+
+Who = Annotated[Actor, Depends(current_actor)]
+Regs = Annotated[Registers, Depends(registers_of)]
+pages = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def render(
+    request: Request, template: str, actor: Actor, *, status: int = 200, **context: Any
+) -> HTMLResponse:
+    html = _env.get_template(template).render(request=request, actor=actor, **context)
+    return HTMLResponse(html, status_code=status)
+
+
+def guard(request: Request, actor: Actor, roles: frozenset[str]) -> Response | None:
+    """Redirect anonymous visitors to the sign-in page; refuse other roles with a 403 page."""
+    if actor.user_id is None:
+        target = f"{PREFIX}/connexion?suite={quote(request.url.path)}"
+        return RedirectResponse(target, status_code=303)
+    if actor.role not in roles:
+        return render(
+            request,
+            "erreur.html",
+            actor,
+            status=403,
+            title="Accès refusé",
+            message=f"Le rôle « {actor.role} » ne donne pas accès à cette page.",
+        )
+    return None
+
+
+def form_model(model: type[BaseModel], form: dict[str, str]) -> tuple[Any, list[str]]:
+    """Validate a submitted form against ``model``: the model, or French messages per field."""
+    data: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf_token" and v.strip() != ""}
+    for name, field in model.model_fields.items():
+        if field.annotation is bool:
+            data[name] = name in form
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        messages = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "formulaire"
+            messages.append(f"{LABELS.get(field, field)} : {french_error(err)}")
+        return None, messages
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+@pages.get("")
+def home() -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/annuaire", status_code=303)
+
+
+# --- residents ----------------------------------------------------------------------------------------
+@pages.get("/annuaire", response_class=HTMLResponse)
+def directory_page(
+    request: Request,
+    actor: Who,
+    regs: Regs,
+    besoin: Annotated[str, Query(max_length=40)] = "",
+    mots: Annotated[str, Query(max_length=200)] = "",
+    lieu: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    need = besoin if besoin in DIRECTORY_KINDS else None
+    searched = bool(need or mots or lieu)
+    hits: list[dict[str, Any]] = []
+    found, problem = "", ""
+    if searched:
+        try:
+            hits, found = regs.search_directory(need=need, text=mots, place=lieu)
+        except PlaceNotFoundError as exc:
+            problem = str(exc)
+    communes = sorted({e.commune for e in regs.directory()})
+    return render(
+        request,
+        "annuaire.html",
+        actor,
+        besoin=besoin,
+        mots=mots,
+        lieu=lieu,
+        hits=hits,
+        found=found,
+        problem=problem,
+        searched=searched,
+        communes=communes,
+    )
+
+
+@pages.get("/annuaire/guide", response_class=HTMLResponse)
+def guide_page(
+    request: Request, actor: Who, regs: Regs, commune: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
+    entries = regs.guide(commune) if commune else []
+    groups: dict[str, list[Any]] = {}
+    for e in sorted(entries, key=lambda e: (list(DIRECTORY_KINDS).index(e.kind), e.structure)):
+        groups.setdefault(e.kind, []).append(e)
+    communes = sorted({e.commune for e in regs.directory()})
+    status = 200 if entries or not commune else 404
+    return render(
+        request,
+        "guide.html",
+        actor,
+        status=status,
+        commune=entries[0].commune if entries else commune,
+        groups=groups,
+        communes=communes,
+        today=dt.date.today(),
+    )
+
+
+# --- session --------------------------------------------------------------------------------------------
+@pages.get("/connexion", response_class=HTMLResponse)
+def login_page(
+    request: Request, actor: Who, suite: Annotated[str, Query(max_length=300)] = ""
+) -> HTMLResponse:
+    return render(request, "connexion.html", actor, suite=suite, problem="")
+
+
+@pages.post("/connexion", response_model=None)
+def login_form(
+    request: Request,
+    actor: Who,
+    regs: Regs,
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=200)],
+    suite: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    user = regs.authenticate(email, password)
+    if user is None:
+        return render(
+            request,
+            "connexion.html",
+            actor,
+            status=401,
+            suite=suite,
+            problem="Adresse électronique ou mot de passe incorrect.",
+        )
+    target = suite if suite.startswith(f"{PREFIX}/") and "//" not in suite else f"{PREFIX}/espace"
+    response = RedirectResponse(target, status_code=303)
+    set_session(request, response, user.id)
+    return response
+
+
+@pages.post("/deconnexion")
+def logout_form(
+    request: Request, actor: Who, csrf_token: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    check_csrf(request, actor, csrf_token)
+    response = RedirectResponse(f"{PREFIX}/annuaire", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    return response
+
+
+@pages.get("/espace", response_class=HTMLResponse, response_model=None)
+def space_page(request: Request, actor: Who) -> Response:
+    return guard(request, actor, STAFF | PROJECT_READERS) or render(request, "espace.html", actor)
+
+
+# --- staff: requests and premises ---------------------------------------------------------------------
+@pages.get("/demandes", response_class=HTMLResponse, response_model=None)
+def requests_page(request: Request, actor: Who, regs: Regs) -> Response:
+    denied = guard(request, actor, STAFF)
+    if denied:
+        return denied
+    return render(request, "demandes.html", actor, rows=regs.requests(actor), problems=[], values={})
+
+
+@pages.post("/demandes", response_model=None)
+async def requests_form(request: Request, actor: Who, regs: Regs) -> Response:
+    denied = guard(request, actor, STAFF)
+    if denied:
+        return denied
+    form = await read_form(request)
+    check_csrf(request, actor, form.get("csrf_token"))
+    data, problems = form_model(RequestCreate, form)
+    if problems:
+        return render(
+            request,
+            "demandes.html",
+            actor,
+            status=422,
+            rows=regs.requests(actor),
+            problems=problems,
+            values=form,
+        )
+    row = regs.create_request(actor, data)
+    return RedirectResponse(f"{PREFIX}/demandes/{row.id}", status_code=303)
+
+
+@pages.get("/demandes/{request_id}", response_class=HTMLResponse, response_model=None)
+def request_page(request: Request, request_id: RowId, actor: Who, regs: Regs) -> Response:
+    denied = guard(request, actor, STAFF)
+    if denied:
+        return denied
+    row = regs.request(actor, request_id)
+    return render(request, "demande.html", actor, row=row, matches=regs.matches(actor, request_id))
+
+
+@pages.get("/locaux", response_class=HTMLResponse, response_model=None)
+def premises_page(request: Request, actor: Who, regs: Regs) -> Response:
+    denied = guard(request, actor, STAFF)
+    if denied:
+        return denied
+    return render(request, "locaux.html", actor, rows=regs.premises_list(actor), problems=[], values={})
+
+
+@pages.post("/locaux", response_model=None)
+async def premises_form(request: Request, actor: Who, regs: Regs) -> Response:
+    denied = guard(request, actor, STAFF)
+    if denied:
+        return denied
+    form = await read_form(request)
+    check_csrf(request, actor, form.get("csrf_token"))
+    data, problems = form_model(PremisesCreate, form)
+    if problems:
+        return render(
+            request,
+            "locaux.html",
+            actor,
+            status=422,
+            rows=regs.premises_list(actor),
+            problems=problems,
+            values=form,
+        )
+    regs.create_premises(actor, data)
+    return RedirectResponse(f"{PREFIX}/locaux", status_code=303)
+
+
+# --- projects -----------------------------------------------------------------------------------------
+@pages.get("/projets", response_class=HTMLResponse, response_model=None)
+def projects_page(request: Request, actor: Who, regs: Regs) -> Response:
+    denied = guard(request, actor, PROJECT_READERS)
+    if denied:
+        return denied
+    return render(request, "projets.html", actor, rows=[_visible(actor, v) for v in regs.projects(actor)])
+
+
+@pages.get("/projets/{project_id}", response_class=HTMLResponse, response_model=None)
+def project_page(request: Request, project_id: RowId, actor: Who, regs: Regs) -> Response:
+    denied = guard(request, actor, PROJECT_READERS)
+    if denied:
+        return denied
+    return render(request, "projet.html", actor, p=_visible(actor, regs.project(actor, project_id)))
+
+
+def _visible(actor: Actor, view: dict[str, Any]) -> dict[str, Any]:
+    """A partner's copy of a project holds no personal data (not only hidden by the template)."""
+    model = ProjectOut if actor.is_staff else ProjectPartnerView
+    return model.model_validate(view).model_dump()
