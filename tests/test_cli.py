@@ -238,3 +238,47 @@ def test_road_cost_needs_an_extract_covering_the_territory(data_dir: Path, tmp_p
     assert result.exit_code == 2
     assert "Fichier introuvable pour « extrait OpenStreetMap couvrant le territoire »" in result.output
     assert "--cost vol_oiseau" in result.output
+
+
+def test_isochrones_command(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "iso.geojson"
+    result = runner.invoke(
+        app,
+        [
+            "isochrones",
+            "--osm",
+            str(data_dir / "osm/saint_barthelemy_977_2014.osm.pbf"),
+            "--lon",
+            "-62.85",
+            "--lat",
+            "17.897",
+            "--minutes",
+            "5,10",
+            "--out",
+            str(out),
+            "--store",
+            str(tmp_path / "s.duckdb"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    layer = pyogrio.read_dataframe(out)
+    assert list(layer["time_min"]) == [5.0, 10.0]
+    areas = layer.to_crs("EPSG:32620").area
+    assert 0 < areas.iloc[0] < areas.iloc[1]
+    far = runner.invoke(
+        app,
+        [
+            "isochrones",
+            "--osm",
+            str(data_dir / "osm/saint_barthelemy_977_2014.osm.pbf"),
+            "--lon",
+            "-62.0",
+            "--lat",
+            "17.0",
+            "--out",
+            str(out),
+            "--store",
+            str(tmp_path / "s.duckdb"),
+        ],
+    )
+    assert far.exit_code == 2 and "à plus de 500 m du réseau" in far.output
