@@ -125,6 +125,7 @@ def test_bordeaux_fiche(client: TestClient, store: Store, gironde: str) -> None:
     dept = gp["departement"]
     assert dept["code"] == "33"
     assert dept["headcount"] == com["headcount"].sum()
+    assert dept["etp"] == pytest.approx(com["etp"].sum())
     assert dept["density_per_100k"] == pytest.approx(1e5 * com["etp"].sum() / com["population"].sum())
     assert dept["apl"] == pytest.approx((com["apl"] * com["population"]).sum() / com["population"].sum())
     assert "535 communes" in dept["label"]

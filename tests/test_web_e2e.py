@@ -133,6 +133,7 @@ def test_layer_draws_and_map_click_opens_fiche(page: Any, server: str, gironde: 
     assert gp["headcount"] == 400 and fiche["population"] == 254_436
     _check_fiche(page, fiche)
     page.screenshot(path=str(SHOTS / "fiche_bordeaux_clic.png"))
+    page.set_viewport_size({"width": 1400, "height": 1900})  # the whole side panel, unscrolled
     page.locator("#fiche").screenshot(path=str(SHOTS / "fiche_bordeaux_panneau.png"))
 
 

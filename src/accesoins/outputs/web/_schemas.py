@@ -65,6 +65,7 @@ class DepartementReference(BaseModel):
     code: str
     label: str
     headcount: int | None
+    etp: float | None
     population: float | None
     density_per_100k: float | None
     std_density_per_100k: float | None

@@ -524,6 +524,7 @@ class ObservatoryService:
                     "label": f"Département {dept} : agrégat pondéré par la population des "
                     f"{int(ref['communes'])} communes de l'instantané",
                     "headcount": None if pd.isna(ref["headcount"]) else int(ref["headcount"]),
+                    "etp": _num(ref["etp"]),
                     "population": _num(ref["population"]),
                     "density_per_100k": _num(ref["density_per_100k"]),
                     "std_density_per_100k": _num(ref["std_density_per_100k"]),
@@ -688,7 +689,7 @@ class ObservatoryService:
             mean,
             int(vintage),
             f"France entière, APL {vintage} publiée par la DREES, moyenne pondérée par la population "
-            f"({int(ok.sum())} communes)",
+            f"({format_fr(float(ok.sum()), 0)} communes)",
             "",
             table.set_index("commune_code")["apl"],
         )

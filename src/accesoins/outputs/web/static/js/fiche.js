@@ -18,7 +18,8 @@ function professionTable(p, fiche) {
   const rows = [
     `<tr><th scope="row">Effectif (praticiens)</th>${cell(`${pre}.headcount`, p.headcount, 0)}` +
       `${cell(`${pre}.departement.headcount`, d.headcount, 0)}</tr>`,
-    `<tr><th scope="row">Équivalents temps plein</th>${cell(`${pre}.etp`, p.etp, 1)}<td></td></tr>`,
+    `<tr><th scope="row">Équivalents temps plein</th>${cell(`${pre}.etp`, p.etp, 1)}` +
+      `${cell(`${pre}.departement.etp`, d.etp, 1)}</tr>`,
     `<tr><th scope="row">Densité (ETP pour 100 000 hab.)</th>${cell(`${pre}.density_per_100k`, p.density_per_100k, 1)}` +
       `${cell(`${pre}.departement.density_per_100k`, d.density_per_100k, 1)}</tr>`,
     `<tr><th scope="row">Densité standardisée (âge)</th>` +
