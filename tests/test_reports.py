@@ -162,6 +162,8 @@ def test_all_with_limit_and_errors(store_path: Path, gironde: str, tmp_path: Pat
     )
     assert result.exit_code == 2
     assert "absente de l'instantané" in result.output
+    result = runner.invoke(app, ["report", "--all", "--level", "carreau", "--store", str(store_path)])
+    assert result.exit_code == 2 and "commune ou iris" in result.output
     result = runner.invoke(app, ["report", "--store", str(store_path)])
     assert result.exit_code == 2 and "--unit" in result.output
 

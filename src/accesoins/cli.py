@@ -573,6 +573,7 @@ def report_command(
     ),
     all_units: Annotated[bool, typer.Option("--all", help="Une fiche par commune du territoire.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Avec --all : au plus N fiches.")] = None,
+    level: Annotated[str, typer.Option("--level", help="Avec --all : commune ou iris.")] = "commune",
     k: KOpt = 11,
     snapshot: SnapshotOpt = None,
     store: StorePath = None,
@@ -587,7 +588,11 @@ def report_command(
             path = builder.render(str(unit), out_path)
             out.print(f"Fiche écrite dans {path} (instantané {sid}).")
             return
-        codes = builder.unit_ids()[: limit if limit is not None else None]
+        if level not in ("commune", "iris"):
+            raise ConfigurationError(f"niveau « {level} » non pris en charge : commune ou iris")
+        codes = builder.unit_ids(level=level)[: limit if limit is not None else None]
+        if not codes:
+            raise ConfigurationError(f"aucune unité de niveau « {level} » dans l'instantané {sid}")
         out_dir = out_path.with_suffix("") if out_path.suffix.lower() == ".pdf" else out_path
         with _progress(len(codes)) as step:
             files = builder.render_many(codes, out_dir, step=step)

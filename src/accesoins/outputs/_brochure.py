@@ -297,6 +297,6 @@ def build_brochure(
         if data_dir is not None and len(ecosystem) > len(sites)
         else "établissements où exercent les praticiens suivis",
         "map_png": apl_map(layer, sites, labels=len(layer) <= 40, size_cm=(17.0, 9.0)),
-        "sources": report._sources(),
+        "sources": report.source_rows(),
     }
     return render_pdf("brochure.html", context, out_path)

@@ -462,7 +462,7 @@ class ReportBuilder:
             "change": self._change(unit, mine, created),
             **self._sites(unit),
             "method": self._method(),
-            "sources": self._sources(),
+            "sources": self.source_rows(),
             "k": self.k,
             "version": __version__,
             "today": date.today().strftime("%d/%m/%Y"),
@@ -659,7 +659,8 @@ class ReportBuilder:
         ]
         return lines
 
-    def _sources(self) -> list[dict[str, str]]:
+    def source_rows(self) -> list[dict[str, str]]:
+        """Sources of the snapshot as shown in fiches: label, file, vintage, rows, SHA-256 prefix."""
         table = self.store.sources(self.snapshot_id)
         return [
             {
