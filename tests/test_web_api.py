@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -279,3 +282,26 @@ def test_change_since_previous_snapshot(store_path: Path, data_dir: Path, girond
     if not rows.empty:
         assert gp["apl_delta"] == pytest.approx(rows["apl_delta"].iloc[0], nan_ok=True)
     assert gp["arrivals"] == 0 and gp["departures"] == 0  # same RPPS file
+
+
+def test_store_held_by_a_build(store_path: Path, gironde: str, tmp_path: Path) -> None:
+    """While another process writes the store, listed snapshots stay served; otherwise a French 503."""
+    copy = tmp_path / "occupe.duckdb"
+    shutil.copy(store_path, copy)
+    with TestClient(create_app(copy, warm=False)) as c:
+        assert c.get("/api/units/commune/33063", params={"snapshot": gironde}).status_code == 200
+        script = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); "
+                  "time.sleep(60)")
+        holder = subprocess.Popen([sys.executable, "-c", script, str(copy)], stdout=subprocess.PIPE)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == b"ok"
+            os.utime(copy)  # the listing is re-read when the file changes
+            assert c.get("/api/units/commune/33063", params={"snapshot": gironde}).status_code == 200
+            with TestClient(create_app(copy, warm=False)) as fresh:
+                body = _problem(fresh.get("/api/snapshots"), 503)
+            assert body["title"] == "Entrepôt indisponible" and "écriture" in str(body["detail"])
+        finally:
+            holder.kill()
+            holder.wait()
+            if holder.stdout is not None:
+                holder.stdout.close()

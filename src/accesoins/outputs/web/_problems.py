@@ -90,7 +90,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:
-        return problem_response(request, 404, "Instantané indisponible", str(exc))
+        return problem_response(request, 503, "Entrepôt indisponible", str(exc))
 
     @app.exception_handler(AccesoinsError)
     async def _user(request: Request, exc: AccesoinsError) -> JSONResponse:

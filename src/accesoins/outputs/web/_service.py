@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from accesoins.errors import StoreError
 from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
 from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.sources import load_professions, read_apl_drees, sha256_of
@@ -187,8 +188,14 @@ class ObservatoryService:
         with self._lock:
             if self._listing is not None and self._listing[0] == mtime:
                 return self._listing[1]
-        with self._store_lock, self._open() as store:
-            snaps = store.snapshots()[["snapshot_id", "territory", "created_at"]].copy()
+        try:
+            with self._store_lock, self._open() as store:
+                snaps = store.snapshots()[["snapshot_id", "territory", "created_at"]].copy()
+        except StoreError:  # a build holds the file: keep serving the snapshots already listed
+            if self._listing is None:
+                raise
+            log.warning("entrepôt %s occupé : liste des instantanés précédente conservée", self.store_path)
+            return self._listing[1]
         with self._lock:
             self._listing = (mtime, snaps)
         return snaps
