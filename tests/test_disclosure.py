@@ -29,7 +29,7 @@ def _strip(n: int, populations: list[float], parents: list[str] | None = None) -
     return gpd.GeoDataFrame(
         {"unit_id": [f"u{i}" for i in range(n)], "name": [f"U{i}" for i in range(n)],
          "parent_id": parents or ["p"] * n, "profession": "generaliste", "headcount": list(range(n)),
-         "etp": [float(i) for i in range(n)], "population": populations,
+         "etp": [0.5 * i for i in range(n)], "population": populations,
          "population_standardised": populations, "density_per_100k": np.nan, "std_density_per_100k": np.nan,
          "apl": [1.0 + i for i in range(n)], "apl_class": ""},
         geometry=[box(1000 * i, 0, 1000 * (i + 1), 1000) for i in range(n)], crs=2154)
@@ -50,7 +50,7 @@ def test_disclosed_layer_keeps_totals_and_recomputes_rates() -> None:
     row = out.iloc[0]
     assert row["unit_id"] == "u1" and row["population"] == 48 and row["headcount"] == 3
     assert row["secret"] == "fusion" and row["unites_fusionnees"] == "u0;u1;u2"
-    assert row["density_per_100k"] == pytest.approx(3 * 100_000 / 48)
+    assert row["etp"] == 1.5 and row["density_per_100k"] == pytest.approx(1.5 * 100_000 / 48)  # ETP-based
     assert row["apl"] == pytest.approx((1 * 5 + 2 * 40 + 3 * 3) / 48)
     assert row["apl_class"] == "sous-dotée"
     assert row["geometry"].area == pytest.approx(3e6)
@@ -80,7 +80,7 @@ def test_invalid_k() -> None:
         (pd.DataFrame({"unit_id": ["a", "b"], "population": [120, 7]}), "population"),
         (pd.DataFrame({"unit_id": ["a"], "n_patients": [3]}), "n_patients"),
         (pd.DataFrame({"unit_id": ["a"], "Habitants": ["10"]}), "Habitants"),
-        (pd.DataFrame({"unit_id": ["a"], "headcount": [1], "density_per_100k": [2e4]}), "density_per_100k"),
+        (pd.DataFrame({"unit_id": ["a"], "etp": [0.5], "density_per_100k": [1e4]}), "density_per_100k"),
         (pd.DataFrame({"commune": ["33063"], "nom_exercice": ["DUPONT"]}), "nom_exercice"),
         (pd.DataFrame({"commune": ["33063"], "Prénom": ["Jean"]}), "Prénom"),
     ],

@@ -115,6 +115,7 @@ def test_fiche_shows_change_since_previous_snapshot(store_path: Path, gironde: s
         out = builder.render("33063", tmp_path / "fiche-33063-evolution.pdf")
     text = pdf_text(out)
     assert f"Depuis l'instantané {gironde}" in text
+    assert pdf_pages(out) <= 4
     assert f"0 arrivée(s) et {leavers} départ(s)" in text
     assert re.search(
         rf"Médecin généraliste +400 +{400 - leavers} +0 +{leavers} +{fr(apl_before, 2)} +"

@@ -271,7 +271,7 @@ def build_brochure(
             "population": format_number(total_pop),
             "gp": format_number(_total(layer["headcount"])),
             "density": format_number(
-                _total(layer["headcount"]) * 100_000 / total_pop if total_pop else np.nan, 1
+                _total(layer["etp"]) * 100_000 / total_pop if total_pop else np.nan, 1
             ),
             "apl": format_number(mean_apl, 2),
             "under": format_number(float(len(under))),

@@ -10,7 +10,7 @@ hidden figure can be found back by subtraction.
 
 :func:`check_disclosure` scans a finished export (CSV, GeoPackage, GeoParquet)
 and lists the violations: a resident or patient count in ``1..k-1``, a density
-that gives such a count back (headcount × 100 000 / density), a column holding
+that gives such a count back (full-time equivalents × 100 000 / density), a column holding
 practitioners' names. Headcounts of practitioners are public (the national
 directory publishes them by address) and are never masked.
 """
@@ -58,8 +58,8 @@ _NAME_COLUMNS = frozenset({
     "prenom_praticien", "nom_medecin", "nom_professionnel", "full_name", "nom_complet",
 })  # fmt: skip
 _RATES = (
-    ("density_per_100k", "headcount", "population"),
-    ("std_density_per_100k", "headcount", "population_standardised"),
+    ("density_per_100k", "etp", "population"),  # densities are full-time equivalents per 100 000
+    ("std_density_per_100k", "etp", "population_standardised"),
 )
 _SUMMED = (
     "headcount",
@@ -338,7 +338,7 @@ def check_frame(frame: pd.DataFrame, *, k: int = DEFAULT_K, layer: str = "") -> 
                         layer,
                         rate,
                         bad,
-                        f"{bad} ligne(s) : effectif × 100 000 / densité redonne moins de {k} habitants",
+                        f"{bad} ligne(s) : ETP × 100 000 / densité redonne moins de {k} habitants",
                     )
                 )
     return found
@@ -375,7 +375,7 @@ def check_disclosure(path: str | Path, *, k: int = DEFAULT_K) -> list[Violation]
     Every table (every layer of a GeoPackage) is checked: columns counting people
     (:data:`PEOPLE_COLUMNS` and names starting with ``population``, ``habitants``,
     ``patients``…) must not hold a value from 1 to ``k - 1``; a density next to a
-    headcount without its population must not give such a count back; no column
+    full-time equivalents (``etp``) without its population must not give such a count back; no column
     may carry practitioners' names.
     """
     path = Path(path)

@@ -80,8 +80,8 @@ COLUMN_DOCS: dict[str, str] = {
     "n_iris": "Activités localisées à l'IRIS",
     "population": "Habitants (INSEE) ; jamais moins de 11 : les petites unités sont fusionnées",
     "population_standardised": "Population pondérée par l'âge (besoins de soins standardisés)",
-    "density_per_100k": "Praticiens pour 100 000 habitants",
-    "std_density_per_100k": "Praticiens pour 100 000 habitants, population standardisée par l'âge",
+    "density_per_100k": "Praticiens en équivalent temps plein (ETP) pour 100 000 habitants",
+    "std_density_per_100k": "Praticiens en ETP pour 100 000 habitants, population pondérée par l'âge",
     "apl": "Accessibilité potentielle localisée : consultations accessibles par an et par habitant "
     "(médecins généralistes seulement)",
     "apl_class": "« sous-dotée » si l'APL est inférieure à 2,5 consultations par an et par habitant",
@@ -342,9 +342,9 @@ def _styles(name: str, layer: gpd.GeoDataFrame) -> list[dict[str, object]]:
     ranges = density_ranges(layer["density_per_100k"].to_numpy(dtype=float))
     styles.append(
         {
-            "styleName": "Densité pour 100 000 habitants (quantiles)",
+            "styleName": "Densité en ETP pour 100 000 habitants (quantiles)",
             "useAsDefault": not styles,
-            "description": "Praticiens pour 100 000 habitants, cinq classes de même effectif",
+            "description": "Praticiens en ETP pour 100 000 habitants, cinq classes de même effectif",
             "styleQML": _graduated_qml("density_per_100k", ranges, kind=kind),
             "styleSLD": _sld(name, "density_per_100k", ranges, point=kind == "marker"),
         }

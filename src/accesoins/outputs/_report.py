@@ -387,7 +387,7 @@ class ReportBuilder:
                 format_number(_total(ref_gp["etp"]), 1),
             ),
             (
-                "Généralistes pour 100 000 habitants",
+                "Généralistes en ETP pour 100 000 habitants",
                 format_number(_get(gp, "density_per_100k"), 1),
                 format_number(_weighted(ref_gp["density_per_100k"], ref_gp["population"]), 1),
             ),
