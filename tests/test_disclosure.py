@@ -145,3 +145,10 @@ def test_gironde_grid_has_small_cells_and_every_export_passes(store_path: Path, 
     assert {p.suffix for p in files} == {".gpkg", ".parquet", ".csv"}
     for path in files:
         assert check_disclosure(path) == [], path
+
+
+def test_unknown_member_count_stays_unknown_after_merge() -> None:
+    layer = _strip(2, [5.0, 40.0])
+    layer["headcount"] = pd.array([pd.NA, 2], dtype="Int64")
+    out = disclose_layer(layer)
+    assert len(out) == 1 and pd.isna(out["headcount"].iloc[0]) and out["etp"].iloc[0] == 0.5

@@ -246,7 +246,8 @@ def _aggregate(rows: pd.DataFrame, k: int) -> dict[str, object]:
     merged = len(rows) > 1
     for col in _SUMMED:
         if col in rows.columns:
-            record[col] = rows[col].sum(min_count=1)
+            known = rows[col].notna().all()  # one unknown member (headcount known only per IRIS) → unknown
+            record[col] = rows[col].sum() if known and len(rows) else np.nan
     if merged:
         if "name" in rows.columns:
             names = [str(x) for x in rows.sort_values("population", ascending=False)["name"]]
