@@ -215,7 +215,8 @@ def login_form(
 def logout_form(
     request: Request, actor: Who, csrf_token: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
-    check_csrf(request, actor, csrf_token)
+    if actor.user_id is not None:
+        check_csrf(request, actor, csrf_token)
     response = RedirectResponse(f"{PREFIX}/annuaire", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX)
     return response

@@ -399,6 +399,7 @@ class UserCreate(_In):
         StringConstraints(
             strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
         ),
+        AfterValidator(_no_nul),
     ]
     name: Short = ""
     role: Role
@@ -416,7 +417,7 @@ class UserOut(_Out):
 
 
 class LoginIn(_In):
-    email: Annotated[str, StringConstraints(max_length=254)]
+    email: Annotated[str, StringConstraints(max_length=254), AfterValidator(_no_nul)]
     password: Annotated[str, StringConstraints(max_length=200)]
 
 

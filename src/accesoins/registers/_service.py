@@ -516,7 +516,7 @@ class Registers:
     def export_person(self, actor: Actor, email: str) -> dict[str, Any]:
         """Everything the registers hold about the person with this e-mail (right of access, JSON-ready)."""
         key = email.strip().lower()
-        if not key:
+        if not key or "\x00" in key:
             raise ConfigurationError("indiquez l'adresse électronique de la personne")
 
         def plain(row: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
