@@ -7,6 +7,7 @@ import itertools
 import json
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -293,3 +294,21 @@ def test_pages_guide_has_a_print_stylesheet(api: Api) -> None:
     assert "Centre de santé de Mérignac" in r.text and "PMI de Mérignac" in r.text
     assert "Centre de santé de Pessac" not in r.text
     assert api.clients["anonyme"].get(f"{P}/annuaire/guide", params={"commune": "Lyon"}).status_code == 404
+
+
+def test_web_observatory_mounts_the_registers_only_when_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accesoins.outputs.web import create_app
+
+    monkeypatch.delenv("ACCESOINS_REGISTERS_URL", raising=False)
+    with TestClient(create_app(tmp_path / "absent.duckdb", warm=False)) as client:
+        assert client.get(f"{P}/annuaire").status_code == 404
+    monkeypatch.setenv("ACCESOINS_REGISTERS_URL", f"sqlite:///{tmp_path / 'registres.sqlite'}")
+    monkeypatch.setenv("ACCESOINS_REGISTERS_SECRET", "secret-de-test")
+    app = create_app(tmp_path / "absent.duckdb", warm=False)
+    with TestClient(app) as client:
+        assert "Trouver un lieu de soins" in client.get(f"{P}/annuaire").text
+        assert client.get(f"{A}/demandes").status_code == 401
+        assert f"{A}/demandes" in client.get("/api/openapi.json").json()["paths"]
+    app.state.registers.engine.dispose()

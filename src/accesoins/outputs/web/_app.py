@@ -62,6 +62,10 @@ def create_app(store_path: str | Path, *, warm: bool = True) -> FastAPI:
     app.state.service = service
     install_problem_handlers(app)
     app.include_router(api_router)
+    # --- registres locaux (#7) : montés sous /registres seulement si ACCESOINS_REGISTERS_URL est défini ---
+    from accesoins.registers import mount_registers
+
+    mount_registers(app, store_path=store_path)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
