@@ -282,3 +282,33 @@ def test_isochrones_command(data_dir: Path, tmp_path: Path) -> None:
         ],
     )
     assert far.exit_code == 2 and "à plus de 500 m du réseau" in far.output
+
+
+@pytest.mark.slow
+def test_grid_export_respects_disclosure(store_path: Path, gironde: str, tmp_path: Path) -> None:
+    from accesoins.outputs import check_disclosure
+
+    out = tmp_path / "carreaux.gpkg"
+    result = runner.invoke(
+        app,
+        [
+            "indicators",
+            "--level",
+            "carreau",
+            "--profession",
+            "generaliste",
+            "--format",
+            "gpkg",
+            "--out",
+            str(out),
+            "--snapshot",
+            gironde,
+            "--store",
+            str(store_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert check_disclosure(out) == []
+    layer = pyogrio.read_dataframe(out)
+    assert layer["population"].sum() == pytest.approx(326921.5)  # merging keeps the total
+    assert (layer["population"] >= 11).all()

@@ -231,14 +231,24 @@ def indicators_command(
     snapshot: Annotated[
         str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
     ] = None,
+    k: Annotated[
+        int, typer.Option("--k", help="Secret statistique : aucune unité de moins de k habitants.")
+    ] = 11,
     store: StorePath = None,
 ) -> None:
-    """Exporte les indicateurs d'un niveau (effectifs, ETP, densités, APL, précision de localisation)."""
+    """Exporte les indicateurs d'un niveau (effectifs, ETP, densités, APL, précision de localisation).
+
+    Les unités de moins de k habitants sont fusionnées avec une voisine (secret statistique).
+    """
     with Store(_store(store), read_only=True) as s:
         sid = s.resolve(snapshot)
-        layer = indicator_layer(s, sid, level=level, profession=profession)
+        layer = outputs.disclose_layer(indicator_layer(s, sid, level=level, profession=profession), k=k)
     outputs.export_table(layer, out_path, fmt=fmt)
-    out.print(f"{len(layer)} lignes ({level}, instantané {sid}) écrites dans {out_path}")
+    merged = int((layer["secret"] != "").sum()) if "secret" in layer.columns else 0
+    out.print(
+        f"{len(layer)} lignes ({level}, instantané {sid}) écrites dans {out_path} "
+        f"({merged} regroupée(s) ou masquée(s) pour le secret statistique)"
+    )
 
 
 @app.command()
