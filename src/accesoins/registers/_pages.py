@@ -37,6 +37,13 @@ _env.filters["fr"] = lambda x, d=1: (
     "" if x is None else f"{x:,.{d}f}".replace(",", "\u202f").replace(".", ",")
 )
 _env.filters["date_fr"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
+CRITERIA = {
+    "lieu": "lieu souhaité",
+    "surface": "surface",
+    "date": "date de disponibilité",
+    "accessibilite": "accessibilité",
+    "sous_dotation": "sous-dotation de la commune",
+}
 _env.globals.update(
     KINDS=DIRECTORY_KINDS,
     PROFESSIONS=PROFESSIONS,

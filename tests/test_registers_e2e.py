@@ -1,0 +1,182 @@
+"""Registers in Debian's Chromium (Playwright, never a downloaded browser), over uvicorn on a free port.
+
+An agent signs in, records a request and a premises, and sees the proposed match explained; a partner
+sees a project's stage but no personal data; a resident finds the nearest centre de santé and prints
+the guide of useful addresses. Screenshots go to artefacts/screenshots/registres_*.png.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+import shapely
+import uvicorn
+
+from accesoins.registers import SYSTEM, AplLookup, create_registers_app
+from accesoins.registers._schemas import DirectoryCreate, ProjectCreate
+from test_registers_support import DIRECTORY, PASSWORD, PROJECT
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+SHOTS = Path(__file__).resolve().parents[1] / "artefacts" / "screenshots"
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    app = create_registers_app(f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'r.sqlite'}", secret="e2e")
+    regs = app.state.registers
+    regs.apl = AplLookup(
+        gpd.GeoDataFrame(
+            {"unit_id": ["33281"], "name": ["Mérignac"], "apl": [2.1]},
+            geometry=[shapely.box(-0.75, 44.80, -0.60, 44.88)],
+            crs="EPSG:4326",
+        )
+    )
+    regs.create_user("agent@example.org", PASSWORD, role="agent")
+    regs.create_user("partenaire@example.org", PASSWORD, role="partenaire")
+    regs.create_project(SYSTEM, ProjectCreate(**PROJECT))
+    for entry in DIRECTORY:
+        regs.create_directory_entry(SYSTEM, DirectoryCreate(**entry))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, name="accesoins-registres-e2e", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("le serveur uvicorn de test n'a pas démarré")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+    regs.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} absent : installez Chromium de Debian (apt-get install -y chromium) ; "
+                    "les tests ne téléchargent jamais de navigateur")  # fmt: skip
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert not errors, f"erreurs JavaScript : {errors}"
+
+
+def _sign_in(page: Any, server: str, email: str, target: str) -> None:
+    page.goto(f"{server}{target}")
+    assert "/registres/connexion" in page.url  # anonymous visitors are sent to the sign-in page
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_url(f"{server}{target}")
+
+
+def test_agent_records_request_and_premises_and_sees_the_match(page: Any, server: str) -> None:
+    _sign_in(page, server, "agent@example.org", "/registres/demandes")
+    page.fill("#professional_name", "Dre Camille Martin")
+    page.select_option("#profession", "generaliste")
+    page.fill("#email", "camille.martin@example.org")
+    page.fill("#wished_commune", "Mérignac")
+    page.fill("#wished_lat", "44.8386")
+    page.fill("#wished_lon", "-0.6436")
+    page.fill("#wished_radius_km", "3")
+    page.fill("#surface_min_m2", "40")
+    page.fill("#wished_date", "2026-09-01")
+    page.click("#enregistrer-demande")
+    page.wait_for_url("**/registres/demandes/*")
+    request_url = page.url
+    assert page.locator("#aucun-rapprochement").is_visible()
+    page.goto(f"{server}/registres/locaux")
+    page.fill("#label", "Cabinet Arlac")
+    page.fill("#commune", "Mérignac")
+    page.fill("#lat", "44,8420")  # a French decimal comma is refused with a French message…
+    page.fill("#lon", "-0.6300")
+    page.fill("#surface_m2", "55")
+    page.fill("#available_on", "2026-07-01")
+    page.select_option("#owner_kind", "bailleur_social")
+    page.check("#accessible_pmr")
+    page.click("#enregistrer-local")
+    assert "latitude : nombre attendu" in page.locator(".problem").inner_text()
+    page.fill("#lat", "44.8420")  # …and the form keeps what was typed
+    assert page.input_value("#label") == "Cabinet Arlac"
+    page.check("#accessible_pmr")
+    page.click("#enregistrer-local")
+    page.wait_for_url(f"{server}/registres/locaux")
+    assert "Cabinet Arlac" in page.locator("#locaux").inner_text()
+    page.goto(request_url)
+    match = page.locator(".match").first
+    assert "Cabinet Arlac" in match.inner_text()
+    assert match.locator(".score").inner_text() == "100,0"
+    text = match.inner_text()
+    assert "dans le rayon souhaité" in text and "Mérignac sous-dotée : APL 2,10" in text
+    page.screenshot(path=str(SHOTS / "registres_rapprochement.png"), full_page=True)
+
+
+def test_partner_sees_stage_but_no_personal_data(page: Any, server: str) -> None:
+    _sign_in(page, server, "partenaire@example.org", "/registres/projets")
+    assert "financement" in page.locator("#projets").inner_text()
+    page.click("text=MSP des Capucins")
+    assert page.locator("#etape").inner_text() == "financement"
+    assert page.locator(".stages li.current").inner_text() == "financement"
+    body = page.content()
+    for personal in (PROJECT["porteur_name"], PROJECT["porteur_email"], "Luc Ars", "luc.ars@example.org"):
+        assert personal not in body
+    assert "ARS Nouvelle-Aquitaine" in body
+    page.goto(f"{server}/registres/demandes")
+    assert "Accès refusé" in page.locator("h1").inner_text()
+    page.goto(f"{server}/registres/projets/1")
+    page.screenshot(path=str(SHOTS / "registres_projet_partenaire.png"), full_page=True)
+
+
+def test_resident_finds_the_nearest_centre_de_sante(page: Any, server: str) -> None:
+    page.goto(f"{server}/registres/annuaire")
+    page.select_option("#besoin", "centre_de_sante")
+    page.fill("#lieu", "Mérignac")
+    page.click("#chercher")
+    page.wait_for_selector("#resultats li.card")
+    first = page.locator("#resultats li.card").first
+    assert "Centre de santé de Mérignac" in first.locator("h3").inner_text()
+    assert "à 0,3 km" in first.inner_text() and "tiers payant" in first.inner_text()
+    names = page.locator("#resultats h3").all_inner_texts()
+    assert names == [
+        "Centre de santé de Mérignac",
+        "Centre de santé de Pessac",
+        "Centre de santé Bordeaux Bastide",
+    ]
+    page.screenshot(path=str(SHOTS / "registres_annuaire.png"), full_page=True)
+    page.click("text=Mérignac >> nth=-1")  # the guide of the commune
+    page.wait_for_url("**/annuaire/guide?commune=*")
+    page.emulate_media(media="print")
+    assert page.locator("header").is_hidden() and page.locator(".no-print").is_hidden()
+    assert "PMI de Mérignac" in page.locator(".guide").inner_text()
+    page.screenshot(path=str(SHOTS / "registres_guide_impression.png"), full_page=True)
