@@ -52,6 +52,7 @@ _env.globals.update(
     STAGES=STAGES,
     PREFIX=PREFIX,
     STAGE_ORDER=list(STAGES),
+    CRITERIA=CRITERIA,
 )
 LABELS = {
     "professional_name": "nom",
