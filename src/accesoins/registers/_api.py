@@ -127,7 +127,7 @@ def set_session(request: Request, response: Response, user_id: int) -> str:
         samesite="lax",
         secure=request.app.state.registers_secure_cookie,
     )
-    return csrf
+    return str(csrf)
 
 
 # --- session ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +133,8 @@ def read_register_csv(name: str, path: str | Path) -> list[BaseModel]:
             rows.append(model.model_validate(data))
         except ValidationError as exc:
             for err in exc.errors():
-                column = str(err["loc"][0]) if err["loc"] else None
-                errors.append(DataFileError(french_error(err), path=path, line=line, column=column))
+                where = str(err["loc"][0]) if err["loc"] else None
+                errors.append(DataFileError(french_error(err), path=path, line=line, column=where))
     if errors:
         raise RegisterImportError(path, errors)
     return rows
@@ -142,14 +143,14 @@ def read_register_csv(name: str, path: str | Path) -> list[BaseModel]:
 def import_csv(registers: Registers, name: str, path: str | Path, *, actor: Actor) -> int:
     """Add every row of a register's CSV file (all or nothing); return the number of rows added."""
     rows = read_register_csv(name, path)
-    create = {
+    create: dict[str, Callable[[Actor, Any], object]] = {
         "demandes": registers.create_request,
         "locaux": registers.create_premises,
         "projets": registers.create_project,
         "annuaire": registers.create_directory_entry,
-    }[name]
+    }
     for row in rows:
-        create(actor, row)  # type: ignore[arg-type]
+        create[name](actor, row)
     return len(rows)
 
 

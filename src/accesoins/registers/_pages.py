@@ -114,8 +114,8 @@ def form_model(model: type[BaseModel], form: dict[str, str]) -> tuple[Any, list[
     except ValidationError as exc:
         messages = []
         for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "formulaire"
-            messages.append(f"{LABELS.get(field, field)} : {french_error(err)}")
+            where = str(err["loc"][0]) if err["loc"] else "formulaire"
+            messages.append(f"{LABELS.get(where, where)} : {french_error(err)}")
         return None, messages
 
 
