@@ -233,9 +233,13 @@ def test_csv_round_trip_of_each_register(regs: Registers, tmp_path: Path) -> Non
         assert import_csv(regs, name, path, actor=SYSTEM) == 1
     assert [r.professional_name for r in regs.requests(AGENT)] == [REQUEST["professional_name"]] * 2
     assert [p["stage"] for p in regs.projects(AGENT)] == ["financement"] * 2
+    with regs.session() as s:
+        exported = {e.entity for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "export"))}
+    assert exported == {"demandes", "locaux", "projets"}
 
 
-def test_cli_registers(tmp_path: Path) -> None:
+def test_cli_registers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCESOINS_STORE", str(tmp_path / "absent.duckdb"))  # no snapshot: no APL criterion
     db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
     runner = CliRunner()
 

@@ -657,8 +657,7 @@ def _registers(db: str | None, *, store: Path | None = None) -> Any:
     from accesoins import registers
 
     url = db or registers.RegistersSettings().url or registers.DEFAULT_URL
-    store_path = _store(store) if store is not None else None
-    return registers.open_registers(url, store_path=store_path)
+    return registers.open_registers(url, store_path=_store(store))  # APL for the matches, when a store exists
 
 
 @registers_app.command("migrate")

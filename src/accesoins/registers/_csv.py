@@ -185,4 +185,8 @@ def export_csv(registers: Registers, name: str, path: str | Path, *, actor: Acto
         for row in rows:
             get = row.get if isinstance(row, dict) else lambda c, r=row: getattr(r, c, None)
             writer.writerow([_plain(get(c)) for c in columns])
+    if name != "annuaire":  # the directory holds no personal data
+        with registers.session() as session:
+            ids = [row["id"] if isinstance(row, dict) else row.id for row in rows]
+            registers.audit(session, actor, "export", name, ids, f"export CSV vers {path.name}")
     return len(rows)
