@@ -273,3 +273,27 @@ def test_cli_registers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ["registers", "create-user", "x@example.org", "--role", "chef", "--password", PASSWORD, "--db", db],
     )
     assert bad_role.exit_code == 2 and "Rôles possibles" in bad_role.output
+
+
+@pytest.mark.slow
+def test_apl_of_the_commune_containing_the_premises_from_a_real_snapshot(
+    store_path: Path, gironde: str, tmp_path: Path
+) -> None:
+    from accesoins.store import Store, indicator_layer
+
+    lookup = AplLookup.from_store(store_path, snapshot=gironde)
+    with Store(store_path, read_only=True) as store:
+        layer = indicator_layer(store, gironde, level="commune", profession="generaliste")
+    expected = float(layer.loc[layer["unit_id"] == "33063", "apl"].iloc[0])
+    bordeaux = lookup.at(44.8378, -0.5792)  # place Pey-Berland
+    assert bordeaux is not None and bordeaux.unit_id == "33063" and bordeaux.apl == pytest.approx(expected)
+    assert lookup.at(48.8566, 2.3522) is None  # Paris is outside the Gironde snapshot
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    migrate(engine)
+    regs = Registers(engine, apl=lookup)
+    request = regs.create_request(AGENT, RequestCreate(**REQUEST))
+    regs.create_premises(AGENT, PremisesCreate(**{**PREMISES_NEAR, "lat": 44.8378, "lon": -0.5792}))
+    (match,) = regs.matches(AGENT, request.id)
+    assert match["apl"] == pytest.approx(expected)
+    assert "commune Bordeaux" in {c["name"]: c["explanation"] for c in match["criteria"]}["sous_dotation"]
+    engine.dispose()
