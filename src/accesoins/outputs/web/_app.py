@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from accesoins import __version__
 from accesoins.outputs.web._api import api_router
 from accesoins.outputs.web._problems import install_problem_handlers
+from accesoins.outputs.web._scenarios import ScenarioService
 from accesoins.outputs.web._service import ObservatoryService
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def create_app(store_path: str | Path, *, warm: bool = True) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.service = service
+    app.state.scenarios = ScenarioService(service)  # one what-if engine cached per snapshot
     install_problem_handlers(app)
     app.include_router(api_router)
     # --- registres locaux (#7) : montés sous /registres seulement si ACCESOINS_REGISTERS_URL est défini ---

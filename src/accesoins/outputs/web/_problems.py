@@ -74,6 +74,14 @@ def _validation_message(err: dict[str, Any]) -> str:
         return f"{where} : valeur « {err.get('input')} » non reconnue ; valeurs possibles : {expected}"
     if kind in ("string_too_long", "string_too_short", "string_pattern_mismatch"):
         return f"{where} : format non valide (« {err.get('input')} »)"
+    if kind in ("too_short", "too_long"):
+        sense = "au moins" if kind == "too_short" else "au plus"
+        bound = ctx.get("min_length" if kind == "too_short" else "max_length", "?")
+        return f"{where} : {sense} {bound} élément(s) attendu(s)"
+    if kind == "value_error":  # a validator's own French message
+        return f"{where} : {str(ctx.get('error', 'valeur non valide')).removeprefix('Value error, ')}"
+    if kind == "extra_forbidden":
+        return f"{where} : champ inconnu"
     return f"{where} : valeur non valide (« {err.get('input')} »)"
 
 

@@ -20,3 +20,14 @@ export async function getJSON(path, params = {}) {
   if (!response.ok) throw new ApiError(body);
   return body;
 }
+
+export async function postJSON(path, body) {
+  const response = await fetch(url(path), {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/geo+json, application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new ApiError(answer);
+  return answer;
+}

@@ -3,6 +3,7 @@ import { getJSON, url } from "./api.js";
 import { escapeHtml as h, fmt } from "./format.js";
 import { renderComparison, renderFiche } from "./fiche.js";
 import * as carto from "./map.js";
+import { initScenario, isPlacing } from "./scenario.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { catalog: null, map: null, mapOk: false, compare: [], layerToken: 0, legend: null };
@@ -179,7 +180,7 @@ function initMap() {
     window.accesoinsMap = state.map;
     state.map.on("click", "unites-fill", (e) => {
       const feature = e.features && e.features[0];
-      if (feature) openFiche(params().level, feature.properties.unit_id);
+      if (feature && !isPlacing()) openFiche(params().level, feature.properties.unit_id);
     });
     state.map.on("mouseenter", "unites-fill", () => { state.map.getCanvas().style.cursor = "pointer"; });
     state.map.on("mouseleave", "unites-fill", () => { state.map.getCanvas().style.cursor = ""; });
@@ -235,6 +236,7 @@ function bindControls() {
 async function main() {
   bindControls();
   initMap();
+  initScenario({ map: state.mapOk ? state.map : null, getParams: params, onBack: () => loadLayer() });
   try {
     await loadSnapshots();
     await loadCatalog();

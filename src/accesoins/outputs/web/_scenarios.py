@@ -1,0 +1,295 @@
+"""What-ifs of the web observatory: the request body, one cached engine per snapshot, the delta map.
+
+Reads a validated scenario (new site, new residents, departure of a commune's
+GPs) and the snapshot's cached units; returns the engine's French summary and
+a GeoJSON of the APL change per unit (after − before) with a diverging legend.
+Loading an engine takes about half a second, so it is done once per snapshot;
+a what-if then only recomputes the units within reach of the changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import shapely
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from accesoins.errors import ConfigurationError
+from accesoins.outputs.web._classes import format_fr
+from accesoins.outputs.web._problems import ProblemError, not_found
+from accesoins.outputs.web._service import LEVELS, MISSING_COLOR, ObservatoryService, SnapshotData
+from accesoins.scenarios import AddPopulation, AddSite, Change, Remove, Scenario, ScenarioEngine
+
+log = logging.getLogger(__name__)
+
+UNCHANGED_EPS = 1e-9  # |delta| at or below this is "inchangée" (as in ScenarioResult.summary)
+# Diverging palette (ColorBrewer RdBu, 7 classes, readable by colour-blind users): losses red, gains blue.
+_LOSSES = ["#b2182b", "#ef8a62", "#fddbc7"]  # strong → weak
+_UNCHANGED = "#f7f7f7"
+_GAINS = ["#d1e5f0", "#67a9cf", "#2166ac"]  # weak → strong
+_STEPS = (0.0, 0.25, 0.5, 1.0)  # class bounds as fractions of the largest |delta|
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SiteCreate(_Strict):
+    """Une maison de santé (ou tout lieu d'exercice) ajoutée en un point, avec ses généralistes."""
+
+    nom: str = Field(default="Maison de santé", min_length=1, max_length=80)
+    lon: float = Field(ge=-180, le=180, description="Longitude WGS84 en degrés.")
+    lat: float = Field(ge=-90, le=90, description="Latitude WGS84 en degrés.")
+    generalistes: float = Field(default=4, gt=0, le=200, description="ETP de médecins généralistes.")
+
+
+class PopulationCreate(_Strict):
+    """Des habitants nouveaux (programme de logements) en un point."""
+
+    nom: str = Field(default="Logements", min_length=1, max_length=80)
+    lon: float = Field(ge=-180, le=180, description="Longitude WGS84 en degrés.")
+    lat: float = Field(ge=-90, le=90, description="Latitude WGS84 en degrés.")
+    logements: int = Field(gt=0, le=100_000)
+    personnes_par_logement: float = Field(default=2.1, gt=0, le=10)
+
+
+class RemoveCreate(_Strict):
+    """Départ de tous les médecins généralistes d'une commune."""
+
+    commune: str = Field(pattern=r"^[0-9][0-9AB][0-9]{3}$", description="Code INSEE de la commune.")
+
+
+class ChangeCreate(_Strict):
+    """Un changement, écrit comme dans un fichier de scénario : exactement une clé."""
+
+    ajouter_site: SiteCreate | None = None
+    ajouter_population: PopulationCreate | None = None
+    retirer: RemoveCreate | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ChangeCreate:
+        if sum(v is not None for v in (self.ajouter_site, self.ajouter_population, self.retirer)) != 1:
+            raise ValueError(
+                "chaque changement a exactement une clé : ajouter_site, ajouter_population ou retirer"
+            )
+        return self
+
+
+class ScenarioCreate(_Strict):
+    """Une simulation : instantané (dernier par défaut), niveau de la carte des écarts, changements."""
+
+    snapshot: str | None = Field(
+        default=None,
+        max_length=80,
+        description="Instantané : identifiant, « latest » (défaut) ou « previous ».",
+    )
+    level: Literal["commune", "iris", "carreau"] = Field(
+        default="commune", description="Niveau de la carte des écarts : commune (défaut), iris ou carreau."
+    )
+    nom: str = Field(default="Simulation", min_length=1, max_length=80)
+    changements: list[ChangeCreate] = Field(min_length=1, max_length=20)
+
+    def to_scenario(self, snapshot_id: str) -> Scenario:
+        """The engine's scenario for these changes."""
+        changes: list[Change] = []
+        for c in self.changements:
+            if c.ajouter_site is not None:
+                changes.append(Change(ajouter_site=AddSite(**c.ajouter_site.model_dump())))
+            elif c.ajouter_population is not None:
+                changes.append(Change(ajouter_population=AddPopulation(**c.ajouter_population.model_dump())))
+            elif c.retirer is not None:
+                changes.append(Change(retirer=Remove(commune=c.retirer.commune)))
+        return Scenario(nom=self.nom, instantane=snapshot_id, changements=changes)
+
+
+def delta_legend(delta: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Diverging classes of APL changes, symmetric around zero, and their French legend.
+
+    Class 0 is « inchangée » (|delta| ≤ 1e-9); bounds are ¼, ½ and all of the largest |delta|,
+    on both sides. Returns the colour of each unit (grey when the delta is missing) and the legend.
+
+    Examples
+    --------
+    >>> colors, legend = delta_legend(np.array([0.0, 0.02, 0.1, -0.04, np.nan]))
+    >>> colors.tolist()
+    ['#f7f7f7', '#d1e5f0', '#2166ac', '#ef8a62', '#bdbdbd']
+    >>> [c["label"] for c in legend["classes"]][3:]
+    ['inchangée', 'hausse de 0,000 à 0,025', 'hausse de 0,025 à 0,050', 'hausse de 0,050 à 0,100']
+    """
+    delta = np.asarray(delta, dtype=float)
+    finite = np.isfinite(delta)
+    changed = finite & (np.abs(delta) > UNCHANGED_EPS)
+    top = float(np.abs(delta[changed]).max()) if changed.any() else 0.0
+    digits = 2 if top == 0 else max(2, int(np.ceil(-np.log10(top / 4))) + 1)  # 2 significant digits
+    bounds = [s * top for s in _STEPS]
+    magnitude = np.digitize(np.abs(np.where(changed, delta, 0.0)), bounds[1:-1], right=True)  # 0..2
+    colors = np.full(len(delta), MISSING_COLOR, dtype=object)
+    colors[finite & ~changed] = _UNCHANGED
+    gains, losses = changed & (delta > 0), changed & (delta < 0)
+    colors[gains] = np.array(_GAINS, dtype=object)[magnitude[gains]]
+    colors[losses] = np.array(_LOSSES[::-1], dtype=object)[magnitude[losses]]
+
+    def label(sense: str, i: int) -> str:
+        return f"{sense} de {format_fr(bounds[i], digits)} à {format_fr(bounds[i + 1], digits)}"
+
+    rows = [(label("baisse", i), _LOSSES[::-1][i], int((losses & (magnitude == i)).sum())) for i in (2, 1, 0)]
+    rows.append(("inchangée", _UNCHANGED, int((finite & ~changed).sum())))
+    rows += [(label("hausse", i), _GAINS[i], int((gains & (magnitude == i)).sum())) for i in (0, 1, 2)]
+    legend = {
+        "measure": "apl_delta",
+        "label": "Écart d'APL (après − avant)",
+        "unit": "consultations par habitant et par an",
+        "max_abs": top,
+        "classes": [{"label": lab, "color": col, "count": n} for lab, col, n in rows],
+        "missing": {
+            "label": "non renseigné (population nulle ou APL non calculée)",
+            "color": MISSING_COLOR,
+            "count": int((~finite).sum()),
+        },
+    }
+    return colors, legend
+
+
+class ScenarioService:
+    """What-ifs over the observatory's snapshots, one :class:`ScenarioEngine` cached per snapshot."""
+
+    def __init__(self, observatory: ObservatoryService) -> None:
+        self.observatory = observatory
+        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._engines: dict[str, tuple[ScenarioEngine, threading.Lock]] = {}
+
+    def engine(self, snapshot_id: str) -> tuple[ScenarioEngine, threading.Lock]:
+        """The snapshot's engine (loaded once) and the lock that serialises its runs."""
+        with self._lock:
+            if snapshot_id in self._engines:
+                return self._engines[snapshot_id]
+        with self._load_lock:
+            with self._lock:
+                if snapshot_id in self._engines:
+                    return self._engines[snapshot_id]
+            log.info("chargement du moteur de scénarios de l'instantané %s", snapshot_id)
+            obs = self.observatory
+            try:
+                with obs._store_lock, obs._open() as store:
+                    engine = ScenarioEngine.from_store(store, snapshot_id)
+            except ConfigurationError as exc:
+                raise ProblemError(422, "Scénarios indisponibles", str(exc)) from exc
+            entry = (engine, threading.Lock())
+            with self._lock:
+                self._engines[snapshot_id] = entry
+            return entry
+
+    def simulate(self, request: ScenarioCreate) -> bytes:
+        """GeoJSON of the APL change per unit of ``request.level``, with summary and legend members."""
+        data = self.observatory.snapshot(request.snapshot)
+        engine, run_lock = self.engine(data.snapshot_id)
+        self._check_communes(data, request)
+        try:
+            with run_lock:
+                result = engine.run(request.to_scenario(data.snapshot_id))
+        except ConfigurationError as exc:  # point outside the territory, unknown site...
+            raise ProblemError(422, "Scénario impossible", str(exc)) from exc
+        table = result.table[result.table["level"] == request.level]
+        if table.empty:
+            available = list(dict.fromkeys(result.table["level"]))
+            raise not_found("Niveau", request.level, available, where="dans les résultats du scénario")
+        extra = {
+            "snapshot_id": data.snapshot_id,
+            "level": request.level,
+            "level_label": LEVELS[request.level],
+            "nom": request.nom,
+            "summary": [_french_numbers(line) for line in result.summary()],
+            "touched_units": result.touched_units,
+            "points": [p for p in (_point(c) for c in request.changements) if p is not None],
+        }
+        return self._delta_collection(data, request.level, table, extra=extra)
+
+    @staticmethod
+    def _check_communes(data: SnapshotData, request: ScenarioCreate) -> None:
+        communes = data.commune_departement
+        for c in request.changements:
+            if c.retirer is not None and c.retirer.commune not in communes:
+                raise ProblemError(
+                    422,
+                    "Commune inconnue",
+                    f"la commune « {c.retirer.commune} » n'est pas dans l'instantané {data.snapshot_id} "
+                    f"(territoire {data.territory}) : donnez le code INSEE d'une de ses communes.",
+                )
+
+    def _delta_collection(
+        self, data: SnapshotData, level: str, table: pd.DataFrame, *, extra: dict[str, Any]
+    ) -> bytes:
+        geometries = data.cached(("scenario.geometries", level), lambda: _geometries(data, level))
+        colors, legend = delta_legend(table["delta"].to_numpy())
+        props = pd.DataFrame(
+            {
+                "unit_id": table["unit_id"].astype(str).to_numpy(),
+                "name": table["name"].to_numpy(),
+                "population": table["population"].to_numpy(),
+                "apl_before": table["apl_before"].to_numpy(),
+                "apl_after": table["apl_after"].to_numpy(),
+                "delta": table["delta"].to_numpy(),
+                "color": colors,
+            }
+        )
+        records = json.loads(props.to_json(orient="records", double_precision=10))
+        changed = props.loc[props["delta"].abs() > UNCHANGED_EPS, "unit_id"]
+        head = {
+            "type": "FeatureCollection",
+            **extra,
+            "legend": legend,
+            "changed_bbox": _bbox(data, level, changed),
+        }
+        features = [
+            f'{{"type":"Feature","geometry":{geometries.get(r["unit_id"], "null")},'
+            f'"properties":{json.dumps(r, ensure_ascii=False)}}}'
+            for r in records
+        ]
+        text = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + ",".join(features) + "]}"
+        return text.encode("utf-8")
+
+
+def _geometries(data: SnapshotData, level: str) -> dict[str, str]:
+    """GeoJSON text of each unit's geometry ("null" when missing), serialised once per snapshot and level."""
+    units = data.units.loc[level]
+    texts = shapely.to_geojson(units.geometry.to_numpy())
+    return {str(u): (t if t is not None else "null") for u, t in zip(units.index, texts, strict=True)}
+
+
+def _bbox(data: SnapshotData, level: str, unit_ids: pd.Series) -> list[float] | None:
+    """[west, south, east, north] of the changed units (the map zooms there)."""
+    if unit_ids.empty:
+        return None
+    geoms = data.units.loc[level].geometry.reindex(unit_ids.to_numpy()).dropna()
+    if geoms.empty:
+        return None
+    return [round(float(v), 6) for v in geoms.total_bounds]
+
+
+def _point(change: ChangeCreate) -> dict[str, Any] | None:
+    """A placed site or housing programme, for the marker on the delta map (None for a departure)."""
+    if change.ajouter_site is not None:
+        s = change.ajouter_site
+        return {"kind": "site", "nom": s.nom, "lon": s.lon, "lat": s.lat, "generalistes": s.generalistes}
+    if change.ajouter_population is not None:
+        p = change.ajouter_population
+        return {"kind": "population", "nom": p.nom, "lon": p.lon, "lat": p.lat, "logements": p.logements}
+    return None
+
+
+def _french_numbers(line: str) -> str:
+    """Decimal comma in the engine's summary lines.
+
+    Examples
+    --------
+    >>> _french_numbers("commune : APL moyenne 3.25 → 3.26")
+    'commune : APL moyenne 3,25 → 3,26'
+    """
+    return re.sub(r"(?<=\d)\.(?=\d)", ",", line)
