@@ -81,6 +81,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", f"{P}/demandes"): STAFF,
     ("POST", f"{P}/demandes"): STAFF,
     ("GET", f"{P}/demandes/{{request_id}}"): STAFF,
+    ("POST", f"{P}/demandes/{{request_id}}/suivi"): STAFF,
     ("GET", f"{P}/locaux"): STAFF,
     ("POST", f"{P}/locaux"): STAFF,
     ("GET", f"{P}/projets"): READERS,
@@ -157,6 +158,7 @@ def _call(api: Api, role: str, method: str, path: str) -> Any:
         f"{P}/connexion": {"email": "nobody@example.org", "password": "mauvais"},
         f"{P}/deconnexion": {"csrf_token": csrf},
         f"{P}/demandes": {"csrf_token": csrf, "professional_name": "Dr Form", "profession": "infirmier"},
+        f"{P}/demandes/{{request_id}}/suivi": {"csrf_token": csrf, "statut": "en_cours", "note": "Appel"},
         f"{P}/locaux": {"csrf_token": csrf, "label": "L", "lat": "44.8", "lon": "-0.6", "surface_m2": "30"},
     }
     if method == "POST" and path in forms:

@@ -140,6 +140,12 @@ def test_agent_records_request_and_premises_and_sees_the_match(page: Any, server
     text = match.inner_text()
     assert "dans le rayon souhaité" in text and "Mérignac sous-dotée : APL 2,10" in text
     page.screenshot(path=str(SHOTS / "registres_rapprochement.png"), full_page=True)
+    page.select_option("#statut", "en_cours")
+    page.fill("#note", "Visite du cabinet Arlac prévue")
+    page.click("#enregistrer-suivi")
+    page.wait_for_selector("#notes")
+    assert "(agent@example.org) : Visite du cabinet Arlac prévue" in page.locator("#notes").inner_text()
+    assert page.locator("#statut").input_value() == "en_cours"
 
 
 def test_partner_sees_stage_but_no_personal_data(page: Any, server: str) -> None:

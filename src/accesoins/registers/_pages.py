@@ -22,11 +22,13 @@ from accesoins.registers._schemas import (
     OWNER_KINDS,
     PROFESSIONS,
     PROJECT_KINDS,
+    REQUEST_STATUSES,
     STAGES,
     PremisesCreate,
     ProjectOut,
     ProjectPartnerView,
     RequestCreate,
+    RequestStatus,
     french_error,
 )
 from accesoins.registers._security import PROJECT_READERS, SESSION_COOKIE, STAFF, Actor
@@ -53,6 +55,7 @@ _env.globals.update(
     PREFIX=PREFIX,
     STAGE_ORDER=list(STAGES),
     CRITERIA=CRITERIA,
+    REQUEST_STATUSES=REQUEST_STATUSES,
 )
 LABELS = {
     "professional_name": "nom",
@@ -273,6 +276,24 @@ def request_page(request: Request, request_id: RowId, actor: Who, regs: Regs) ->
         return denied
     row = regs.request(actor, request_id)
     return render(request, "demande.html", actor, row=row, matches=regs.matches(actor, request_id))
+
+
+@pages.post("/demandes/{request_id}/suivi", response_model=None)
+def follow_up_form(
+    request: Request,
+    request_id: RowId,
+    actor: Who,
+    regs: Regs,
+    statut: Annotated[RequestStatus, Form()],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    denied = guard(request, actor, STAFF)
+    if denied:
+        return denied
+    check_csrf(request, actor, csrf_token)
+    regs.follow_up(actor, request_id, status=statut, note=note.replace("\x00", ""))
+    return RedirectResponse(f"{PREFIX}/demandes/{request_id}", status_code=303)
 
 
 @pages.get("/locaux", response_class=HTMLResponse, response_model=None)

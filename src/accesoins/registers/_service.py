@@ -190,6 +190,17 @@ class Registers:
             self._refresh_matches(s, requests=[row])
         return row
 
+    def follow_up(self, actor: Actor, request_id: int, *, status: str, note: str) -> InstallationRequest:
+        """Change a request's status and append a dated, signed note to its follow-up notes."""
+        row = self.request(actor, request_id)
+        notes = row.notes
+        if note.strip():
+            line = f"{dt.date.today():%d/%m/%Y} ({actor.email}) : {note.strip()}"
+            notes = f"{notes}\n{line}" if notes else line
+        return self.update_request(
+            actor, request_id, RequestUpdate.model_validate({"status": status, "notes": notes[-5000:]})
+        )
+
     # --- premises -----------------------------------------------------------------------------------
     def premises_list(self, actor: Actor) -> Sequence[Premises]:
         with self.session() as s:
