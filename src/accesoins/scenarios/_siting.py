@@ -10,6 +10,7 @@ unreachable pairs costing twice the radius).
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -111,9 +112,22 @@ def covered_weight(matrix: np.ndarray, weights: np.ndarray, chosen: list[int], r
     return float(weights[within.any(axis=1)].sum())
 
 
+def _cbc_path() -> str:
+    """CBC from the ``pulp[cbc]`` extra (cbcbox), found even when the venv is not activated."""
+    try:
+        import cbcbox  # type: ignore[import-not-found]
+
+        return str(cbcbox.cbc_bin_path())
+    except (ImportError, OSError) as exc:
+        found = shutil.which("cbc")
+        if found is None:
+            raise ConfigurationError("solveur CBC introuvable : pip install 'pulp[cbc]'") from exc
+        return found
+
+
 def solve(matrix: np.ndarray, weights: np.ndarray, *, k: int, radius_min: float, model: Model) -> list[int]:
     """Indices of the ``k`` chosen candidates (spopt, CBC solver)."""
-    solver = pulp.COIN_CMD(msg=False)  # CBC from the pulp[cbc] extra (PULP_CBC_CMD is deprecated)
+    solver = pulp.COIN_CMD(path=_cbc_path(), msg=False)
     if model == "mclp":
         cost = np.nan_to_num(matrix, nan=radius_min * 10.0)
         problem = MCLP.from_cost_matrix(cost, weights, service_radius=radius_min, p_facilities=k).solve(
