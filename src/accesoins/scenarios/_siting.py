@@ -115,7 +115,7 @@ def covered_weight(matrix: np.ndarray, weights: np.ndarray, chosen: list[int], r
 def _cbc_path() -> str:
     """CBC from the ``pulp[cbc]`` extra (cbcbox), found even when the venv is not activated."""
     try:
-        import cbcbox  # type: ignore[import-not-found]
+        import cbcbox
 
         return str(cbcbox.cbc_bin_path())
     except (ImportError, OSError) as exc:
