@@ -264,5 +264,19 @@ def test_simuler_panel_places_a_site_and_draws_the_delta_map(server: str, girond
         assert page.evaluate(visibility, "scenario-fill") == "none"
         assert page.evaluate(visibility, "unites-fill") == "visible"
         assert "Accessibilité potentielle localisée" in page.locator("#legend").inner_text()
+        # keyboard only, French decimal commas, on a projector (large characters), 200 m grid
+        page.check("#large")
+        page.fill("#sim-lon", "-0,5840")
+        page.fill("#sim-lat", "44,8573")
+        page.fill("#sim-etp", "6")
+        page.select_option("#sim-level", "carreau")
+        page.focus("#sim-nom")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => (document.body.dataset.scenarioReady || '').startsWith('carreau:1292')", timeout=60_000
+        )
+        assert "6 ETP de généralistes" in page.locator("#sim-summary").inner_text()
+        assert page.evaluate(visibility, "scenario-fill") == "visible"
+        page.screenshot(path=str(SHOTS / "simulation_carreaux_grands_caracteres.png"))
         browser.close()
         assert not errors, f"erreurs JavaScript : {errors}"
