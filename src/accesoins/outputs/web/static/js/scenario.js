@@ -55,7 +55,7 @@ function addLayers(map) {
     const p = f.properties;
     if (sim.popup) sim.popup.remove();
     sim.popup = new maplibregl.Popup({ closeButton: true }).setLngLat(e.lngLat).setHTML(
-      `<strong>${h(p.name)}</strong> (${h(p.unit_id)})<br>APL ${fmt(p.apl_before, 2)} → ${fmt(p.apl_after, 2)} ` +
+      `<strong>${h(unitName(p))}</strong> (${h(p.unit_id)})<br>APL ${fmt(p.apl_before, 2)} → ${fmt(p.apl_after, 2)} ` +
       `(<strong>${signed(p.delta, 3)}</strong>)`).addTo(map);
   });
 }
@@ -86,6 +86,11 @@ function renderLegend(result) {
     "Maison de santé simulée</li></ul></details>";
 }
 
+function unitName(p) {  // 200 m cells are named by their INSPIRE code: keep its northing and easting
+  const cell = p.name === p.unit_id && /N(\d+)E(\d+)$/.exec(p.unit_id);
+  return cell ? `Carreau N ${cell[1]} E ${cell[2]}` : p.name;
+}
+
 function renderResult(result) {
   const changed = result.features.map((f) => f.properties)
     .filter((p) => p.delta !== null && Math.abs(p.delta) > 1e-9)
@@ -96,7 +101,8 @@ function renderResult(result) {
     html += `<table id="sim-top"><caption class="subtle">Plus forts écarts (${h(result.level_label.toLowerCase())}, ` +
       `${changed.length} unité(s) modifiée(s))</caption><thead><tr><th scope="col">Unité</th>` +
       "<th scope=\"col\">APL avant</th><th scope=\"col\">APL après</th><th scope=\"col\">Écart</th></tr></thead><tbody>" +
-      changed.slice(0, 8).map((p) => `<tr data-unit="${h(p.unit_id)}"><th scope="row">${h(p.name)}</th>` +
+      changed.slice(0, 8).map((p) => `<tr data-unit="${h(p.unit_id)}"><th scope="row" title="${h(p.unit_id)}">` +
+        `${h(unitName(p))}</th>` +
         `<td>${fmt(p.apl_before, 2)}</td><td>${fmt(p.apl_after, 2)}</td>` +
         `<td data-field="delta" data-value="${p.delta}">${signed(p.delta, 3)}</td></tr>`).join("") + "</tbody></table>";
   } else {
