@@ -236,6 +236,20 @@ def test_session_cookie_is_signed_and_protected(api: Api) -> None:
     client.close()
 
 
+def test_sign_in_is_throttled_after_repeated_failures(api: Api) -> None:
+    client = TestClient(api.app)
+    email = "administrateur@example.org"
+    for _ in range(5):
+        r = client.post(f"{A}/session", json={"email": email, "password": "mauvais mot de passe"})
+        assert r.status_code == 401
+    r = client.post(f"{A}/session", json={"email": email, "password": PASSWORD})
+    assert r.status_code == 429 and "réessayez dans 15 minutes" in r.json()["detail"]
+    page = client.post(f"{P}/connexion", data={"email": email.upper(), "password": PASSWORD})
+    assert page.status_code == 429 and "Trop d&#39;essais" in page.text
+    api.app.state.registers_throttle.succeeded(email)  # other tests sign in with this account
+    client.close()
+
+
 def test_api_reads_are_in_the_audit_log(api: Api) -> None:
     api.clients["agent"].get(f"{A}/demandes/1")
     log = api.clients["administrateur"].get(f"{A}/journal", params={"limite": 50}).json()

@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from accesoins.outputs.web._problems import ProblemError
+from accesoins.registers._models import User
 from accesoins.registers._schemas import (
     AuditOut,
     DirectoryCreate,
@@ -47,6 +48,7 @@ from accesoins.registers._security import (
     SESSION_MAX_AGE_S,
     STAFF,
     Actor,
+    LoginThrottle,
     same_token,
 )
 from accesoins.registers._service import Registers
@@ -130,10 +132,27 @@ def set_session(request: Request, response: Response, user_id: int) -> str:
     return str(csrf)
 
 
+def authenticate(request: Request, regs: Registers, email: str, password: str) -> User | None:
+    """Check a password, refusing (429) an account after too many recent failures."""
+    throttle: LoginThrottle = request.app.state.registers_throttle
+    if throttle.blocked(email):
+        raise ProblemError(
+            429,
+            "Trop de tentatives",
+            "Trop d'essais de connexion pour ce compte : réessayez dans 15 minutes.",
+        )
+    user = regs.authenticate(email, password)
+    if user is None:
+        throttle.failed(email)
+    else:
+        throttle.succeeded(email)
+    return user
+
+
 # --- session ------------------------------------------------------------------------------------------
 @api.post("/session", tags=["session"], summary="Connexion (renvoie le jeton CSRF)")
 def login(body: LoginIn, request: Request, response: Response, regs: Regs) -> SessionOut:
-    user = regs.authenticate(body.email, body.password)
+    user = authenticate(request, regs, body.email, body.password)
     if user is None:
         raise ProblemError(401, "Identifiants non valides", "Adresse électronique ou mot de passe incorrect.")
     csrf = set_session(request, response, user.id)

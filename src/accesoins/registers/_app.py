@@ -18,7 +18,7 @@ from accesoins.registers._api import api
 from accesoins.registers._db import make_engine, migrate
 from accesoins.registers._matching import AplLookup
 from accesoins.registers._pages import pages
-from accesoins.registers._security import SessionSigner
+from accesoins.registers._security import LoginThrottle, SessionSigner
 from accesoins.registers._service import PlaceNotFoundError, RegisterNotFoundError, Registers
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def install_registers(
     app.state.registers = registers
     app.state.registers_signer = SessionSigner(secret)
     app.state.registers_secure_cookie = secure_cookie
+    app.state.registers_throttle = LoginThrottle()
 
     @app.exception_handler(RegisterNotFoundError)
     async def _not_found(request: Request, exc: RegisterNotFoundError) -> JSONResponse:

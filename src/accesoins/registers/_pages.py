@@ -16,7 +16,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
-from accesoins.registers._api import PREFIX, RowId, check_csrf, current_actor, registers_of, set_session
+from accesoins.outputs.web._problems import ProblemError
+from accesoins.registers._api import (
+    PREFIX,
+    RowId,
+    authenticate,
+    check_csrf,
+    current_actor,
+    registers_of,
+    set_session,
+)
 from accesoins.registers._schemas import (
     DIRECTORY_KINDS,
     OWNER_KINDS,
@@ -206,7 +215,10 @@ def login_form(
     password: Annotated[str, Form(max_length=200)],
     suite: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
-    user = regs.authenticate(email, password)
+    try:
+        user = authenticate(request, regs, email, password)
+    except ProblemError as exc:  # too many attempts
+        return render(request, "connexion.html", actor, status=exc.status, suite=suite, problem=exc.detail)
     if user is None:
         return render(
             request,

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,8 @@ SESSION_COOKIE = "accesoins_registres"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SESSION_MAX_AGE_S = 8 * 3600
+LOGIN_ATTEMPTS = 5
+LOGIN_WINDOW_S = 15 * 60
 STAFF = frozenset({"agent", "administrateur"})
 PROJECT_READERS = frozenset({"agent", "administrateur", "partenaire"})
 ADMIN = frozenset({"administrateur"})
@@ -88,3 +93,32 @@ class SessionSigner:
 
 def same_token(expected: str, given: str | None) -> bool:
     return bool(expected) and given is not None and hmac.compare_digest(expected, given)
+
+
+class LoginThrottle:
+    """At most ``attempts`` failed sign-ins per account within ``window_s`` seconds (in memory)."""
+
+    def __init__(self, *, attempts: int = LOGIN_ATTEMPTS, window_s: float = LOGIN_WINDOW_S) -> None:
+        self.attempts = attempts
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures.setdefault(key.strip().lower(), deque())
+        while failures and now - failures[0] > self.window_s:
+            failures.popleft()
+        return failures
+
+    def blocked(self, key: str) -> bool:
+        with self._lock:
+            return len(self._recent(key, time.monotonic())) >= self.attempts
+
+    def failed(self, key: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._recent(key, now).append(now)
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key.strip().lower(), None)
