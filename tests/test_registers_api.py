@@ -86,6 +86,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", f"{P}/locaux"): STAFF,
     ("GET", f"{P}/projets"): READERS,
     ("GET", f"{P}/projets/{{project_id}}"): READERS,
+    ("POST", f"{P}/projets/{{project_id}}/etape"): STAFF,
 }
 
 
@@ -159,6 +160,7 @@ def _call(api: Api, role: str, method: str, path: str) -> Any:
         f"{P}/deconnexion": {"csrf_token": csrf},
         f"{P}/demandes": {"csrf_token": csrf, "professional_name": "Dr Form", "profession": "infirmier"},
         f"{P}/demandes/{{request_id}}/suivi": {"csrf_token": csrf, "statut": "en_cours", "note": "Appel"},
+        f"{P}/projets/{{project_id}}/etape": {"csrf_token": csrf, "etape": "financement", "note": "Dossier"},
         f"{P}/locaux": {"csrf_token": csrf, "label": "L", "lat": "44.8", "lon": "-0.6", "surface_m2": "30"},
     }
     if method == "POST" and path in forms:

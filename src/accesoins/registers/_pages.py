@@ -36,8 +36,10 @@ from accesoins.registers._schemas import (
     PremisesCreate,
     ProjectOut,
     ProjectPartnerView,
+    ProjectUpdate,
     RequestCreate,
     RequestStatus,
+    Stage,
     french_error,
 )
 from accesoins.registers._security import PROJECT_READERS, SESSION_COOKIE, STAFF, Actor
@@ -353,6 +355,25 @@ def project_page(request: Request, project_id: RowId, actor: Who, regs: Regs) ->
     if denied:
         return denied
     return render(request, "projet.html", actor, p=_visible(actor, regs.project(actor, project_id)))
+
+
+@pages.post("/projets/{project_id}/etape", response_model=None)
+def project_stage_form(
+    request: Request,
+    project_id: RowId,
+    actor: Who,
+    regs: Regs,
+    etape: Annotated[Stage, Form()],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    denied = guard(request, actor, STAFF)
+    if denied:
+        return denied
+    check_csrf(request, actor, csrf_token)
+    update = ProjectUpdate.model_validate({"stage": etape, "stage_note": note.replace("\x00", "")})
+    regs.update_project(actor, project_id, update)
+    return RedirectResponse(f"{PREFIX}/projets/{project_id}", status_code=303)
 
 
 def _visible(actor: Actor, view: dict[str, Any]) -> dict[str, Any]:
