@@ -7,33 +7,19 @@ the guide of useful addresses. Screenshots go to artefacts/screenshots/registres
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pytest
 import shapely
-import uvicorn
 
 from accesoins.registers import SYSTEM, AplLookup, create_registers_app
 from accesoins.registers._schemas import STAGES, DirectoryCreate, ProjectCreate
+from browser_support import SHOTS, chromium, serve
 from test_registers_support import DIRECTORY, PASSWORD, PROJECT
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-SHOTS = Path(__file__).resolve().parents[1] / "artefacts" / "screenshots"
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -52,32 +38,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     regs.create_project(SYSTEM, ProjectCreate(**PROJECT))
     for entry in DIRECTORY:
         regs.create_directory_entry(SYSTEM, DirectoryCreate(**entry))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, name="accesoins-registres-e2e", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("le serveur uvicorn de test n'a pas démarré")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(app, name="accesoins-registres-e2e") as url:
+        yield url
     regs.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} absent : installez Chromium de Debian (apt-get install -y chromium) ; "
-                    "les tests ne téléchargent jamais de navigateur")  # fmt: skip
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()

@@ -8,9 +8,6 @@ compare two communes. Screenshots go to artefacts/screenshots/.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,51 +15,23 @@ from typing import Any
 import httpx
 import pytest
 import shapely
-import uvicorn
 
 from accesoins.outputs.web import create_app
+from browser_support import SHOTS, chromium, serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[1] / "artefacts" / "screenshots"
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(store_path: Path, gironde: str) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(store_path), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, name="accesoins-e2e", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("le serveur uvicorn de test n'a pas démarré")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(store_path), name="accesoins-e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} absent : installez Chromium de Debian (apt-get install -y chromium) ; "
-                    "les tests ne téléchargent jamais de navigateur")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()
@@ -93,8 +62,7 @@ def _check_fiche(page: Any, fiche: dict[str, Any]) -> None:
     assert panel.locator('[data-field="name"]').inner_text() == fiche["name"]
     population = panel.locator('[data-field="population"]')
     assert float(population.get_attribute("data-value")) == fiche["population"]
-    assert population.inner_text().replace("\u202f", " ") == \
-        f"{fiche['population']:,.0f}".replace(",", " ")
+    assert population.inner_text().replace("\u202f", " ") == f"{fiche['population']:,.0f}".replace(",", " ")
     for p in fiche["professions"]:
         pre = p["profession"]
         for field in ("headcount", "density_per_100k", "std_density_per_100k", "apl"):
@@ -107,8 +75,9 @@ def _check_fiche(page: Any, fiche: dict[str, Any]) -> None:
         assert float(dept.get_attribute("data-value")) == pytest.approx(p["departement"]["density_per_100k"])
         if p["apl"] is not None:
             assert panel.locator(f'[data-field="{pre}.apl_class"]').inner_text() == p["apl_class"]
-            assert float(panel.locator(f'[data-field="{pre}.national.apl"]').get_attribute("data-value")) == \
-                pytest.approx(p["national"]["apl"])
+            assert float(
+                panel.locator(f'[data-field="{pre}.national.apl"]').get_attribute("data-value")
+            ) == pytest.approx(p["national"]["apl"])
 
 
 def test_layer_draws_and_map_click_opens_fiche(page: Any, server: str, gironde: str) -> None:
@@ -123,9 +92,11 @@ def test_layer_draws_and_map_click_opens_fiche(page: Any, server: str, gironde: 
     point = shapely.from_geojson(json.dumps(geom)).representative_point()
     page.evaluate(f"window.accesoinsMap.jumpTo({{center: [{point.x}, {point.y}], zoom: 11}})")
     page.wait_for_function("() => window.accesoinsMap.loaded()")
-    xy = page.evaluate(f"(() => {{ const p = window.accesoinsMap.project([{point.x}, {point.y}]); "
-                       "const r = window.accesoinsMap.getCanvas().getBoundingClientRect(); "
-                       "return [r.left + p.x, r.top + p.y]; })()")
+    xy = page.evaluate(
+        f"(() => {{ const p = window.accesoinsMap.project([{point.x}, {point.y}]); "
+        "const r = window.accesoinsMap.getCanvas().getBoundingClientRect(); "
+        "return [r.left + p.x, r.top + p.y]; })()"
+    )
     page.mouse.click(xy[0], xy[1])
     page.wait_for_selector('#fiche[data-unit-id="33063"]', timeout=20_000)
     fiche = _api_fiche(server, gironde, "33063")
@@ -169,8 +140,9 @@ def test_keyboard_list_fiche_and_comparison(page: Any, server: str, gironde: str
 
 def test_grid_level_and_downloads(page: Any, server: str) -> None:
     page.select_option("#level", "carreau")
-    page.wait_for_function("() => (document.body.dataset.layerReady || '').startsWith('carreau:')",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => (document.body.dataset.layerReady || '').startsWith('carreau:')", timeout=60_000
+    )
     assert page.evaluate("window.accesoinsMap.queryRenderedFeatures({layers: ['unites-fill']}).length") > 0
     href = page.locator("#dl-layer-csv").get_attribute("href")
     assert href.startswith("/api/downloads/layers/carreau.csv")

@@ -9,9 +9,6 @@ to artefacts/screenshots/.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +16,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-import uvicorn
 
 from accesoins.outputs.web import create_app
 from accesoins.scenarios import AddSite, Change, Scenario, ScenarioEngine
 from accesoins.store import Store
+from browser_support import SHOTS, chromium, serve
 
 with warnings.catch_warnings():  # starlette's TestClient announces its move to httpx2 when imported
     warnings.simplefilter("ignore")
@@ -32,17 +29,6 @@ with warnings.catch_warnings():  # starlette's TestClient announces its move to 
 pytestmark = pytest.mark.slow
 PROBLEM = "application/problem+json"
 GRAND_PARC = {"lon": -0.5840, "lat": 44.8573}  # Bordeaux, a large social-housing estate
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).resolve().parents[1] / "artefacts" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -179,40 +165,14 @@ def test_bad_bodies_are_french_problems(
 # -- end to end: the « Simuler » panel in Chromium ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(store_path: Path, gironde: str) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(store_path), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, name="accesoins-e2e-scenarios", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("le serveur uvicorn de test n'a pas démarré")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(store_path), name="accesoins-e2e-scenarios") as url:
+        yield url
 
 
 def test_simuler_panel_places_a_site_and_draws_the_delta_map(server: str, gironde: str) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} absent : installez Chromium de Debian (apt-get install -y chromium) ; "
-            "les tests ne téléchargent jamais de navigateur"
-        )
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="fr-FR")
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -278,5 +238,4 @@ def test_simuler_panel_places_a_site_and_draws_the_delta_map(server: str, girond
         assert "6 ETP de généralistes" in page.locator("#sim-summary").inner_text()
         assert page.evaluate(visibility, "scenario-fill") == "visible"
         page.screenshot(path=str(SHOTS / "simulation_carreaux_grands_caracteres.png"))
-        browser.close()
         assert not errors, f"erreurs JavaScript : {errors}"
