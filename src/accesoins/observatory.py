@@ -253,14 +253,19 @@ def _read_overlapping(
 # -- computing -------------------------------------------------------------------------------------
 
 
-def _commune_demand(inputs: Inputs, params: AplParameters, mode: DemandMode) -> tuple[pd.DataFrame, str]:
+def _iris_standardised(inputs: Inputs, params: AplParameters) -> pd.Series | None:
+    """DREES-standardised population of each IRIS (None without IRIS ages)."""
+    if inputs.iris is None:
+        return None
+    bands = indicators.five_year_bands(inputs.iris, sources.IRIS_AGE_COLUMNS)
+    return indicators.standardised_population(bands, params.age_weights)
+
+
+def _commune_demand(inputs: Inputs, iris_std: pd.Series | None, mode: DemandMode) -> tuple[pd.DataFrame, str]:
     """Population and standardised population per commune, and the name of the method used."""
     communes = inputs.communes.set_index("commune_code")
     demand = pd.DataFrame({"population": communes["population"].astype(float)})
-    iris_std = None
-    if inputs.iris is not None and mode in ("auto", "insee"):
-        bands = indicators.five_year_bands(inputs.iris, sources.IRIS_AGE_COLUMNS)
-        iris_std = indicators.standardised_population(bands, params.age_weights)
+    if inputs.iris is not None and iris_std is not None and mode in ("auto", "insee"):
         by_commune = (
             pd.DataFrame({"population": inputs.iris["population"], "std": iris_std})
             .groupby(inputs.iris["commune_code"])
@@ -343,7 +348,8 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
     activities = inputs.activities
     communes = inputs.communes
     progress("Demande standardisée")
-    demand, demand_method = _commune_demand(inputs, params, options.demand)
+    iris_std = _iris_standardised(inputs, params)
+    demand, demand_method = _commune_demand(inputs, iris_std, options.demand)
     density_lookup = communes.set_index("commune_code")["density_per_km2"]
 
     progress("Offre (activité des médecins)")
@@ -376,9 +382,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         crs=sites.crs,
     )
     if use_iris:
-        assert inputs.iris is not None  # for mypy: use_iris implies it
-        bands = indicators.five_year_bands(inputs.iris, sources.IRIS_AGE_COLUMNS)
-        iris_std = indicators.standardised_population(bands, params.age_weights)
+        assert inputs.iris is not None and iris_std is not None  # for mypy: use_iris implies both
         origins = pd.DataFrame({"id": inputs.iris.index})
         costs = cost.travel_times(origins, dest, max_time_min=params.cutoff_min)
         result = indicators.apl(iris_std, gp_sites["consultations"], costs, params)
@@ -433,7 +437,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
 
     if use_iris:
         progress("Indicateurs par IRIS")
-        assert inputs.iris is not None
+        assert inputs.iris is not None and iris_std is not None
         supply_iris = indicators.unit_supply(
             activities[activities["iris_code"].fillna("") != ""], unit="iris_code"
         )

@@ -33,8 +33,8 @@ IntArray = npt.NDArray[np.int64]
 class PairWeights:
     """Decay weights of the reachable pairs (a sparse matrix kept as coordinate arrays).
 
-    ``catchment`` and ``spread`` are the two sparse products of the method,
-    done with ``np.bincount`` (one pass over the pairs each).
+    The two products of the method run in :func:`floating_catchment` (compiled);
+    ``spread`` alone serves the second step on other origins (``access_from_ratios``).
     """
 
     origin: IntArray
@@ -53,13 +53,6 @@ class PairWeights:
         return sp.csr_matrix(
             (self.weight, (self.origin, self.destination)), shape=(self.n_origins, self.n_destinations)
         )
-
-    def catchment(self, demand: FloatArray) -> FloatArray:
-        """``Wᵀ · demand``: weighted demand reaching each destination."""
-        sums = np.bincount(
-            self.destination, weights=self.weight * demand[self.origin], minlength=self.n_destinations
-        )
-        return np.asarray(sums, dtype=np.float64)
 
     def spread(self, ratio: FloatArray) -> FloatArray:
         """``W · ratio``: weighted sum of destination ratios seen from each origin."""

@@ -1,9 +1,8 @@
 """Compiled loops of the floating-catchment kernel (numba).
 
 One pass over the pairs per step, with no temporary arrays: the two sparse
-products of the E2SFCA cost about as much as reading the pairs twice. Plain
-NumPy versions of the same algebra live in :class:`~accesoins.indicators._fca.PairWeights`
-(``catchment`` / ``spread``) and in the tests' reference implementation.
+products of the E2SFCA cost about as much as reading the pairs twice. The
+tests check them against a plain loop-based reference implementation.
 """
 
 from __future__ import annotations
