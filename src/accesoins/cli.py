@@ -25,6 +25,7 @@ from rich.table import Table
 
 from accesoins import __version__, geo, indicators, network, outputs, scenarios, sources
 from accesoins.errors import AccesoinsError, ConfigurationError
+from accesoins.french import format_number
 from accesoins.observatory import (
     BUILD_STEPS,
     BuildOptions,
@@ -450,7 +451,7 @@ def scenario_sites(
     for row in choice.ranking.itertuples():
         table.add_row(
             str(row.candidate),
-            f"{row.covered_residents:,.0f}".replace(",", "\u202f"),
+            format_number(row.covered_residents),
             f"{row.mean_time_min:.1f}",
         )
     out.print(table)

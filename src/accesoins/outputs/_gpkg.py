@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from accesoins import french
 from accesoins.errors import UnknownChoiceError
 from accesoins.outputs._disclosure import DEFAULT_K, disclose_layer
 from accesoins.outputs._export import export_table
@@ -282,7 +283,7 @@ def format_number(x: float | None, digits: int = 0) -> str:
     """
     if x is None or pd.isna(x) or not np.isfinite(float(x)):
         return "—"
-    return f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    return french.format_number(float(x), digits)
 
 
 def density_ranges(values: Iterable[float], *, classes: int = 5) -> list[tuple[float, float, str, str]]:

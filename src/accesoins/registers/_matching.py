@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from accesoins.french import format_number
 from accesoins.indicators import UNDER_SERVED
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def haversine_km(
 
 
 def _fr(x: float, digits: int = 1) -> str:
-    return f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    return format_number(x, digits)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
+from accesoins.french import format_number
 from accesoins.outputs.web._problems import ProblemError
 from accesoins.registers._api import (
     PREFIX,
@@ -46,9 +47,7 @@ from accesoins.registers._security import PROJECT_READERS, SESSION_COOKIE, STAFF
 from accesoins.registers._service import PlaceNotFoundError, Registers
 
 _env = Environment(loader=PackageLoader("accesoins.registers", "templates"), autoescape=select_autoescape())
-_env.filters["fr"] = lambda x, d=1: (
-    "" if x is None else f"{x:,.{d}f}".replace(",", "\u202f").replace(".", ",")
-)
+_env.filters["fr"] = lambda x, d=1: "" if x is None else format_number(x, d)
 _env.filters["date_fr"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
 CRITERIA = {
     "lieu": "lieu souhaité",

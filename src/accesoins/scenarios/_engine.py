@@ -23,6 +23,7 @@ import shapely
 
 from accesoins import indicators, network, sources
 from accesoins.errors import ConfigurationError, StoreError
+from accesoins.french import format_number
 from accesoins.indicators import CostPairs, PairWeights, cost_pairs, floating_catchment, parse_decay
 from accesoins.parameters import AplParameters, load_apl_parameters
 from accesoins.scenarios._model import AddPopulation, AddSite, ChangeSite, Remove, Retirements, Scenario
@@ -69,7 +70,7 @@ class ScenarioResult:
 
 
 def _fr(value: float) -> str:
-    return f"{value:,.0f}".replace(",", "\u202f")
+    return format_number(value)
 
 
 class ScenarioEngine:

@@ -9,6 +9,8 @@ from typing import Literal
 import mapclassify
 import numpy as np
 
+from accesoins.french import format_number
+
 Method = Literal["quantiles", "jenks"]
 METHODS: dict[str, str] = {"quantiles": "quantiles (effectifs égaux)", "jenks": "seuils naturels de Jenks"}
 # Sequential palette readable by colour-blind users (viridis, light to dark), 3 to 7 classes.
@@ -36,8 +38,7 @@ def format_fr(value: float, digits: int = 1) -> str:
     >>> format_fr(2.5, 2)
     '2,50'
     """
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
+    return format_number(value, digits)
 
 
 def palette(k: int) -> list[str]:
