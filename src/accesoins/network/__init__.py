@@ -17,6 +17,7 @@ from accesoins.network._graph import (
     build_graph,
     graph_cache_key,
     graph_from_ways,
+    haversine_m,
     load_or_build,
     travel_time_pairs,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "export_isochrones",
     "graph_cache_key",
     "graph_from_ways",
+    "haversine_m",
     "isochrones",
     "load_or_build",
     "load_road_speeds",

@@ -21,9 +21,9 @@ import shapely
 
 from accesoins.french import format_number
 from accesoins.indicators import UNDER_SERVED
+from accesoins.network import haversine_m
 
 log = logging.getLogger(__name__)
-EARTH_RADIUS_KM = 6371.0088
 POINTS = {"lieu": 30.0, "surface": 20.0, "date": 15.0, "accessibilite": 10.0, "sous_dotation": 25.0}
 APL_NO_NEED = 4.0  # APL from which the place no longer earns under-served points
 MONTHS_LATE_ZERO = 6.0
@@ -39,11 +39,8 @@ def haversine_km(
     >>> round(float(haversine_km(44.8378, -0.5792, 44.8333, -0.6333)), 1)  # Bordeaux → Mérignac
     4.3
     """
-    lat1, lon1, lat2, lon2 = (
-        np.radians(np.asarray(a, dtype=float)) for a in (lat1_deg, lon1_deg, lat2_deg, lon2_deg)
-    )
-    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))), dtype=np.float64)
+    lat1, lon1, lat2, lon2 = (np.asarray(a, dtype=float) for a in (lat1_deg, lon1_deg, lat2_deg, lon2_deg))
+    return np.asarray(haversine_m(lon1, lat1, lon2, lat2) / 1000.0, dtype=np.float64)
 
 
 def _fr(x: float, digits: int = 1) -> str:
