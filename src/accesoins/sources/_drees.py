@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from accesoins.errors import DataFileError
+from accesoins.sources._table import parse_numbers
 
 _HEADER = "Code commune INSEE"
 
@@ -63,14 +64,9 @@ def _read_vintage(book: pd.ExcelFile, path: Path, vintage: int) -> pd.DataFrame:
     table = table[table["commune_code"].notna()].copy()
     table["commune_code"] = table["commune_code"].astype(str).str.strip().str.zfill(5)
     for col in ("apl", "apl_under65", "population_standardised", "population_total"):
-        values = pd.to_numeric(table[col], errors="coerce")
-        bad = values.isna() & table[col].notna()
-        if bad.any():
-            line = header_row + 2 + int(bad.to_numpy().nonzero()[0][0]) + 1
-            raise DataFileError(
-                f"valeur non numérique « {table[col][bad].iloc[0]} »", path=path, line=line, column=col
-            )
-        table[col] = values.astype("float64")
+        table[col] = parse_numbers(
+            table[col], path=path, column=col, first_line=header_row + 3, allow_empty=True
+        )
     return table.reset_index(drop=True)
 
 

@@ -10,7 +10,7 @@ import pyogrio
 import shapely
 
 from accesoins.errors import DataFileError
-from accesoins.sources._table import Column, first_line, read_table
+from accesoins.sources._table import Column, first_line, parse_numbers, read_table
 
 GRID_CRS = "EPSG:3035"
 CELL_M = 200.0
@@ -46,12 +46,7 @@ def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
         )
     x = ident["x"].astype(float).to_numpy()
     y = ident["y"].astype(float).to_numpy()
-    pop = pd.to_numeric(frame["ind"].str.replace(",", "."), errors="coerce")
-    if pop.isna().any():
-        i = int(pop.isna().to_numpy().nonzero()[0][0])
-        raise DataFileError(
-            f"valeur non numérique « {frame['ind'].iloc[i]} »", path=path, line=i + 2, column="ind"
-        )
+    pop = parse_numbers(frame["ind"], path=path, column="ind", first_line=2)
     imputed = frame.get("imputed", pd.Series("0", index=frame.index)).isin(["1", "true", "True"])
     return gpd.GeoDataFrame(
         {"cell_id": frame["idcar_200m"], "population": pop.astype(float), "imputed": imputed.to_numpy()},

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from accesoins.errors import DataFileError
-from accesoins.sources._table import Column, read_table
+from accesoins.sources._table import Column, parse_numbers, read_table
 
 # Age bands of the IRIS census file (base-ic-evol-struct-pop): suffix -> [first age, last age]
 IRIS_AGE_COLUMNS: dict[str, tuple[int, int]] = {
@@ -62,13 +62,8 @@ def read_iris_population(path: str | Path, *, sheet: str | None = None) -> tuple
         }
     )
     for col in [f"P{prefix}_POP", *(f"P{prefix}_{k}" for k in IRIS_AGE_COLUMNS)]:
-        values = pd.to_numeric(raw[col], errors="coerce")
-        if values.isna().any():
-            i = int(values.isna().to_numpy().nonzero()[0][0])
-            raise DataFileError(
-                f"valeur non numérique « {raw[col].iloc[i]} »", path=path, line=i + 2, column=col
-            )
-        out[col.split("_", 1)[1] if col != f"P{prefix}_POP" else "population"] = values.astype("float64")
+        values = parse_numbers(raw[col], path=path, column=col, first_line=2)
+        out[col.split("_", 1)[1] if col != f"P{prefix}_POP" else "population"] = values
     return out, 2000 + int(prefix)
 
 
@@ -86,12 +81,7 @@ def read_population_single_age(path: str | Path) -> pd.DataFrame:
     for col in frame.columns:
         m = re.fullmatch(r"SEXE[12]_AGED100(\d{3})", col)
         if m:
-            values = pd.to_numeric(frame[col], errors="coerce")
-            if values.isna().any():
-                i = int(values.isna().to_numpy().nonzero()[0][0])
-                raise DataFileError(
-                    f"valeur non numérique « {frame[col].iloc[i]} »", path=path, line=i + 2, column=col
-                )
+            values = parse_numbers(frame[col], path=path, column=col, first_line=2)
             age = int(m.group(1))
             ages[age] = ages.get(age, 0.0) + values
     if not ages:

@@ -189,6 +189,30 @@ def _check_field_counts(
         )
 
 
+def parse_numbers(
+    values: pd.Series, *, path: str | Path, column: str, first_line: int, allow_empty: bool = False
+) -> pd.Series:
+    """Numbers of one column (decimal comma accepted), as float64.
+
+    The first value that is not a number (or empty, unless ``allow_empty``) is a
+    French :class:`DataFileError` naming its line (``first_line`` + position) and column.
+    """
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype("float64")
+        empty = numbers.isna()
+    else:
+        text = values.astype("string").str.strip()
+        empty = text.isna() | text.eq("")
+        numbers = pd.to_numeric(text.str.replace(",", ".", regex=False).mask(empty), errors="coerce")
+    bad = numbers.isna() & ~empty if allow_empty else numbers.isna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataFileError(
+            f"valeur non numérique « {values.iloc[i]} »", path=path, line=first_line + i, column=column
+        )
+    return numbers.astype("float64")
+
+
 def _convert(values: pd.Series, col: Column, path: Path, first_line: int) -> pd.Series:
     empty = values.eq("")
     if not col.nullable and empty.any():
@@ -206,17 +230,7 @@ def _convert(values: pd.Series, col: Column, path: Path, first_line: int) -> pd.
             )
         return values
     if col.kind in ("int", "float"):
-        decimal_point = values.str.replace(",", ".", regex=False).replace("", np.nan)
-        numbers = pd.to_numeric(decimal_point, errors="coerce")
-        bad = numbers.isna() & ~empty
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataFileError(
-                f"valeur non numérique « {values.iloc[i]} »",
-                path=path,
-                line=first_line + i,
-                column=col.name,
-            )
+        numbers = parse_numbers(values, path=path, column=col.name, first_line=first_line, allow_empty=True)
         if col.kind == "int":
             frac = numbers.notna() & (numbers != np.floor(numbers))
             if frac.any():
