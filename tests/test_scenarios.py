@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -214,3 +215,27 @@ def test_scenario_cli(store_path: Path, gironde: str, tmp_path: Path) -> None:
         result.exit_code == 2
         and "scénario invalide à « changements.0.ajouter_site.generalistes »" in result.output
     )
+
+
+def test_scenario_saved_beside_its_snapshot(store_path: Path, gironde: str, tmp_path: Path) -> None:
+    copy = tmp_path / "store.duckdb"
+    shutil.copy(store_path, copy)
+    path = tmp_path / "msp.yaml"
+    path.write_text(
+        f"nom: MSP Grand Parc\ninstantane: {gironde}\nchangements:\n"
+        f"  - ajouter_site: {{nom: MSP, lon: {GRAND_PARC['lon']}, lat: {GRAND_PARC['lat']}, "
+        "generalistes: 4}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["scenario", "run", str(path), "--store", str(copy)])
+    assert result.exit_code == 0, result.output
+    with Store(copy, read_only=True) as store:
+        saved = store.con.execute("SELECT scenario_id, snapshot_id, name, definition FROM scenarios").df()
+        rows = store.con.execute(
+            "SELECT level, count(*) AS n, min(delta) AS low FROM scenario_results "
+            "GROUP BY level ORDER BY level"
+        ).df()
+    assert list(saved["snapshot_id"]) == [gironde] and saved["name"].iloc[0] == "MSP Grand Parc"
+    assert saved["definition"].iloc[0] == path.read_text(encoding="utf-8")
+    assert dict(zip(rows["level"], rows["n"], strict=True)) == {"carreau": 1292, "commune": 535}
+    assert (rows["low"] >= -1e-12).all()

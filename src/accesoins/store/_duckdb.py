@@ -189,23 +189,61 @@ class Store:
         while snapshot_id in existing:
             n += 1
             snapshot_id = f"{territory}-{stamp:%Y%m%dT%H%M%S}-{n}"
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction():
             self.con.execute(
                 "INSERT INTO snapshots VALUES (?, ?, ?, 'building', ?, ?)",
                 [snapshot_id, territory, stamp, __version__, json.dumps(parameters, default=str)],
             )
-            writer = SnapshotWriter(self, snapshot_id)
-            yield writer
+            yield SnapshotWriter(self, snapshot_id)
             self.con.execute("UPDATE snapshots SET status = 'complete' WHERE snapshot_id = ?", [snapshot_id])
             pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
             if pause:
                 log.debug("pause de %.1f s avant validation (tests)", pause)
                 time.sleep(pause)
-            self.con.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything written inside is committed at the end, or rolled back on any error or interruption."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        self.con.execute("COMMIT")
+
+    def append_rows(self, name: str, frame: pd.DataFrame) -> None:
+        """Append ``frame`` to table ``name`` (created or widened as needed).
+
+        A GeoDataFrame's geometry (any CRS) is stored as a GEOMETRY column in EPSG:4326.
+        """
+        con = self.con
+        data = pd.DataFrame(frame).copy()
+        geo = isinstance(frame, gpd.GeoDataFrame)
+        if geo:
+            geometry = frame.geometry.to_crs("EPSG:4326") if frame.crs else frame.geometry
+            data = data.drop(columns=[frame.geometry.name])
+            data["geometry_wkb"] = shapely.to_wkb(geometry.to_numpy())
+        for col in data.columns:
+            if data[col].dtype == object and col != "geometry_wkb":
+                data[col] = data[col].astype("string")
+        con.register("_incoming", data)
+        try:
+            select = (
+                "SELECT * EXCLUDE (geometry_wkb), ST_GeomFromWKB(geometry_wkb) AS geometry"
+                if geo
+                else "SELECT *"
+            )
+            if not self._has_table(name):
+                con.execute(f"CREATE TABLE {name} AS {select} FROM _incoming LIMIT 0")
+            existing = set(con.execute(f"SELECT * FROM {name} LIMIT 0").df().columns)
+            types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {select} FROM _incoming").fetchall()}
+            for col, typ in types.items():
+                if col not in existing:
+                    con.execute(f'ALTER TABLE {name} ADD COLUMN "{col}" {typ}')
+            con.execute(f"INSERT INTO {name} BY NAME {select} FROM _incoming")
+        finally:
+            con.unregister("_incoming")
 
 
 class SnapshotWriter:
@@ -223,38 +261,10 @@ class SnapshotWriter:
         )
 
     def append(self, name: str, frame: pd.DataFrame) -> None:
-        """Append ``frame`` to table ``name`` (created or widened as needed).
-
-        A GeoDataFrame's geometry (any CRS) is stored as a GEOMETRY column in EPSG:4326.
-        """
-        con = self.store.con
-        data = pd.DataFrame(frame).copy()
-        geo = isinstance(frame, gpd.GeoDataFrame)
-        if geo:
-            geometry = frame.geometry.to_crs("EPSG:4326") if frame.crs else frame.geometry
-            data = data.drop(columns=[frame.geometry.name])
-            data["geometry_wkb"] = shapely.to_wkb(geometry.to_numpy())
-        for col in data.columns:
-            if data[col].dtype == object and col != "geometry_wkb":
-                data[col] = data[col].astype("string")
+        """Append ``frame`` to table ``name``, tagged with this snapshot (see :meth:`Store.append_rows`)."""
+        data = frame.copy()
         data.insert(0, "snapshot_id", self.snapshot_id)
-        con.register("_incoming", data)
-        try:
-            select = (
-                "SELECT * EXCLUDE (geometry_wkb), ST_GeomFromWKB(geometry_wkb) AS geometry"
-                if geo
-                else "SELECT *"
-            )
-            if not self.store._has_table(name):
-                con.execute(f"CREATE TABLE {name} AS {select} FROM _incoming LIMIT 0")
-            existing = set(con.execute(f"SELECT * FROM {name} LIMIT 0").df().columns)
-            types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {select} FROM _incoming").fetchall()}
-            for col, typ in types.items():
-                if col not in existing:
-                    con.execute(f'ALTER TABLE {name} ADD COLUMN "{col}" {typ}')
-            con.execute(f"INSERT INTO {name} BY NAME {select} FROM _incoming")
-        finally:
-            con.unregister("_incoming")
+        self.store.append_rows(name, data)
 
 
 def indicator_layer(
@@ -288,24 +298,13 @@ def save_scenario(store: Store, snapshot_id: str, name: str, text: str, table: p
     """Keep a scenario and its per-unit results beside the snapshot it modifies (one transaction)."""
     stamp = datetime.now(UTC).replace(tzinfo=None)
     scenario_id = f"{snapshot_id}/{stamp:%Y%m%dT%H%M%S%f}"
-    con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(
+    with store.transaction():
+        store.con.execute(
             "CREATE TABLE IF NOT EXISTS scenarios (scenario_id VARCHAR PRIMARY KEY, snapshot_id VARCHAR, "
             "name VARCHAR, definition VARCHAR, created_at TIMESTAMP)"
         )
-        con.execute(
+        store.con.execute(
             "INSERT INTO scenarios VALUES (?, ?, ?, ?, ?)", [scenario_id, snapshot_id, name, text, stamp]
         )
-        results = table.assign(scenario_id=scenario_id)
-        con.register("_scenario", results)
-        if not store._has_table("scenario_results"):
-            con.execute("CREATE TABLE scenario_results AS SELECT * FROM _scenario LIMIT 0")
-        con.execute("INSERT INTO scenario_results BY NAME SELECT * FROM _scenario")
-        con.unregister("_scenario")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        store.append_rows("scenario_results", table.assign(scenario_id=scenario_id))
     return scenario_id
