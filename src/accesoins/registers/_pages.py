@@ -8,6 +8,7 @@ Forms carry the session's CSRF token in a hidden ``csrf_token`` field.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -260,26 +261,40 @@ def requests_page(request: Request, actor: Who, regs: Regs) -> Response:
     return render(request, "demandes.html", actor, rows=regs.requests(actor), problems=[], values={})
 
 
-@pages.post("/demandes", response_model=None)
-async def requests_form(request: Request, actor: Who, regs: Regs) -> Response:
+async def _staff_form(
+    request: Request,
+    actor: Actor,
+    *,
+    model: type[BaseModel],
+    template: str,
+    rows: Callable[[], Any],
+    create: Callable[[Any], str],
+) -> Response:
+    """A staff creation form: CSRF check, validation (the page again with French problems), then redirect.
+
+    ``rows`` lists what the page shows; ``create`` records the validated data and returns where to go next.
+    """
     denied = guard(request, actor, STAFF)
     if denied:
         return denied
     form = await read_form(request)
     check_csrf(request, actor, form.get("csrf_token"))
-    data, problems = form_model(RequestCreate, form)
+    data, problems = form_model(model, form)
     if problems:
-        return render(
-            request,
-            "demandes.html",
-            actor,
-            status=422,
-            rows=regs.requests(actor),
-            problems=problems,
-            values=form,
-        )
-    row = regs.create_request(actor, data)
-    return RedirectResponse(f"{PREFIX}/demandes/{row.id}", status_code=303)
+        return render(request, template, actor, status=422, rows=rows(), problems=problems, values=form)
+    return RedirectResponse(create(data), status_code=303)
+
+
+@pages.post("/demandes", response_model=None)
+async def requests_form(request: Request, actor: Who, regs: Regs) -> Response:
+    return await _staff_form(
+        request,
+        actor,
+        model=RequestCreate,
+        template="demandes.html",
+        rows=lambda: regs.requests(actor),
+        create=lambda data: f"{PREFIX}/demandes/{regs.create_request(actor, data).id}",
+    )
 
 
 @pages.get("/demandes/{request_id}", response_class=HTMLResponse, response_model=None)
@@ -319,24 +334,18 @@ def premises_page(request: Request, actor: Who, regs: Regs) -> Response:
 
 @pages.post("/locaux", response_model=None)
 async def premises_form(request: Request, actor: Who, regs: Regs) -> Response:
-    denied = guard(request, actor, STAFF)
-    if denied:
-        return denied
-    form = await read_form(request)
-    check_csrf(request, actor, form.get("csrf_token"))
-    data, problems = form_model(PremisesCreate, form)
-    if problems:
-        return render(
-            request,
-            "locaux.html",
-            actor,
-            status=422,
-            rows=regs.premises_list(actor),
-            problems=problems,
-            values=form,
-        )
-    regs.create_premises(actor, data)
-    return RedirectResponse(f"{PREFIX}/locaux", status_code=303)
+    def create(data: Any) -> str:
+        regs.create_premises(actor, data)
+        return f"{PREFIX}/locaux"
+
+    return await _staff_form(
+        request,
+        actor,
+        model=PremisesCreate,
+        template="locaux.html",
+        rows=lambda: regs.premises_list(actor),
+        create=create,
+    )
 
 
 # --- projects -----------------------------------------------------------------------------------------
