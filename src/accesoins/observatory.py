@@ -180,7 +180,7 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
     if options.cost in ("auto", "table") and iris is not None:
         for path in sources.locate("od_table", data_dir, required=False):
             table = sources.read_od_table(path)
-            if table["origin_id"].isin(iris.index).mean() > 0 and table["origin_id"].isin(iris.index).any():
+            if table["origin_id"].isin(iris.index).any():
                 od = table
                 files.append(("od_table", path, len(table)))
                 break
