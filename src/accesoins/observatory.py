@@ -295,7 +295,7 @@ def _cost_source(inputs: Inputs, options: BuildOptions, data_dir: Path) -> netwo
     if options.cost == "route":
         return _road_costs(inputs, data_dir, options.store_path.parent / "cache")
     if inputs.od is not None and options.cost in ("auto", "table"):
-        return network.OdTableCosts(inputs.od, label="distancier")
+        return network.OdTableCosts(inputs.od)
     return network.CrowFlyCosts()
 
 

@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from accesoins.geo._codes import Precision
+
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("etablissement", "adresse", "iris", "commune", "inconnue")
+PRECISIONS = tuple(str(p) for p in Precision)
 PLACE_CRS = "EPSG:4326"
 
 
@@ -81,7 +83,7 @@ def place_activities(
     n = len(out)
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
-    precision = np.full(n, "inconnue", dtype=object)
+    precision = np.full(n, Precision.INCONNUE.value, dtype=object)
     site = np.full(n, "", dtype=object)
 
     if establishments is not None and "finess_site" in out.columns:
@@ -91,7 +93,7 @@ def place_activities(
         lon[hit] = f[hit].map(fin["lon"]).to_numpy()
         lat[hit] = f[hit].map(fin["lat"]).to_numpy()
         hit &= ~np.isnan(lon)
-        precision[hit] = "etablissement"
+        precision[hit] = Precision.ETABLISSEMENT.value
         site[hit] = "finess:" + f[hit]
 
     if addresses is not None and {"street_number", "street_name"} <= set(out.columns):
@@ -100,21 +102,21 @@ def place_activities(
         )
         ban = ban.drop_duplicates("key").set_index("key")
         key = _address_key(out["street_number"], out["street_name"], out["commune_code"])
-        hit = (precision == "inconnue") & key.isin(ban.index).to_numpy()
+        hit = (precision == Precision.INCONNUE.value) & key.isin(ban.index).to_numpy()
         lon[hit] = key[hit].map(ban["lon"]).astype(float).to_numpy()
         lat[hit] = key[hit].map(ban["lat"]).astype(float).to_numpy()
-        precision[hit] = "adresse"
+        precision[hit] = Precision.ADRESSE.value
         site[hit] = "adresse:" + key[hit]
 
     points = commune_points(communes)
     by_code = pd.Series(points.values, index=communes["commune_code"].to_numpy())
-    rest = (precision == "inconnue") & out["commune_code"].isin(by_code.index).to_numpy()
+    rest = (precision == Precision.INCONNUE.value) & out["commune_code"].isin(by_code.index).to_numpy()
     pts = out.loc[rest, "commune_code"].map(by_code)
     lon[rest] = shapely.get_x(pts.to_numpy())
     lat[rest] = shapely.get_y(pts.to_numpy())
-    precision[rest] = "commune"
+    precision[rest] = Precision.COMMUNE.value
     site[rest] = "commune:" + out.loc[rest, "commune_code"]
-    unknown = precision == "inconnue"
+    unknown = precision == Precision.INCONNUE.value
     if unknown.any():
         log.warning("%d activité(s) sans lieu connu (commune absente du territoire)", int(unknown.sum()))
     out["site_id"] = site

@@ -9,7 +9,6 @@ sparse kernel (:func:`floating_catchment`) used by the APL and by the generic
 
 from accesoins.indicators._age import five_year_bands, standardised_population
 from accesoins.indicators._apl import (
-    UNDER_SERVED,
     AplComparison,
     access_from_ratios,
     aggregate_weighted,
@@ -17,6 +16,15 @@ from accesoins.indicators._apl import (
     compare_apl,
 )
 from accesoins.indicators._catchment import CatchmentResult, catchment_access, cost_pairs
+from accesoins.indicators._codes import (
+    APL_CLASS_BOUNDS,
+    UNDER_SERVED,
+    WELL_SERVED,
+    AplClass,
+    DemandMethod,
+    apl_class,
+    apl_classes,
+)
 from accesoins.indicators._decay import Decay, parse_decay
 from accesoins.indicators._density import densities, unit_supply
 from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
@@ -29,17 +37,23 @@ from accesoins.indicators._supply import (
 )
 
 __all__ = [
+    "APL_CLASS_BOUNDS",
     "APL_MODES",
     "UNDER_SERVED",
+    "WELL_SERVED",
+    "AplClass",
     "AplComparison",
     "CatchmentResult",
     "CostPairs",
     "Decay",
+    "DemandMethod",
     "FcaResult",
     "PairWeights",
     "access_from_ratios",
     "aggregate_weighted",
     "apl",
+    "apl_class",
+    "apl_classes",
     "bounded_activity",
     "calibrate_activity",
     "catchment_access",

@@ -19,8 +19,6 @@ from accesoins.indicators._catchment import CatchmentResult, catchment_access, c
 from accesoins.indicators._decay import parse_decay
 from accesoins.parameters import AplParameters
 
-UNDER_SERVED = 2.5  # consultations / standardised inhabitant / year: zonage threshold
-
 
 def apl(
     demand: pd.Series,

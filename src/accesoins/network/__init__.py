@@ -10,6 +10,7 @@ networks plug in through the same :class:`CostSource` protocol
 and :func:`isochrones` draws the area reachable around sites.
 """
 
+from accesoins.network._codes import CostSourceCode
 from accesoins.network._costs import CostSource, CrowFlyCosts, OdTableCosts
 from accesoins.network._graph import (
     RoadGraph,
@@ -26,6 +27,7 @@ from accesoins.network._osm import RoadSpeedParameters, load_road_speeds, read_o
 
 __all__ = [
     "CostSource",
+    "CostSourceCode",
     "CrowFlyCosts",
     "OdTableCosts",
     "RoadGraph",

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from accesoins.errors import ConfigurationError
+from accesoins.network._codes import CostSourceCode
 from accesoins.parameters import CrowFlyParameters, load_crowfly_parameters
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class CrowFlyCosts:
     ``unit_id``. Parameters: ``parameters/crowfly.yaml``.
     """
 
-    name = "vol_oiseau"
+    name: str = CostSourceCode.VOL_OISEAU
 
     def __init__(self, parameters: CrowFlyParameters | None = None, *, crs: str = METRIC_CRS) -> None:
         self.parameters = parameters or load_crowfly_parameters()
@@ -118,14 +119,13 @@ class OdTableCosts:
     gets that unit's times. The table is used in its own orientation.
     """
 
-    name = "table"
+    name: str = CostSourceCode.DISTANCIER
 
-    def __init__(self, table: pd.DataFrame, *, label: str = "table") -> None:
+    def __init__(self, table: pd.DataFrame) -> None:
         missing = [c for c in COST_COLUMNS if c not in table.columns]
         if missing:
             raise ConfigurationError(f"table de temps sans colonne(s) {', '.join(missing)}")
         self.table = table[COST_COLUMNS]
-        self.name = label
 
     def travel_times(
         self,

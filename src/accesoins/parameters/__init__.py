@@ -1,4 +1,4 @@
-"""Versioned reference parameters: DREES APL vintages, crow-fly speeds.
+"""Versioned reference parameters: DREES APL vintages, APL classes, crow-fly speeds.
 
 Each vintage of the official APL is one YAML file beside this module
 (``apl_drees_<year>.yaml``); code never repeats these numbers as literals.
@@ -17,10 +17,12 @@ from accesoins.errors import ConfigurationError, UnknownChoiceError
 
 __all__ = [
     "ActivityBounds",
+    "AplClassBounds",
     "AplParameters",
     "CrowFlyParameters",
     "StepDecay",
     "apl_vintages",
+    "load_apl_classes",
     "load_apl_parameters",
     "load_crowfly_parameters",
 ]
@@ -90,6 +92,29 @@ class AplParameters(BaseModel):
         return self.decay.steps[-1].below_min
 
 
+class AplClassBound(BaseModel):
+    """One APL class: its code and the value it stays strictly below (None: no upper bound)."""
+
+    code: str
+    below: float | None = Field(default=None, gt=0)
+
+
+class AplClassBounds(BaseModel):
+    """The APL classes in increasing order (``apl_classes.yaml``); only the last one is unbounded."""
+
+    source: str
+    classes: list[AplClassBound] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> AplClassBounds:
+        limits = [c.below for c in self.classes[:-1] if c.below is not None]
+        if len(limits) < len(self.classes) - 1 or self.classes[-1].below is not None:
+            raise ValueError("seule la dernière classe est sans borne supérieure")
+        if limits != sorted(limits) or len(set(limits)) != len(limits):
+            raise ValueError("les bornes des classes doivent être croissantes")
+        return self
+
+
 class CrowFlyParameters(BaseModel):
     """Crow-fly travel time model: ``access_min`` + straight distance × detour ÷ speed by density class."""
 
@@ -140,6 +165,21 @@ def load_apl_parameters(vintage: int) -> AplParameters:
         return AplParameters.model_validate(_read_yaml(f"apl_drees_{vintage}.yaml"))
     except ValidationError as exc:
         raise ConfigurationError(f"apl_drees_{vintage}.yaml invalide : {exc}") from exc
+
+
+@cache
+def load_apl_classes() -> AplClassBounds:
+    """Classes of the APL and their thresholds (``apl_classes.yaml``), defined nowhere else.
+
+    Examples
+    --------
+    >>> [(c.code, c.below) for c in load_apl_classes().classes]
+    [('sous_dotee', 2.5), ('intermediaire', 4.0), ('bien_dotee', None)]
+    """
+    try:
+        return AplClassBounds.model_validate(_read_yaml("apl_classes.yaml"))
+    except ValidationError as exc:
+        raise ConfigurationError(f"apl_classes.yaml invalide : {exc}") from exc
 
 
 @cache

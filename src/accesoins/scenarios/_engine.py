@@ -353,7 +353,7 @@ def _cost_model(meta: dict[str, Any], store: Store, snapshot_id: str) -> network
         data_dir = Path(meta["data_dir"])
         for path in sources.locate("od_table", data_dir, required=False):
             if path.name in set(od["file"]) and sources.sha256_of(path) in set(od["sha256"]):
-                return network.OdTableCosts(sources.read_od_table(path), label="distancier")
+                return network.OdTableCosts(sources.read_od_table(path))
         raise StoreError(
             f"distancier de l'instantané introuvable dans {data_dir} (fichier modifié ou déplacé)"
         )

@@ -9,6 +9,7 @@ data directory.
 
 from accesoins.sources._annuaire import ACTIVITY_COLUMNS, MODES, read_annuaire_sante, read_rpps_2017
 from accesoins.sources._catalog import CATALOG, SourceSpec, fetch, locate, sha256_of
+from accesoins.sources._codes import Profession, SourceName
 from accesoins.sources._communes import POPULATION_YEAR, commune_code_history, read_communes
 from accesoins.sources._drees import apl_vintages_in, read_apl_drees, read_apl_parameters_sheet
 from accesoins.sources._enrichment import read_enrichment, retiring_by
@@ -32,6 +33,8 @@ __all__ = [
     "IRIS_AGE_COLUMNS",
     "MODES",
     "POPULATION_YEAR",
+    "Profession",
+    "SourceName",
     "SourceSpec",
     "apl_vintages_in",
     "classify_professions",

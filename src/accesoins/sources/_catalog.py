@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from accesoins.errors import AccesoinsError, MissingSourceError, UnknownChoiceError
+from accesoins.sources._codes import SourceName
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 class SourceSpec:
     """An official source: publisher's address and file name patterns in a data directory."""
 
-    name: str
+    name: SourceName
     label: str
     publisher: str
     url: str
@@ -34,11 +35,11 @@ class SourceSpec:
     licence: str = "Licence Ouverte / Etalab 2.0"
 
 
-CATALOG: dict[str, SourceSpec] = {
+CATALOG: dict[str, SourceSpec] = {  # keyed by SourceName (a str)
     s.name: s
     for s in (
         SourceSpec(
-            "annuaire_sante",
+            SourceName.ANNUAIRE_SANTE,
             "Annuaire Santé – extraction PS_LibreAcces (RPPS/ADELI)",
             "ANS",
             "https://service.annuaire.sante.fr/annuaire-sante-webservices/V300/services/extraction/PS_LibreAcces",
@@ -50,7 +51,7 @@ CATALOG: dict[str, SourceSpec] = {
             ),
         ),
         SourceSpec(
-            "finess",
+            SourceName.FINESS,
             "FINESS – extraction des établissements (géolocalisés)",
             "Ministère de la Santé / DREES",
             "https://www.data.gouv.fr/api/1/datasets/finess-extraction-du-fichier-des-etablissements/",
@@ -63,21 +64,21 @@ CATALOG: dict[str, SourceSpec] = {
             ),
         ),
         SourceSpec(
-            "apl_drees",
+            SourceName.APL_DREES,
             "APL aux médecins généralistes (classeur DREES)",
             "DREES",
             "https://data.drees.solidarites-sante.gouv.fr/explore/dataset/530_l-accessibilite-potentielle-localisee-apl/",
             ("apl_medecins_generalistes*.xlsx", "*APL*generalistes*.xlsx"),
         ),
         SourceSpec(
-            "population_iris",
+            SourceName.POPULATION_IRIS,
             "Population par âge à l'IRIS (base-ic-evol-struct-pop)",
             "INSEE",
             "https://www.insee.fr/fr/statistiques/5650720",
             ("base-ic-evol-struct-pop-*.xlsx", "base-ic-evol-struct-pop-*.csv", "pop_iris_*.xlsx"),
         ),
         SourceSpec(
-            "gp_iris",
+            SourceName.GP_IRIS,
             "Médecins généralistes par IRIS (étude APL 06, Chaire PAAS)",
             "Chaire PAAS (tiers)",
             "",
@@ -85,28 +86,28 @@ CATALOG: dict[str, SourceSpec] = {
             "non précisée",
         ),
         SourceSpec(
-            "od_table",
+            SourceName.OD_TABLE,
             "Distancier IRIS/commune (minutes)",
             "INSEE Metric ou étude tierce",
             "https://www.insee.fr/fr/information/7635825",
             ("od_iris_*le30min*.csv", "od_iris_*.csv", "od_communes_*.csv", "distancier*.csv"),
         ),
         SourceSpec(
-            "filosofi_grid",
+            SourceName.FILOSOFI_GRID,
             "Filosofi – population carroyée 200 m",
             "INSEE",
             "https://www.insee.fr/fr/statistiques/7655475",
             ("filosofi*200m*.csv", "carreaux_200m*.csv"),
         ),
         SourceSpec(
-            "qpv",
+            SourceName.QPV,
             "Quartiers prioritaires de la politique de la ville (périmètres)",
             "ANCT",
             "https://www.data.gouv.fr/api/1/datasets/quartiers-prioritaires-de-la-politique-de-la-ville-qpv/",
             ("qpv*.geojson", "QP*.geojson", "qpv*.gpkg", "QP*.shp"),
         ),
         SourceSpec(
-            "osm",
+            SourceName.OSM,
             "OpenStreetMap – extrait régional (.osm.pbf)",
             "OpenStreetMap (ODbL)",
             "https://download.geofabrik.de/europe/france.html",

@@ -18,10 +18,11 @@ from importlib import resources
 import pandas as pd
 
 from accesoins.errors import ConfigurationError
+from accesoins.sources._codes import Profession
 
 __all__ = ["OTHER", "classify_professions", "load_professions", "normalise_label"]
 
-OTHER = "autre"
+OTHER = Profession.AUTRE
 """Key of every profession outside the table."""
 
 _PHYSICIAN_CODE = "10"  # TRE_G15 « Médecin »
@@ -77,8 +78,11 @@ def _rules() -> pd.DataFrame:
                     f"professions.csv : « {clash[clash.gt(1)].index[0]} » ({nomenclature}) "
                     "désigne plusieurs professions"
                 )
-    if OTHER not in set(rules["profession"]):
-        raise ConfigurationError(f"professions.csv : la profession « {OTHER} » est obligatoire")
+    if set(rules["profession"]) != set(Profession):
+        raise ConfigurationError(
+            "professions.csv : les professions doivent être exactement "
+            f"{', '.join(Profession)} (lues : {', '.join(sorted(set(rules['profession'])))})"
+        )
     return rules
 
 
@@ -138,6 +142,6 @@ def classify_professions(
     has_specialty = specialty_code.fillna("").astype(str).str.strip().ne("") | specialty_label.fillna(
         ""
     ).astype(str).str.strip().ne("")
-    physician_other = pd.Series(physician_key, index=profession.index).where(has_specialty, OTHER)
+    physician_other = pd.Series(physician_key, index=profession.index).where(has_specialty, OTHER.value)
     result = profession.where(~physician, specialty.fillna(physician_other))
-    return result.fillna(OTHER).astype(str).rename("profession")
+    return result.fillna(OTHER.value).astype(str).rename("profession")
