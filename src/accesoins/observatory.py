@@ -275,7 +275,7 @@ def _commune_demand(inputs: Inputs, iris_std: pd.Series | None, mode: DemandMode
         demand["population_standardised"] = by_commune["std"].reindex(demand.index)
         covered = demand["population_standardised"].notna()
         demand.loc[~covered, "population_standardised"] = demand.loc[~covered, "population"]
-        return demand, "insee_ages_iris"
+        return demand, indicators.DemandMethod.INSEE_AGES_IRIS
     if mode == "insee":
         raise MissingSourceError(
             "population par âge (INSEE)",
@@ -286,9 +286,9 @@ def _commune_demand(inputs: Inputs, iris_std: pd.Series | None, mode: DemandMode
         d = inputs.drees.set_index("commune_code")
         ratio = (d["population_standardised"] / d["population_total"]).reindex(demand.index)
         demand["population_standardised"] = demand["population"] * ratio.fillna(1.0)
-        return demand, "ratio_standardisation_drees"
+        return demand, indicators.DemandMethod.RATIO_DREES
     demand["population_standardised"] = demand["population"]
-    return demand, "population_non_standardisee"
+    return demand, indicators.DemandMethod.NON_STANDARDISEE
 
 
 def _cost_source(inputs: Inputs, options: BuildOptions, data_dir: Path) -> network.CostSource:
@@ -479,14 +479,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
     )
     names = units_table.set_index(["level", "unit_id"])["name"]
     indicators_table["name"] = pd.MultiIndex.from_frame(indicators_table[["level", "unit_id"]]).map(names)
-    indicators_table["apl_class"] = np.select(
-        [
-            indicators_table["apl"] < indicators.UNDER_SERVED,
-            indicators_table["apl"] >= indicators.UNDER_SERVED,
-        ],
-        ["sous-dotée", "non sous-dotée"],
-        default="",
-    )
+    indicators_table["apl_class"] = indicators.apl_classes(indicators_table["apl"])
     summary.update(_summarise(activities, indicators_table))
     return Results(
         units=units_table,

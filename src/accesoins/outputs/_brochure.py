@@ -3,7 +3,7 @@
 Reads a snapshot (communes, indicators, practice sites), optionally the FINESS
 file recorded in it (from the data directory, checked against its SHA-256) and a
 YAML file of contacts; returns a PDF with the territory's key figures, a map by
-APL class, the under-served communes (APL < 2.5), the local health ecosystem
+APL class, the under-served communes (APL class ``sous_dotee``), the local health ecosystem
 (maisons de santé, centres de santé, hospitals, pharmacies… by FINESS name) and
 whom to call. Disclosure control applies as for every public output.
 
@@ -38,12 +38,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from accesoins import __version__
 from accesoins.errors import ConfigurationError, StoreError
 from accesoins.geo import parse_territory
+from accesoins.indicators import UNDER_SERVED
 from accesoins.outputs._disclosure import DEFAULT_K, disclose_layer
 from accesoins.outputs._gpkg import format_number
 from accesoins.outputs._report import (
-    APL_THRESHOLD,
     ReportBuilder,
     _total,
+    apl_classes_context,
     apl_map,
     department_label,
     render_pdf,
@@ -222,7 +223,7 @@ def build_brochure(
     layer = disclose_layer(layer[layer["unit_id"].isin(codes)].reset_index(drop=True), k=k)
     pop = layer["population"].astype(float)
     apl = layer["apl"].astype(float)
-    under = layer[apl < APL_THRESHOLD].sort_values("population", ascending=False)
+    under = layer[apl < UNDER_SERVED].sort_values("population", ascending=False)
     total_pop = float(pop.sum())
     ok = apl.notna() & (pop > 0)
     mean_apl = float(np.average(apl[ok], weights=pop[ok])) if ok.any() else float("nan")
@@ -298,5 +299,6 @@ def build_brochure(
         else "établissements où exercent les praticiens suivis",
         "map_png": apl_map(layer, sites, labels=len(layer) <= 40, size_cm=(17.0, 9.0)),
         "sources": report.source_rows(),
+        "apl_classes": apl_classes_context(),
     }
     return render_pdf("brochure.html", context, out_path)

@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 
 from accesoins.errors import ConfigurationError, DataFileError
+from accesoins.indicators import apl_class
 
 __all__ = [
     "DEFAULT_K",
@@ -283,9 +284,8 @@ def _aggregate(rows: pd.DataFrame, k: int) -> dict[str, object]:
 
 
 def _apl_class(apl: float) -> str:
-    if not np.isfinite(apl):
-        return ""
-    return "sous-dotée" if apl < 2.5 else "non sous-dotée"
+    cls = apl_class(apl)
+    return "" if cls is None else cls.value
 
 
 # -- checking ------------------------------------------------------------------------------------------

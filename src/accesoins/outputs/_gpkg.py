@@ -4,7 +4,7 @@ Reads a snapshot of the store; writes one layer per level × profession (every
 indicator of that level, disclosure control applied), the practice sites, a
 ``lisez_moi`` table documenting every column, and QGIS styles in the
 ``layer_styles`` table (the schema QGIS itself writes), so that each layer
-opens styled: graduated APL classes around the 2.5 threshold, density quantiles.
+opens styled: graduated APL classes (``parameters/apl_classes.yaml``), density quantiles.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from accesoins import french
+from accesoins import french, labels
 from accesoins.errors import UnknownChoiceError
+from accesoins.geo import Level, Precision
+from accesoins.indicators import APL_CLASS_BOUNDS, UNDER_SERVED, AplClass, apl_class
 from accesoins.outputs._disclosure import DEFAULT_K, disclose_layer
 from accesoins.outputs._export import export_table
 from accesoins.store import Store, indicator_layer
@@ -33,8 +35,8 @@ __all__ = [
     "APL_CLASSES",
     "COLUMN_DOCS",
     "EXPORT_FORMATS",
-    "AplClass",
-    "apl_class_of",
+    "AplClassStyle",
+    "apl_style",
     "export_observatory",
     "format_number",
     "public_layers",
@@ -47,32 +49,49 @@ GEOMETRY_COLUMN = "geom"  # what GDAL names the geometry column of a GeoPackage 
 
 
 @dataclass(frozen=True)
-class AplClass:
-    """One APL class: bounds (lower included, upper excluded), French label, colour."""
+class AplClassStyle:
+    """How one APL class is drawn: bounds (lower included, upper excluded), French legend, colour."""
 
+    code: AplClass
     lower: float
     upper: float
     label: str
     colour: str
 
 
-APL_CLASSES: tuple[AplClass, ...] = (
-    AplClass(0.0, 1.5, "moins de 1,5 : sous-dotée, très faible", "#b2182b"),
-    AplClass(1.5, 2.5, "1,5 à 2,5 : sous-dotée", "#ef8a62"),
-    AplClass(2.5, 4.0, "2,5 à 4", "#67a9cf"),
-    AplClass(4.0, 1e6, "4 et plus", "#2166ac"),
-)
-"""APL classes shared by maps, reports and QGIS styles; below 2.5 a place is « sous-dotée »."""
+APL_COLOURS = {
+    AplClass.SOUS_DOTEE: "#d6604d",
+    AplClass.INTERMEDIAIRE: "#92c5de",
+    AplClass.BIEN_DOTEE: "#2166ac",
+}
+
+
+def _apl_class_styles() -> tuple[AplClassStyle, ...]:
+    lowers = [0.0, *(upper for _, upper in APL_CLASS_BOUNDS[:-1])]
+    return tuple(
+        AplClassStyle(
+            cls,
+            lower,
+            min(upper, 1e6),
+            f"{labels.apl_class_range(cls)} : {labels.label(cls)}",
+            APL_COLOURS[cls],
+        )
+        for lower, (cls, upper) in zip(lowers, APL_CLASS_BOUNDS, strict=True)
+    )
+
+
+APL_CLASSES: tuple[AplClassStyle, ...] = _apl_class_styles()
+"""APL classes (bounds from ``parameters/apl_classes.yaml``) as drawn by maps, reports and QGIS styles."""
 
 DENSITY_COLOURS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
-SITE_COLOURS = {"etablissement": "#1b7837", "commune": "#762a83", "iris": "#e08214"}
+SITE_COLOURS = {Precision.ETABLISSEMENT: "#1b7837", Precision.COMMUNE: "#762a83", Precision.IRIS: "#e08214"}
 NO_DATA_COLOUR = "#d9d9d9"
 
 COLUMN_DOCS: dict[str, str] = {
     "unit_id": "Code de l'unité : code commune INSEE, code IRIS, ou identifiant INSPIRE du carreau de 200 m",
     "name": "Nom de l'unité (noms joints par « + » quand des unités ont été fusionnées)",
     "parent_id": "Code de l'unité englobante (département d'une commune, commune d'un IRIS ou d'un carreau)",
-    "level": "Niveau géographique : commune, iris ou carreau",
+    "level": "Niveau géographique : " + ", ".join(f"{c} ({labels.label(c)})" for c in Level),
     "profession": "Profession (generaliste, neurologue, …)",
     "headcount": "Nombre de praticiens exerçant dans l'unité (information publique de l'annuaire santé)",
     "etp": "Équivalents temps plein des praticiens (une activité partagée sur deux lieux compte 0,5)",
@@ -85,12 +104,14 @@ COLUMN_DOCS: dict[str, str] = {
     "std_density_per_100k": "Praticiens en ETP pour 100 000 habitants, population pondérée par l'âge",
     "apl": "Accessibilité potentielle localisée : consultations accessibles par an et par habitant "
     "(médecins généralistes seulement)",
-    "apl_class": "« sous-dotée » si l'APL est inférieure à 2,5 consultations par an et par habitant",
+    "apl_class": f"Classe d'APL ({labels.APL_CLASS_NOTE}) : "
+    + ", ".join(f"{c} = {labels.label(c)}, APL {labels.apl_class_range(c)}" for c in AplClass),
     "unites_fusionnees": "Unités regroupées pour le secret statistique (vide si aucune)",
     "secret": "« fusion » : unité regroupée avec ses voisines ; « masque » : chiffres d'habitants masqués",
     "site_id": "Lieu d'exercice : « finess:NUMÉRO » (établissement) ou « commune:CODE » (centre de commune)",
     "label": "Nom de l'établissement FINESS (vide pour un lieu ramené au centre de la commune)",
-    "precision": "Précision de localisation : etablissement (adresse) ou commune (centre de la commune)",
+    "precision": "Précision de localisation : "
+    + ", ".join(f"{c} = {labels.label(c)}" for c in SITE_COLOURS),
     "professions": "Professions exerçant sur le lieu",
     "commune_code": "Code INSEE de la commune du lieu",
     "iris_code": "Code IRIS du lieu, quand il est connu",
@@ -104,20 +125,16 @@ COLUMN_DOCS: dict[str, str] = {
 """French description of every exported column (the ``lisez_moi`` layer and docs/partage.md)."""
 
 
-def apl_class_of(apl: float) -> AplClass | None:
-    """The :data:`APL_CLASSES` entry holding ``apl`` (None when missing).
+def apl_style(apl: float) -> AplClassStyle | None:
+    """The :data:`APL_CLASSES` style of an APL value (None when missing).
 
     Examples
     --------
-    >>> apl_class_of(2.49).label, apl_class_of(2.5).label
-    ('1,5 à 2,5 : sous-dotée', '2,5 à 4')
+    >>> apl_style(2.49).label, apl_style(2.5).label
+    ('moins de 2,5 : sous-dotée', '2,5 à moins de 4 : intermédiaire')
     """
-    if apl is None or not np.isfinite(apl):
-        return None
-    for cls in APL_CLASSES:
-        if cls.lower <= apl < cls.upper:
-            return cls
-    return APL_CLASSES[-1]
+    cls = apl_class(apl)
+    return None if cls is None else APL_CLASSES[list(AplClass).index(cls)]
 
 
 # -- layers ----------------------------------------------------------------------------------------------
@@ -311,9 +328,7 @@ def _styles(name: str, layer: gpd.GeoDataFrame) -> list[dict[str, object]]:
     styles: list[dict[str, object]] = []
     if name == "sites":
         cats = [
-            ("etablissement", "Établissement (adresse précise)", SITE_COLOURS["etablissement"]),
-            ("commune", "Centre de la commune (adresse imprécise)", SITE_COLOURS["commune"]),
-            ("iris", "Centre de l'IRIS", SITE_COLOURS["iris"]),
+            (str(p), labels.label(p), colour) for p, colour in SITE_COLOURS.items()
         ]
         styles.append(
             {
@@ -333,9 +348,10 @@ def _styles(name: str, layer: gpd.GeoDataFrame) -> list[dict[str, object]]:
         ranges = [(c.lower, c.upper, c.label, c.colour) for c in APL_CLASSES]
         styles.append(
             {
-                "styleName": "Classes d'APL (seuil 2,5)",
+                "styleName": f"Classes d'APL (seuil {labels.format_threshold(UNDER_SERVED)}, indicatives)",
                 "useAsDefault": True,
-                "description": "APL en consultations par an et par habitant ; sous-dotée sous 2,5",
+                "description": "APL en consultations par an et par habitant ; "
+                f"sous-dotée sous {labels.format_threshold(UNDER_SERVED)} ({labels.APL_CLASS_NOTE})",
                 "styleQML": _graduated_qml("apl", ranges, kind=kind),
                 "styleSLD": _sld(name, "apl", ranges, point=kind == "marker"),
             }

@@ -31,57 +31,40 @@ from shapely.geometry import box
 
 from accesoins import __version__
 from accesoins.errors import StoreError
+from accesoins.geo import Precision
+from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
+from accesoins.labels import (
+    APL_CLASS_NOTE,
+    apl_class_label,
+    apl_class_range,
+    format_threshold,
+    label,
+    label_of,
+)
+from accesoins.network import CostSourceCode
 from accesoins.outputs._disclosure import DEFAULT_K, disclose_layer
-from accesoins.outputs._gpkg import APL_CLASSES, NO_DATA_COLOUR, SITE_COLOURS, apl_class_of, format_number
+from accesoins.outputs._gpkg import APL_CLASSES, NO_DATA_COLOUR, SITE_COLOURS, apl_style, format_number
+from accesoins.sources import Profession, SourceName
 from accesoins.store import SnapshotDiff, Store, diff_snapshots, indicator_layer
 
-__all__ = ["APL_THRESHOLD", "ReportBuilder", "profession_labels", "render_pdf"]
+__all__ = ["ReportBuilder", "profession_label", "render_pdf"]
 
 log = logging.getLogger(__name__)
 
-APL_THRESHOLD = 2.5
-"""Below this APL (consultations per year and inhabitant) a place is « sous-dotée » (DREES)."""
 PROJECTED_CRS = 2154  # Lambert 93, metres: maps of metropolitan France
+SITE_MARKERS = {Precision.COMMUNE: "D", Precision.IRIS: "s", Precision.ETABLISSEMENT: "o"}  # in drawing order
 
 LEVELS: dict[str, dict[str, str]] = {
     "commune": {"label": "Commune", "article": "la commune", "word": "commune", "plural": "communes"},
     "iris": {"label": "IRIS", "article": "l'IRIS", "word": "IRIS", "plural": "IRIS"},
 }
-SOURCE_LABELS = {
-    "apl_drees": "APL de la DREES (paramètres)",
-    "annuaire_sante": "Annuaire santé (RPPS)",
-    "finess": "FINESS (établissements)",
-    "filosofi_grid": "Population carroyée INSEE (Filosofi)",
-    "iris_population": "Population par IRIS (INSEE)",
-    "travel_times": "Distancier",
-    "qpv": "Quartiers prioritaires (QPV)",
-}
-COST_LABELS = {
-    "vol_oiseau": "temps de trajet estimés à vol d'oiseau (distance corrigée, vitesse moyenne)",
-    "table": "temps de trajet lus dans un distancier",
-    "route": "temps de trajet sur le réseau routier OpenStreetMap",
-}
-PRECISION_LABELS = {
-    "etablissement": "à l'adresse de l'établissement",
-    "commune": "au centre de la commune",
-    "iris": "au centre de l'IRIS",
-}
-DEMAND_LABELS = {
-    "ratio_standardisation_drees": "population pondérée par l'âge selon le ratio de la DREES",
-    "insee": "population pondérée par l'âge (pyramide des âges INSEE)",
-    "population": "population totale, sans pondération par l'âge",
-}
-
 
 # -- small helpers ---------------------------------------------------------------------------------------
 
 
-@cache
-def profession_labels() -> dict[str, str]:
-    """French label of each profession key (``generaliste`` → « Médecin généraliste »)."""
-    text = resources.files("accesoins").joinpath("parameters", "professions.csv").read_text(encoding="utf-8")
-    table = pd.read_csv(io.StringIO(text), dtype=str)
-    return dict(table.drop_duplicates("profession")[["profession", "label"]].itertuples(index=False))
+def profession_label(key: str) -> str:
+    """French label of a profession key as stored (``generaliste`` → « Médecin généraliste »)."""
+    return label_of(Profession, key)
 
 
 @cache
@@ -155,7 +138,7 @@ def apl_map(
     units = units.to_crs(PROJECTED_CRS)
     fig = Figure(figsize=(size_cm[0] / 2.54, size_cm[1] / 2.54))
     ax = fig.add_subplot()
-    colours = [c.colour if (c := apl_class_of(v)) else NO_DATA_COLOUR for v in units["apl"].astype(float)]
+    colours = [c.colour if (c := apl_style(v)) else NO_DATA_COLOUR for v in units["apl"].astype(float)]
     units.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.6)
     chosen = units[units["unit_id"].isin(list(highlight))]
     if not chosen.empty:
@@ -166,7 +149,7 @@ def apl_map(
     if not sites.empty:
         pts = sites.to_crs(PROJECTED_CRS)
         pts = pts.cx[xmin:xmax, ymin:ymax]
-        for precision, marker in (("commune", "D"), ("iris", "s"), ("etablissement", "o")):
+        for precision, marker in SITE_MARKERS.items():
             part = pts[pts["precision"] == precision]
             if part.empty:
                 continue
@@ -204,28 +187,14 @@ def apl_map(
     ax.set_aspect("equal")
     ax.set_axis_off()
     handles: list[Any] = [Patch(facecolor=c.colour, label=c.label) for c in APL_CLASSES]
-    handles.append(Patch(facecolor=NO_DATA_COLOUR, label="APL non calculée"))
-    handles.append(
-        Line2D(
-            [], [], marker="o", ls="", color=SITE_COLOURS["etablissement"], label="lieu d'exercice (adresse)"
-        )
-    )
-    handles.append(
-        Line2D(
-            [],
-            [],
-            marker="D",
-            ls="",
-            color=SITE_COLOURS["commune"],
-            label="lieu ramené au centre de la commune",
-        )
-    )
-    if not sites.empty and (sites["precision"] == "iris").any():
-        handles.append(
-            Line2D(
-                [], [], marker="s", ls="", color=SITE_COLOURS["iris"], label="lieu ramené au centre de l'IRIS"
-            )
-        )
+    handles.append(Patch(facecolor=NO_DATA_COLOUR, label=apl_class_label(None)))
+    shown = [Precision.ETABLISSEMENT, Precision.COMMUNE]
+    if not sites.empty and (sites["precision"] == Precision.IRIS).any():
+        shown.append(Precision.IRIS)
+    handles += [
+        Line2D([], [], marker=SITE_MARKERS[p], ls="", color=SITE_COLOURS[p], label=f"lieu {label(p)}")
+        for p in shown
+    ]
     fig.legend(
         handles=handles,
         loc="lower center",
@@ -366,7 +335,7 @@ class ReportBuilder:
         apl = float(gp["apl"]) if gp is not None and pd.notna(gp.get("apl")) else float("nan")
         ref_apl = _weighted(ref_gp["apl"], ref_gp["population"])
         pop = float(gp["population"]) if gp is not None else float("nan")
-        sous_pop = ref_gp.loc[ref_gp["apl"] < APL_THRESHOLD, "population"].sum()
+        sous_pop = ref_gp.loc[ref_gp["apl"] < UNDER_SERVED, "population"].sum()
         ref_pop = _total(ref_gp["population"])
         level_info = LEVELS.get(unit.level, LEVELS["commune"])
         key_rows = [
@@ -400,18 +369,18 @@ class ReportBuilder:
             ),
             ("APL (consultations par an et par habitant)", format_number(apl, 2), format_number(ref_apl, 2)),
             (
-                "Sous-dotée (APL < 2,5) ? Référence : part des habitants en zone sous-dotée",
-                "oui" if apl < APL_THRESHOLD else ("non" if np.isfinite(apl) else "—"),
+                f"Sous-dotée (APL < {format_threshold(UNDER_SERVED)}) ? "
+                "Référence : part des habitants en zone sous-dotée",
+                "oui" if apl < UNDER_SERVED else ("non" if np.isfinite(apl) else "—"),
                 f"{format_number(100 * sous_pop / ref_pop if ref_pop else float('nan'), 1)} %",
             ),
         ]
-        labels = profession_labels()
         professions = []
         for prof, row in by_prof.sort_index().iterrows():
             ref_p = ref[ref["profession"] == prof]
             professions.append(
                 {
-                    "label": labels.get(str(prof), str(prof)),
+                    "label": profession_label(str(prof)),
                     "headcount": format_number(row["headcount"]),
                     "etp": format_number(row["etp"], 1),
                     "density": format_number(row["density_per_100k"], 1),
@@ -422,13 +391,13 @@ class ReportBuilder:
                     "n_commune": format_number(row.get("n_commune", np.nan)),
                 }
             )
-        if np.isfinite(apl):
-            status = "sous-dotée" if apl < APL_THRESHOLD else "non sous-dotée"
-            badge = "sous" if apl < APL_THRESHOLD else "ok"
-            cls = apl_class_of(apl)
-            explanation = f"classe d'APL : {cls.label if cls else '—'} ; seuil de sous-dotation : 2,5"
+        cls = apl_class(apl)
+        if cls is not None:
+            status, badge = label(cls), "sous" if cls is AplClass.SOUS_DOTEE else "ok"
+            explanation = f"classe d'APL : {apl_class_range(cls)} ({APL_CLASS_NOTE})"
         else:
-            status, badge, explanation = "APL non calculée", "na", "l'APL n'est pas calculée pour cette unité"
+            status, badge = apl_class_label(None), "na"
+            explanation = "l'APL n'est pas calculée pour cette unité"
         created = self.snapshots.set_index("snapshot_id")["created_at"]
         return {
             "title": f"Fiche accès aux soins — {unit.name}",
@@ -462,6 +431,7 @@ class ReportBuilder:
             "change": self._change(unit, mine, created),
             **self._sites(unit),
             "method": self._method(),
+            "apl_classes": apl_classes_context(),
             "sources": self.source_rows(),
             "k": self.k,
             "version": __version__,
@@ -583,7 +553,6 @@ class ReportBuilder:
                     "arrivées et départs de praticiens."
                 ),
             }
-        labels = profession_labels()
         changes = diff.changes[diff.changes["unit_id"] == unit.unit_id].set_index("profession")
 
         def here(frame: pd.DataFrame) -> pd.Series:
@@ -608,7 +577,7 @@ class ReportBuilder:
             )
             rows.append(
                 {
-                    "label": labels.get(str(prof), str(prof)),
+                    "label": profession_label(str(prof)),
                     "before": format_number(before),
                     "after": format_number(after),
                     "arrivals": format_number(float(arrivals.get(prof, 0))),
@@ -625,16 +594,14 @@ class ReportBuilder:
 
     def _sites(self, unit: _Unit, limit: int = 8) -> dict[str, Any]:
         col = "commune_code" if unit.level == "commune" else "iris_code"
-        here = self.sites[
-            (self.sites[col].astype(str) == unit.unit_id) & (self.sites["precision"] == "etablissement")
-        ]
+        precise = self.sites["precision"] == Precision.ETABLISSEMENT
+        here = self.sites[(self.sites[col].astype(str) == unit.unit_id) & precise]
         here = here.sort_values(["n_activities", "label"], ascending=[False, True])
-        labels = profession_labels()
         rows = [
             {
                 "label": str(r.label),
                 "n": format_number(r.n_activities),
-                "professions": ", ".join(labels.get(p, p) for p in str(r.professions).split(",")),
+                "professions": ", ".join(profession_label(p) for p in str(r.professions).split(",")),
             }
             for r in here.head(limit).itertuples()
         ]
@@ -646,13 +613,11 @@ class ReportBuilder:
         lines = [
             f"APL selon les paramètres DREES {meta.get('apl_vintage', '—')} ; "
             f"{format_number(meta.get('consultations_per_gp'))} consultations par médecin et par an.",
-            "Accès : " + COST_LABELS.get(str(meta.get("cost_source")), str(meta.get("cost_source"))) + ".",
-            "Besoins : "
-            + DEMAND_LABELS.get(str(meta.get("demand_method")), str(meta.get("demand_method")))
-            + ".",
+            "Accès : " + label_of(CostSourceCode, meta.get("cost_source")) + ".",
+            "Besoins : " + label_of(DemandMethod, meta.get("demand_method")) + ".",
             "Localisation des activités : "
             + ", ".join(
-                f"{format_number(v)} {PRECISION_LABELS.get(p, 'localisées : ' + p)}"
+                f"{format_number(v)} {label_of(Precision, p, default='sans précision connue')}"
                 for p, v in precision.items()
             )
             + ".",
@@ -664,7 +629,7 @@ class ReportBuilder:
         table = self.store.sources(self.snapshot_id)
         return [
             {
-                "name": SOURCE_LABELS.get(str(r.name), str(r.name)),
+                "name": label_of(SourceName, r.name, default="autre source"),
                 "file": str(r.file),
                 "year": _years(str(r.file)),
                 "rows": format_number(r.rows) if pd.notna(r.rows) else "—",
@@ -672,6 +637,15 @@ class ReportBuilder:
             }
             for r in table.itertuples()
         ]
+
+
+def apl_classes_context() -> dict[str, Any]:
+    """The APL classes as fiches and brochures explain them (threshold, ranges, the « indicatif » note)."""
+    return {
+        "threshold": format_threshold(UNDER_SERVED),
+        "note": APL_CLASS_NOTE,
+        "classes": [{"label": label(c), "range": apl_class_range(c)} for c in AplClass],
+    }
 
 
 def _key_gp(gp: pd.Series | None) -> dict[str, str]:
