@@ -14,6 +14,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from accesoins import __version__
+from accesoins.indicators import UNDER_SERVED
+from accesoins.labels import APL_CLASS_NOTE, format_threshold
 from accesoins.outputs.web._api import api_router
 from accesoins.outputs.web._problems import install_problem_handlers
 from accesoins.outputs.web._scenarios import ScenarioService
@@ -21,14 +23,15 @@ from accesoins.outputs.web._service import ObservatoryService
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(str(resources.files("accesoins.outputs.web").joinpath("static")))
-_DESCRIPTION = """
+_DESCRIPTION = f"""
 API de l'observatoire **accesoins** : accès aux soins de premier recours par commune, IRIS et
 carreau de 200 m.
 
 Toutes les routes lisent le dernier instantané de l'entrepôt, ou celui donné par `?snapshot=`.
 Les erreurs sont des *problem details* (RFC 9457, `application/problem+json`) avec `title` et `detail` en
 français. Densités en praticiens pour 100 000 habitants ; APL en consultations accessibles par habitant et par
-an (médecins généralistes ; sous-dotée si APL < 2,5).
+an (médecins généralistes ; sous-dotée si APL < {format_threshold(UNDER_SERVED)} ;
+classes indicatives : {APL_CLASS_NOTE}).
 """
 
 

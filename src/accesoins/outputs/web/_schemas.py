@@ -43,7 +43,8 @@ class CatalogPublic(BaseModel):
     territory: str = Field(description="Territoire de l'instantané.")
     created_at: str = Field(description="Date de construction (UTC).")
     description: str = Field(description="Paramètres de construction en une ligne (APL, temps, demande…).")
-    precision: dict[str, int] = Field(description="Activités par précision de localisation.")
+    precision: dict[str, int] = Field(description="Activités par précision de localisation (code).")
+    precision_labels: dict[str, str] = Field(description="Libellé français de chaque code de précision.")
     levels: list[LevelChoice]
     professions: list[Choice]
     measures: list[MeasureChoice]
@@ -107,13 +108,20 @@ class ProfessionFigures(BaseModel):
     headcount: int | None = Field(description="Effectif de praticiens (inconnu si l'offre n'est connue que "
                                   "par IRIS).")
     etp: float | None = Field(description="Équivalents temps plein.")
-    precision: dict[str, int] = Field(description="Activités par précision de localisation.")
+    precision: dict[str, int] = Field(description="Activités par précision de localisation (code).")
+    precision_labels: dict[str, str] = Field(description="Libellé français de chaque code de précision.")
     density_per_100k: float | None = Field(description="Équivalents temps plein pour 100 000 habitants.")
     std_density_per_100k: float | None = Field(description="Densité sur la population standardisée par âge.")
     apl: float | None = Field(
         description="APL : consultations accessibles par habitant et par an (généralistes)."
     )
-    apl_class: str | None = Field(description="« sous-dotée » si APL < 2,5.")
+    apl_class: str | None = Field(
+        description="Code de la classe d'APL : sous_dotee, intermediaire ou bien_dotee "
+        "(seuils dans parameters/apl_classes.yaml)."
+    )
+    apl_class_label: str | None = Field(
+        description="Libellé français de la classe d'APL, indicatif (ce n'est pas le zonage de l'ARS)."
+    )
     departement: DepartementReference | None
     national: NationalReference | None
     change: Change | None

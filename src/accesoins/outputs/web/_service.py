@@ -24,22 +24,27 @@ import pandas as pd
 import shapely
 
 from accesoins.errors import StoreError
+from accesoins.geo import Level, Precision
+from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
+from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of, level_plural
+from accesoins.network import CostSourceCode
 from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
 from accesoins.outputs.web._problems import ProblemError, not_found
-from accesoins.sources import load_professions, read_apl_drees, sha256_of
+from accesoins.sources import Profession, read_apl_drees, sha256_of
 from accesoins.store import Store, diff_snapshots
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-LEVELS: dict[str, str] = {"commune": "Communes", "iris": "IRIS", "carreau": "Carreaux de 200 m"}
-PRECISIONS: dict[str, tuple[str, str]] = {  # precision -> (French label, colour)
-    "etablissement": ("à l'adresse de l'établissement (FINESS)", "#d81b60"),
-    "iris": ("au centre de l'IRIS", "#1e88e5"),
-    "commune": ("au centre de la commune (localisation approchée)", "#ffc107"),
+LEVELS: dict[str, str] = {str(lv): level_plural(lv) for lv in (Level.COMMUNE, Level.IRIS, Level.CARREAU)}
+_PRECISION_COLORS = {
+    Precision.ETABLISSEMENT: "#d81b60",
+    Precision.IRIS: "#1e88e5",
+    Precision.COMMUNE: "#ffc107",
 }
+PRECISIONS: dict[str, tuple[str, str]] = {str(p): (label(p), c) for p, c in _PRECISION_COLORS.items()}
+"""Precision code -> (French label, colour) of the practice sites on the map."""
 MISSING_COLOR = "#bdbdbd"
-APL_THRESHOLD = 2.5
 
 
 @dataclass(frozen=True)
@@ -74,11 +79,6 @@ def _num(value: Any) -> float | None:
         return None
     x = float(value)
     return None if math.isnan(x) else x
-
-
-def _profession_labels() -> dict[str, str]:
-    table = load_professions()[["profession", "label"]].drop_duplicates("profession")
-    return dict(zip(table["profession"], table["label"], strict=True))
 
 
 @dataclass
@@ -170,7 +170,7 @@ class ObservatoryService:
         self._snapshots: dict[str, SnapshotData] = {}
         self._listing: tuple[float, pd.DataFrame] | None = None
         self._national: dict[tuple[str, int], NationalReference] = {}
-        self.profession_labels = _profession_labels()
+        self.profession_labels = {str(p): label(p) for p in Profession}
 
     # -- snapshots -------------------------------------------------------------------------------
     def _open(self) -> Store:
@@ -391,8 +391,10 @@ class ObservatoryService:
             }
             if measure == "apl":
                 legend["threshold"] = {
-                    "value": APL_THRESHOLD,
-                    "label": "sous-dotée : APL inférieure à 2,5 consultations par habitant et par an",
+                    "value": UNDER_SERVED,
+                    "label": f"{label(AplClass.SOUS_DOTEE)} : APL inférieure à "
+                    f"{format_threshold(UNDER_SERVED)} consultations par habitant et par an "
+                    f"({APL_CLASS_NOTE})",
                 }
             return out, legend
 
@@ -514,16 +516,19 @@ class ObservatoryService:
                 else None
             )
             apl = _num(r.get("apl"))
+            cls = apl_class(apl)
             item: dict[str, Any] = {
                 "profession": profession,
                 "label": self.profession_labels.get(profession, profession),
                 "headcount": None if pd.isna(r["headcount"]) else int(r["headcount"]),
                 "etp": _num(r["etp"]),
                 "precision": precision,
+                "precision_labels": {p: label_of(Precision, p) for p in precision},
                 "density_per_100k": _num(r["density_per_100k"]),
                 "std_density_per_100k": _num(r.get("std_density_per_100k")),
                 "apl": apl,
-                "apl_class": (str(r.get("apl_class")) or None) if apl is not None else None,
+                "apl_class": None if cls is None else cls.value,
+                "apl_class_label": None if cls is None else apl_class_label(apl, note=True),
                 "departement": None
                 if ref is None
                 else {
@@ -575,7 +580,7 @@ class ObservatoryService:
             "departement": dept or None,
             "population": _num(unit["population"]),
             "population_standardised": _num(unit.get("population_standardised")),
-            "apl_threshold": APL_THRESHOLD,
+            "apl_threshold": UNDER_SERVED,
             "professions": professions,
             "notes": notes,
         }
@@ -705,31 +710,25 @@ class ObservatoryService:
         return ref
 
 
-_COSTS = {"vol_oiseau": "temps à vol d'oiseau", "table": "distancier", "route": "temps par la route"}
-_DEMANDS = {
-    "ratio_standardisation_drees": "demande standardisée (ratio DREES)",
-    "insee": "demande par âge (INSEE)",
-    "population": "population non standardisée",
-}
-
-
 def _describe(meta: dict[str, Any]) -> str:
     """One French line on how a snapshot was built (APL vintage, travel times, demand, activities)."""
     parts = []
     if meta.get("apl_vintage"):
         parts.append(f"paramètres APL DREES {meta['apl_vintage']}")
     if meta.get("cost_source"):
-        parts.append(_COSTS.get(str(meta["cost_source"]), str(meta["cost_source"])))
+        parts.append(label_of(CostSourceCode, meta["cost_source"]))
     if meta.get("demand_method"):
-        parts.append(_DEMANDS.get(str(meta["demand_method"]), str(meta["demand_method"])))
+        parts.append(label_of(DemandMethod, meta["demand_method"]))
     if meta.get("consultations_per_gp"):
         parts.append(
             f"{format_fr(float(meta['consultations_per_gp']), 0)} consultations par médecin et par an"
         )
     precision = meta.get("precision") or {}
     if meta.get("activities"):
-        names = {"etablissement": "à l'établissement", "commune": "à la commune", "iris": "à l'IRIS"}
-        detail = ", ".join(f"{names.get(k, k)} {format_fr(float(v), 0)}" for k, v in precision.items())
+        detail = ", ".join(
+            f"{label_of(Precision, k)} : {format_fr(float(v), 0)}"
+            for k, v in precision.items()
+        )
         parts.append(f"{format_fr(float(meta['activities']), 0)} activités localisées ({detail})")
     return " ; ".join(parts)
 

@@ -37,8 +37,8 @@ def search_units(
     "/units/{level}/{unit_id}", response_model=FichePublic, summary="Fiche d'une unité", responses=_ERRORS
 )
 def fiche(level: str, unit_id: str, service: ServiceDep, data: SnapshotDep) -> FichePublic:
-    """Population, praticiens par profession, densités comparées au département, APL et sa classe
-    (sous-dotée si APL < 2,5), référence nationale DREES et évolution depuis l'instantané précédent."""
+    """Population, praticiens par profession, densités comparées au département, APL et sa classe indicative
+    (code et libellé français), référence nationale DREES et évolution depuis l'instantané précédent."""
     return FichePublic.model_validate(service.fiche(data, level=level, unit_id=unit_id))
 
 

@@ -6,10 +6,10 @@ function cell(field, value, digits, extra = "") {
   return `<td data-field="${field}" data-value="${raw}">${fmt(value, digits)}${extra}</td>`;
 }
 
-function aplBadge(p, threshold) {
-  if (p.apl === null || p.apl === undefined) return "";
-  const low = p.apl < threshold;
-  return ` <span class="badge ${low ? "low" : "ok"}" data-field="${p.profession}.apl_class">${h(p.apl_class)}</span>`;
+function aplBadge(p) {
+  if (!p.apl_class) return "";
+  const low = p.apl_class === "sous_dotee";
+  return ` <span class="badge ${low ? "low" : "ok"}" data-field="${p.profession}.apl_class">${h(p.apl_class_label)}</span>`;
 }
 
 function professionTable(p, fiche) {
@@ -28,7 +28,7 @@ function professionTable(p, fiche) {
   ];
   if (p.apl !== null && p.apl !== undefined) {
     rows.push(`<tr><th scope="row">APL (consultations par hab. et par an)</th>` +
-      `${cell(`${pre}.apl`, p.apl, 2, aplBadge(p, fiche.apl_threshold))}${cell(`${pre}.departement.apl`, d.apl, 2)}</tr>`);
+      `${cell(`${pre}.apl`, p.apl, 2, aplBadge(p))}${cell(`${pre}.departement.apl`, d.apl, 2)}</tr>`);
   }
   let html = `<h3>${h(p.label)}</h3><table><thead><tr><th scope="col">Indicateur</th>` +
     `<th scope="col">${h(fiche.name)}</th><th scope="col">Département ${h(d.code || "")}</th></tr></thead>` +
@@ -41,8 +41,7 @@ function professionTable(p, fiche) {
     }
     html += "</p>";
   }
-  const precision = Object.entries(p.precision || {}).map(([k, v]) => `${v} ${k === "etablissement" ?
-    "à l'établissement" : k === "commune" ? "au centre de la commune" : "à l'IRIS"}`);
+  const precision = Object.entries(p.precision || {}).map(([k, v]) => `${v} ${h((p.precision_labels || {})[k] || "")}`);
   if (precision.length) html += `<p class="note">Activités localisées : ${precision.join(", ")}.</p>`;
   if (p.change) {
     const c = p.change;
@@ -84,7 +83,7 @@ export function renderComparison(container, comparison, downloadHref, onClear) {
     body += line("Densité standardisée", (f) => pick(f).std_density_per_100k, 1);
     if (pick(a).apl !== null && pick(a).apl !== undefined) {
       body += line("APL", (f) => pick(f).apl, 2);
-      body += `<tr><th scope="row">Classe APL</th><td>${h(pick(a).apl_class)}</td><td>${h(pick(b).apl_class)}</td></tr>`;
+      body += `<tr><th scope="row">Classe APL</th><td>${h(pick(a).apl_class_label)}</td><td>${h(pick(b).apl_class_label)}</td></tr>`;
     }
   }
   container.innerHTML = `<table><thead><tr><th scope="col">Indicateur</th><th scope="col">${h(a.name)}</th>` +
