@@ -26,6 +26,7 @@ from rich.table import Table
 from accesoins import __version__, geo, indicators, network, outputs, scenarios, sources
 from accesoins.errors import AccesoinsError, ConfigurationError
 from accesoins.french import format_number
+from accesoins.labels import label_of
 from accesoins.observatory import (
     BUILD_STEPS,
     BuildOptions,
@@ -188,12 +189,13 @@ def build(
         snapshot_id = build_observatory(options, step)
     with Store(options.store_path, read_only=True) as s:
         meta = s.metadata(snapshot_id)
-    precision = ", ".join(f"{k} {v}" for k, v in meta.get("precision", {}).items())
+    precision = ", ".join(f"{label_of(geo.Precision, k)} : {v}" for k, v in meta.get("precision", {}).items())
     out.print(f"Instantané [bold]{snapshot_id}[/] enregistré dans {options.store_path}")
+    units = ", ".join(f"{label_of(geo.Level, k)} : {v}" for k, v in (meta.get("units") or {}).items())
     out.print(f"  activités : {meta.get('activities')} (précision : {precision})")
     out.print(
-        f"  unités : {meta.get('units')} ; temps : {meta.get('cost_source')} ; "
-        f"demande : {meta.get('demand_method')}"
+        f"  unités : {units} ; temps : {label_of(network.CostSourceCode, meta.get('cost_source'))} ; "
+        f"demande : {label_of(indicators.DemandMethod, meta.get('demand_method'))}"
     )
 
 
@@ -212,8 +214,9 @@ def validate_apl_command(
     with _progress(BUILD_STEPS - 1) as step:
         comparison, results = validate_apl(options, step)
     out.print(
-        f"APL {vintage}, territoire {territory} — temps : {results.summary['cost_source']}, "
-        f"demande : {results.summary['demand_method']}, "
+        f"APL {vintage}, territoire {territory} — "
+        f"temps : {label_of(network.CostSourceCode, results.summary['cost_source'])}, "
+        f"demande : {label_of(indicators.DemandMethod, results.summary['demand_method'])}, "
         f"activité : {results.summary['consultations_per_gp']:.0f} consultations/médecin/an"
     )
     for line in comparison.lines():

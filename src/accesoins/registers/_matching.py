@@ -3,7 +3,8 @@
 Criteria (points out of 100 when an observatory snapshot is available, rescaled to 100 otherwise):
 place wanted vs location (30), surface (20), availability date (15), accessibility (10) and the
 under-served level of the commune containing the premises (25, from the snapshot's APL of general
-practitioners: full points below the 2.5 zoning threshold, none from 4 up).
+practitioners: full points below the « sous-dotée » threshold, none from the « bien dotée » one up,
+both from ``parameters/apl_classes.yaml``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import numpy.typing as npt
 import shapely
 
 from accesoins.french import format_number
-from accesoins.indicators import UNDER_SERVED
+from accesoins.indicators import UNDER_SERVED, WELL_SERVED
+from accesoins.labels import apl_class_label, format_threshold
 from accesoins.network import haversine_m
 
 log = logging.getLogger(__name__)
 POINTS = {"lieu": 30.0, "surface": 20.0, "date": 15.0, "accessibilite": 10.0, "sous_dotation": 25.0}
-APL_NO_NEED = 4.0  # APL from which the place no longer earns under-served points
 MONTHS_LATE_ZERO = 6.0
 
 
@@ -171,13 +172,12 @@ def score_pair(
         add("accessibilite", 0.5, "local non accessible aux personnes à mobilité réduite (non exigé)")
     # under-served level
     if commune_apl is not None:
-        fraction = (APL_NO_NEED - commune_apl.apl) / (APL_NO_NEED - UNDER_SERVED)
-        level = "sous-dotée" if commune_apl.apl < UNDER_SERVED else "non sous-dotée"
+        fraction = (WELL_SERVED - commune_apl.apl) / (WELL_SERVED - UNDER_SERVED)
         add(
             "sous_dotation",
             fraction,
-            f"commune {commune_apl.name} {level} : APL {_fr(commune_apl.apl, 2)} "
-            f"consultations par habitant et par an (seuil {_fr(UNDER_SERVED)})",
+            f"commune {commune_apl.name} {apl_class_label(commune_apl.apl)} : APL {_fr(commune_apl.apl, 2)} "
+            f"consultations par habitant et par an (seuil {format_threshold(UNDER_SERVED)})",
         )
     elif apl_available:
         add("sous_dotation", 0.0, "local hors des communes de l'instantané : niveau de sous-dotation inconnu")

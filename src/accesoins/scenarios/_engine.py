@@ -24,7 +24,9 @@ import shapely
 from accesoins import indicators, network, sources
 from accesoins.errors import ConfigurationError, StoreError
 from accesoins.french import format_number
+from accesoins.geo import Level
 from accesoins.indicators import CostPairs, PairWeights, cost_pairs, floating_catchment, parse_decay
+from accesoins.labels import label, label_of
 from accesoins.parameters import AplParameters, load_apl_parameters
 from accesoins.scenarios._model import AddPopulation, AddSite, ChangeSite, Remove, Retirements, Scenario
 from accesoins.store import Store
@@ -61,7 +63,8 @@ class ScenarioResult:
             under_b = rows["apl_before"] < indicators.UNDER_SERVED
             under_a = rows["apl_after"] < indicators.UNDER_SERVED
             lines.append(
-                f"{level} : APL moyenne {before:.2f} → {after:.2f} ; "
+                f"{label_of(Level, level)} : APL moyenne {format_number(before, 2)} → "
+                f"{format_number(after, 2)} ; "
                 f"unités sous-dotées {int(under_b.sum())} → {int(under_a.sum())} "
                 f"({_fr(pop[under_b].sum())} → {_fr(pop[under_a].sum())} habitants) ; "
                 f"{int((rows['delta'].abs() > 1e-9).sum())} unité(s) modifiée(s)"
@@ -345,16 +348,17 @@ class ScenarioEngine:
 
 def _cost_model(meta: dict[str, Any], store: Store, snapshot_id: str) -> network.CostSource:
     """The cost source the snapshot was built with, for new sites."""
-    if meta["cost_source"] == "vol_oiseau":
+    code = network.CostSourceCode(meta["cost_source"])
+    if code is network.CostSourceCode.VOL_OISEAU:
         return network.CrowFlyCosts()
-    if meta["cost_source"] == "distancier":
+    if code is network.CostSourceCode.DISTANCIER:
         recorded = store.sources(snapshot_id)
-        od = recorded[recorded["name"] == "od_table"]
+        od = recorded[recorded["name"] == sources.SourceName.OD_TABLE]
         data_dir = Path(meta["data_dir"])
-        for path in sources.locate("od_table", data_dir, required=False):
+        for path in sources.locate(sources.SourceName.OD_TABLE, data_dir, required=False):
             if path.name in set(od["file"]) and sources.sha256_of(path) in set(od["sha256"]):
                 return network.OdTableCosts(sources.read_od_table(path))
         raise StoreError(
             f"distancier de l'instantané introuvable dans {data_dir} (fichier modifié ou déplacé)"
         )
-    raise ConfigurationError(f"scénarios non encore disponibles pour les temps « {meta['cost_source']} »")
+    raise ConfigurationError(f"scénarios non encore disponibles avec des {label(code)}")

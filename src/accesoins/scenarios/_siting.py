@@ -1,7 +1,7 @@
 """Where would a new practice help most? Facility location on candidate premises (spopt).
 
 Demand: the residents of the APL-level units that are under-served today (APL
-below 2.5; non-standardised population, as DREES asks for counting people).
+below the « sous-dotée » threshold; non-standardised population, as DREES asks for counting people).
 Models: maximal covering (``mclp``: the k candidates that bring the most
 under-served residents within the radius) and p-median (``pmedian``: the k
 candidates that minimise the residents' total travel time to the nearest one,
@@ -25,6 +25,7 @@ from spopt.locate import MCLP, PMedian
 
 from accesoins import indicators
 from accesoins.errors import ConfigurationError, DataFileError
+from accesoins.labels import format_threshold
 from accesoins.scenarios._engine import ScenarioEngine, _fr
 from accesoins.sources._table import Column, read_table
 
@@ -50,7 +51,9 @@ def coverage_problem(
     under = access < indicators.UNDER_SERVED
     units = level.units[under.to_numpy()]
     if units.empty:
-        raise ConfigurationError("aucune unité sous-dotée (APL < 2,5) : rien à couvrir")
+        raise ConfigurationError(
+            f"aucune unité sous-dotée (APL < {format_threshold(indicators.UNDER_SERVED)}) : rien à couvrir"
+        )
     if "point_lon" in units:
         origins = gpd.GeoDataFrame(
             {"id": units.index, "density_per_km2": units["density_per_km2"]},
