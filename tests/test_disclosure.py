@@ -52,7 +52,7 @@ def test_disclosed_layer_keeps_totals_and_recomputes_rates() -> None:
     assert row["secret"] == "fusion" and row["unites_fusionnees"] == "u0;u1;u2"
     assert row["etp"] == 1.5 and row["density_per_100k"] == pytest.approx(1.5 * 100_000 / 48)  # ETP-based
     assert row["apl"] == pytest.approx((1 * 5 + 2 * 40 + 3 * 3) / 48)
-    assert row["apl_class"] == "sous-dotée"
+    assert row["apl_class"] == "sous_dotee"
     assert row["geometry"].area == pytest.approx(3e6)
     assert check_frame(pd.DataFrame(out.drop(columns="geometry"))) == []
 

@@ -121,7 +121,8 @@ def test_bordeaux_fiche(client: TestClient, store: Store, gironde: str) -> None:
     row = store.table("indicators", gironde, where="level = 'commune' AND unit_id = '33063' AND "
                       "profession = 'generaliste'").iloc[0]
     assert gp["apl"] == row["apl"]
-    assert gp["apl_class"] == row["apl_class"] == "non sous-dotée"
+    assert gp["apl_class"] == row["apl_class"] == "intermediaire" and 2.5 <= row["apl"] < 4
+    assert gp["apl_class_label"] == "intermédiaire (indicatif — ce n'est pas le zonage de l'ARS)"
     assert gp["density_per_100k"] == pytest.approx(1e5 * row["etp"] / 254_436)
     # département: population-weighted aggregate of the snapshot's communes
     com = store.table("indicators", gironde, where="level = 'commune' AND profession = 'generaliste'")
@@ -156,7 +157,8 @@ def test_under_served_commune(client: TestClient, store: Store, gironde: str) ->
     assert not com.empty
     code = com.sort_values("apl")["unit_id"].iloc[-1]
     gp = client.get(f"/api/units/commune/{code}", params={"snapshot": gironde}).json()["professions"][0]
-    assert gp["apl"] < 2.5 and gp["apl_class"] == "sous-dotée"
+    assert gp["apl"] < 2.5 and gp["apl_class"] == "sous_dotee"
+    assert gp["apl_class_label"].startswith("sous-dotée (indicatif")
 
 
 def test_search_and_compare(client: TestClient, gironde: str) -> None:

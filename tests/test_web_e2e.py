@@ -74,7 +74,7 @@ def _check_fiche(page: Any, fiche: dict[str, Any]) -> None:
         dept = panel.locator(f'[data-field="{pre}.departement.density_per_100k"]')
         assert float(dept.get_attribute("data-value")) == pytest.approx(p["departement"]["density_per_100k"])
         if p["apl"] is not None:
-            assert panel.locator(f'[data-field="{pre}.apl_class"]').inner_text() == p["apl_class"]
+            assert panel.locator(f'[data-field="{pre}.apl_class"]').inner_text() == p["apl_class_label"]
             assert float(
                 panel.locator(f'[data-field="{pre}.national.apl"]').get_attribute("data-value")
             ) == pytest.approx(p["national"]["apl"])

@@ -71,7 +71,7 @@ _LABELS: dict[type[StrEnum], dict[str, str]] = {
         Precision.ADRESSE: "à l'adresse d'exercice",
         Precision.IRIS: "au centre de l'IRIS",
         Precision.COMMUNE: "au centre de la commune (localisation approchée)",
-        Precision.INCONNUE: "sans lieu connu",
+        Precision.INCONNUE: "localisation inconnue",
     },
     SourceName: {
         SourceName.ANNUAIRE_SANTE: "Annuaire santé (RPPS)",

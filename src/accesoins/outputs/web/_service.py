@@ -319,6 +319,7 @@ class ObservatoryService:
             "created_at": data.created_at,
             "description": _describe(meta),
             "precision": {str(k): int(v) for k, v in (meta.get("precision") or {}).items()},
+            "precision_labels": {str(k): label_of(Precision, k) for k in meta.get("precision") or {}},
             "levels": [
                 {
                     "id": lv,
