@@ -106,7 +106,7 @@ class SnapshotData:
     indicators: pd.DataFrame  # public (gated), indexed by (level, unit_id, profession)
     units: gpd.GeoDataFrame  # public (gated), indexed by (level, unit_id), geometry rounded to ~1 m
     merged_into: dict[tuple[str, str], str]  # (level, small unit) -> its merged group
-    parent_of: pd.Series  # parent_id of every stored unit, indexed by (level, unit_id): the gate's IRIS groups
+    parent_of: pd.Series  # parent_id of every stored unit by (level, unit_id), for the gate's IRIS groups
     sites: gpd.GeoDataFrame
     levels: list[str]
     professions: list[str]
