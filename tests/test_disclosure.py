@@ -1,4 +1,4 @@
-"""Disclosure control: small units merged with neighbours, crafted violations caught, exports pass."""
+"""The public gate: small units merged in fixed groups or masked, crafted violations caught, exports pass."""
 
 from __future__ import annotations
 
@@ -14,64 +14,100 @@ from typer.testing import CliRunner
 from accesoins.cli import app
 from accesoins.errors import ConfigurationError, DataFileError
 from accesoins.outputs import (
+    Gate,
     check_disclosure,
     check_frame,
-    disclose_layer,
     export_observatory,
     export_table,
-    merge_small_units,
+    public_layer,
+    snapshot_gate,
 )
 from accesoins.store import Store, indicator_layer
 
 
-def _strip(n: int, populations: list[float], parents: list[str] | None = None) -> gpd.GeoDataFrame:
-    """``n`` unit squares in a row (1 km apart in Lambert 93), one profession."""
+def _cells(cells: dict[tuple[int, int], float]) -> gpd.GeoDataFrame:
+    """200 m cells of the INSEE grid (EPSG:3035) keyed by (north, east) corner, one profession."""
+    ids = [f"CRS3035RES200mN{n}E{e}" for n, e in cells]
+    pops = list(cells.values())
     return gpd.GeoDataFrame(
-        {"unit_id": [f"u{i}" for i in range(n)], "name": [f"U{i}" for i in range(n)],
-         "parent_id": parents or ["p"] * n, "profession": "generaliste", "headcount": list(range(n)),
-         "etp": [0.5 * i for i in range(n)], "population": populations,
-         "population_standardised": populations, "density_per_100k": np.nan, "std_density_per_100k": np.nan,
-         "apl": [1.0 + i for i in range(n)], "apl_class": ""},
-        geometry=[box(1000 * i, 0, 1000 * (i + 1), 1000) for i in range(n)], crs=2154)
+        {"unit_id": ids, "name": ids, "parent_id": "33063", "profession": "generaliste",
+         "headcount": [1] * len(ids), "etp": [0.5] * len(ids), "population": pops,
+         "population_standardised": pops, "density_per_100k": [5e4 / p if p else np.nan for p in pops],
+         "apl": [2.0 + i for i in range(len(ids))], "apl_class": ""},
+        geometry=[box(e, n, e + 200, n + 200) for n, e in cells], crs=3035)  # fmt: skip
 
 
-def test_small_unit_merged_with_smallest_neighbour_of_same_parent() -> None:
-    units = _strip(4, [5.0, 300.0, 20.0, 900.0], parents=["a", "a", "b", "b"])
-    groups = merge_small_units(units)
-    assert groups.tolist() == ["u1", "u1", "u2", "u3"]  # u0 joins u1 (its only neighbour)
-    units = _strip(3, [100.0, 4.0, 50.0], parents=["a", "b", "b"])
-    assert merge_small_units(units).tolist() == ["u0", "u2", "u2"]  # same parent preferred over smaller
+def _gate(territory: object = box(0, 0, 64_000, 64_000), k: int = 11) -> Gate:
+    return Gate(k, gpd.GeoSeries([territory], crs=3035))
 
 
-def test_disclosed_layer_keeps_totals_and_recomputes_rates() -> None:
-    layer = _strip(3, [5.0, 40.0, 3.0])
-    out = disclose_layer(layer)
-    assert len(out) == 1
-    row = out.iloc[0]
-    assert row["unit_id"] == "u1" and row["population"] == 48 and row["headcount"] == 3
-    assert row["secret"] == "fusion" and row["unites_fusionnees"] == "u0;u1;u2"
-    assert row["etp"] == 1.5 and row["density_per_100k"] == pytest.approx(1.5 * 100_000 / 48)  # ETP-based
-    assert row["apl"] == pytest.approx((1 * 5 + 2 * 40 + 3 * 3) / 48)
-    assert row["apl_class"] == "sous_dotee"
-    assert row["geometry"].area == pytest.approx(3e6)
-    assert check_frame(pd.DataFrame(out.drop(columns="geometry"))) == []
+def test_small_cells_merge_in_their_1km_square_then_climb() -> None:
+    layer = _cells({(1000, 1000): 5.0, (1200, 1400): 7.0, (1400, 1000): 300.0,  # 1 km square: 12 ≥ 11
+                    (2000, 3000): 4.0, (3400, 2000): 3.0, (2200, 2200): 4.0})  # 2 km square (2000, 2000): 11
+    out = public_layer(layer, "carreau", _gate()).set_index("unit_id")
+    one = out.loc["CRS3035RES1000mN1000E1000"]
+    assert one["population"] == 12 and one["secret"] == "fusion" and one["headcount"] == 2
+    assert one["unites_fusionnees"] == "CRS3035RES200mN1000E1000;CRS3035RES200mN1200E1400"
+    assert one["density_per_100k"] == pytest.approx(1.0 * 100_000 / 12)
+    assert one["apl"] == pytest.approx((2 * 5 + 3 * 7) / 12)
+    assert one["geometry"].area == pytest.approx(2 * 200 * 200)
+    two = out.loc["CRS3035RES2000mN2000E2000"]
+    assert two["population"] == 11 and len(two["unites_fusionnees"].split(";")) == 3
+    assert out.loc["CRS3035RES200mN1400E1000", "population"] == 300  # big cells are shown as they are
+    assert out["population"].sum() == pytest.approx(layer["population"].sum())
+    assert check_frame(pd.DataFrame(out.reset_index().drop(columns="geometry"))) == []
 
 
-def test_isolated_small_unit_joins_nearby_or_is_masked() -> None:
-    near = _strip(2, [6.0, 200.0])
-    near.loc[1, "geometry"] = box(1500, 0, 2500, 1000)  # 500 m gap, within 2 km
-    assert disclose_layer(near)["population"].tolist() == [206]
-    far = _strip(2, [6.0, 200.0])
-    far.loc[1, "geometry"] = box(10_000, 0, 11_000, 1000)
-    out = disclose_layer(far).set_index("unit_id")
-    assert out.loc["u0", "secret"] == "masque" and np.isnan(out.loc["u0", "population"])
-    assert out.loc["u0", "headcount"] == 0  # practitioners stay public
-    assert out.loc["u1", "population"] == 200
+def test_square_cut_by_the_territory_or_still_small_is_masked() -> None:
+    layer = _cells({(1000, 1000): 5.0, (1200, 1400): 7.0, (40_000, 40_000): 3.0, (1400, 1000): 300.0})
+    half = box(0, 0, 1500, 64_000)  # cuts the 1 km square at (1000, 1000)
+    out = public_layer(layer, "carreau", _gate(half)).set_index("unit_id")
+    masked = out[out["secret"] == "masque"]
+    assert sorted(masked.index) == ["CRS3035RES200mN1000E1000", "CRS3035RES200mN1200E1400",
+                                    "CRS3035RES200mN40000E40000"]
+    assert masked["population"].isna().all() and masked["density_per_100k"].isna().all()
+    assert masked["apl"].isna().all() and (masked["headcount"] == 1).all()  # practitioners stay public
+    whole = public_layer(layer, "carreau", _gate()).set_index("unit_id")
+    lonely = whole.loc["CRS3035RES200mN40000E40000"]  # alone up to 16 km: masked
+    assert lonely["secret"] == "masque" and np.isnan(lonely["population"])
+
+
+def test_groups_do_not_depend_on_the_territory() -> None:
+    """Two territories covering the same whole square publish the same group: nothing to difference."""
+    layer = _cells({(1000, 1000): 5.0, (1200, 1400): 7.0, (1400, 1000): 300.0, (5000, 5000): 40.0})
+    small = box(900, 900, 2100, 2100)
+    a = public_layer(layer, "carreau", _gate()).set_index("unit_id")
+    b = public_layer(layer[layer["population"] < 100], "carreau", _gate(small)).set_index("unit_id")
+    shared = a.index.intersection(b.index)
+    assert "CRS3035RES1000mN1000E1000" in shared
+    assert (a.loc[shared, "population"] == b.loc[shared, "population"]).all()
+
+
+def test_iris_merge_in_their_commune_and_small_communes_are_masked() -> None:
+    iris = pd.DataFrame({"unit_id": ["330630101", "330630102", "330630103", "333180101"],
+                         "parent_id": ["33063", "33063", "33063", "33318"],
+                         "population": [6.0, 8.0, 2000.0, 4.0], "apl": [3.0, 4.0, 5.0, 1.0]})  # fmt: skip
+    out = public_layer(iris, "iris", _gate()).set_index("unit_id")
+    assert out.loc["33063_iris_regroupes", "population"] == 14
+    assert out.loc["33063_iris_regroupes", "parent_id"] == "33063"
+    assert out.loc["333180101", "secret"] == "masque" and np.isnan(out.loc["333180101", "apl"])
+    communes = pd.DataFrame({"unit_id": ["33001", "33002"], "population": [7.0, 500.0]})
+    out = public_layer(communes, "commune", _gate()).set_index("unit_id")
+    assert out.loc["33001", "secret"] == "masque" and out.loc["33002", "population"] == 500
+
+
+def test_scenario_columns_are_weighted_and_unknown_counts_stay_unknown() -> None:
+    table = pd.DataFrame({"unit_id": ["CRS3035RES200mN1000E1000", "CRS3035RES200mN1200E1200"],
+                          "population": [4.0, 8.0], "apl_before": [1.0, 2.0], "apl_after": [2.0, 2.0],
+                          "delta": [1.0, 0.0], "headcount": pd.array([pd.NA, 2], dtype="Int64")})  # fmt: skip
+    row = public_layer(table, "carreau", _gate()).iloc[0]
+    assert row["population"] == 12 and row["apl_before"] == pytest.approx(20 / 12)
+    assert row["delta"] == pytest.approx(2.0 - 20 / 12) and pd.isna(row["headcount"])
 
 
 def test_invalid_k() -> None:
     with pytest.raises(ConfigurationError, match="seuil"):
-        disclose_layer(_strip(2, [5.0, 50.0]), k=0)
+        _gate(k=0)
 
 
 @pytest.mark.parametrize(
@@ -100,9 +136,9 @@ def test_allowed_values_pass(tmp_path: Path) -> None:
 
 def test_crafted_violation_in_one_gpkg_layer(tmp_path: Path) -> None:
     path = tmp_path / "bad.gpkg"
-    good = _strip(2, [50.0, 60.0])
+    good = _cells({(0, 0): 50.0, (0, 200): 60.0})
     good.to_file(path, layer="bon", driver="GPKG", engine="pyogrio")
-    _strip(2, [5.0, 60.0]).to_file(path, layer="mauvais", driver="GPKG", engine="pyogrio")
+    _cells({(0, 0): 5.0, (0, 200): 60.0}).to_file(path, layer="mauvais", driver="GPKG", engine="pyogrio")
     found = check_disclosure(path)
     assert {(v.layer, v.column) for v in found} == {("mauvais", "population"),
                                                     ("mauvais", "population_standardised")}
@@ -131,24 +167,63 @@ def test_cli_check_disclosure(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
+@pytest.fixture(scope="module")
+def bordeaux(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A snapshot of the commune of Bordeaux alone (own store: the shared one's latest stays Gironde)."""
+    from accesoins.geo import parse_territory
+    from accesoins.observatory import BuildOptions, build_observatory
+
+    path = tmp_path_factory.mktemp("bordeaux") / "accesoins.duckdb"
+    return path, build_observatory(BuildOptions(parse_territory("33063"), data_dir, path, vintage=2023))
+
+
 @pytest.mark.slow
 def test_gironde_grid_has_small_cells_and_every_export_passes(store_path: Path, gironde: str,
                                                               tmp_path: Path) -> None:
     with Store(store_path, read_only=True) as store:
         raw = indicator_layer(store, gironde, level="carreau", profession="generaliste")
-        assert ((raw["population"] > 0) & (raw["population"] < 11)).any()  # the real grid needs the control
+        small = raw[(raw["population"] > 0) & (raw["population"] < 11)]
+        assert len(small) == 54  # the real grid needs the control
         assert check_frame(pd.DataFrame(raw.drop(columns="geometry")))
-        safe = disclose_layer(raw)
-        assert safe["population"].sum() == pytest.approx(raw["population"].sum())
-        assert (safe["secret"] == "fusion").any()
+        gate = snapshot_gate(store, gironde)
+        assert gate.k == 11 and store.metadata(gironde)["disclosure_k"] == 11  # recorded at build
+        safe = public_layer(raw, "carreau", gate).set_index("unit_id")
+        assert safe["secret"].value_counts().to_dict() == {"": 1235, "fusion": 16, "masque": 6}
+        assert safe.loc["CRS3035RES1000mN2470000E3483000", "population"] == 23  # 4 small cells of its 1 km
+        issue = safe.loc["CRS3035RES200mN2470000E3484000"]  # 2 residents, served by the web before the gate
+        assert issue["secret"] == "masque" and np.isnan(issue["population"]) and np.isnan(issue["apl"])
         files = export_observatory(store, gironde, tmp_path)
     assert {p.suffix for p in files} == {".gpkg", ".parquet", ".csv"}
     for path in files:
         assert check_disclosure(path) == [], path
 
 
-def test_unknown_member_count_stays_unknown_after_merge() -> None:
-    layer = _strip(2, [5.0, 40.0])
-    layer["headcount"] = pd.array([pd.NA, 2], dtype="Int64")
-    out = disclose_layer(layer)
-    assert len(out) == 1 and pd.isna(out["headcount"].iloc[0]) and out["etp"].iloc[0] == 0.5
+@pytest.mark.slow
+def test_exports_of_33_and_33063_cannot_be_differenced(store_path: Path, gironde: str,
+                                                       bordeaux: tuple[Path, str], tmp_path: Path) -> None:
+    """The issue's attack: cell …N2477000E3483000 was 162.0 − 159.0 = 3 residents between two exports."""
+    layers = {}
+    for name, (path, sid) in {"33": (store_path, gironde), "33063": bordeaux}.items():
+        with Store(path, read_only=True) as store:
+            export_observatory(store, sid, tmp_path / name, formats=["csv"])
+        out = tmp_path / name / "carreau_generaliste.csv"
+        assert check_disclosure(out) == []
+        layers[name] = pd.read_csv(out, dtype={"unit_id": str}).set_index("unit_id")
+    dept, city = layers["33"], layers["33063"]
+    shared = dept.index.intersection(city.index)
+    assert len(shared) == 808
+    both = dept.loc[shared, "population"].notna() & city.loc[shared, "population"].notna()
+    assert (dept.loc[shared[both], "population"] == city.loc[shared[both], "population"]).all()
+    merged = city[city["secret"] == "fusion"]
+    assert list(merged.index) == ["CRS3035RES1000mN2473000E3484000"] and merged["population"].iloc[0] == 14
+    assert dept.loc["CRS3035RES1000mN2473000E3484000", "unites_fusionnees"] == merged["unites_fusionnees"].iloc[0]
+    for layer in (dept, city):  # every group either matches the other export or is masked
+        groups = layer[layer["secret"] == "fusion"]
+        assert groups.index.str.match(r"CRS3035RES\d+000mN\d+E\d+$").all()
+    cell = "CRS3035RES200mN2477000E3483000"
+    assert city.loc[cell, "secret"] == "masque" and np.isnan(city.loc[cell, "population"])
+    assert cell not in dept.index  # in Gironde it sits in a whole 8 km square group
+    dept_total = dept["population"].sum()
+    city_cells = city.index[city["secret"] == ""]
+    assert dept.loc[city_cells, "population"].sum() == city.loc[city_cells, "population"].sum()
+    assert dept_total > city["population"].sum()

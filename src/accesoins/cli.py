@@ -235,18 +235,17 @@ def indicators_command(
     snapshot: Annotated[
         str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
     ] = None,
-    k: Annotated[
-        int, typer.Option("--k", help="Secret statistique : aucune unité de moins de k habitants.")
-    ] = 11,
     store: StorePath = None,
 ) -> None:
     """Exporte les indicateurs d'un niveau (effectifs, ETP, densités, APL, précision de localisation).
 
-    Les unités de moins de k habitants sont fusionnées avec une voisine (secret statistique).
+    Secret statistique (seuil k de l'instantané) : les unités de moins de k habitants sont regroupées
+    dans un groupe fixe (carreau de 1 km, 2 km… ; IRIS de leur commune) ou masquées.
     """
     with Store(_store(store), read_only=True) as s:
         sid = s.resolve(snapshot)
-        layer = outputs.disclose_layer(indicator_layer(s, sid, level=level, profession=profession), k=k)
+        gate = outputs.snapshot_gate(s, sid)
+        layer = outputs.public_layer(indicator_layer(s, sid, level=level, profession=profession), level, gate)
     outputs.export_table(layer, out_path, fmt=fmt)
     merged = int((layer["secret"] != "").sum()) if "secret" in layer.columns else 0
     out.print(
@@ -507,16 +506,21 @@ def list_sources() -> None:
 # -- Partage sécurisé (#6) : secret statistique, export SIG, fiches et brochure ------------------------------
 
 SnapshotOpt = Annotated[str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")]
-KOpt = Annotated[int, typer.Option("--k", help="Seuil du secret : aucun compte d'habitants de 1 à k-1.")]
 
 
 @app.command("check-disclosure")
 @_friendly
 def check_disclosure_command(
     path: Annotated[Path, typer.Argument(help="Export à vérifier : CSV, GeoPackage ou GeoParquet.")],
-    k: KOpt = 11,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "--k", help="Seuil du secret : aucun compte de 1 à k-1 (défaut : réglage ACCESOINS_DISCLOSURE_K)."
+        ),
+    ] = None,
 ) -> None:
     """Vérifie qu'un export respecte le secret statistique avant de le publier (code 1 sinon)."""
+    k = get_settings().disclosure_k if k is None else k
     found = outputs.check_disclosure(path, k=k)
     if not found:
         out.print(f"{path} : aucune violation du secret statistique (seuil k = {k}).")
@@ -540,7 +544,6 @@ def export_command(
     formats: Annotated[
         str, typer.Option("--formats", help="Formats, séparés par des virgules.")
     ] = "gpkg,parquet,csv",
-    k: KOpt = 11,
     snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
@@ -548,7 +551,8 @@ def export_command(
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     with Store(_store(store), read_only=True) as s:
         sid = s.resolve(snapshot)
-        files = outputs.export_observatory(s, sid, out_dir, formats=wanted, k=k)
+        files = outputs.export_observatory(s, sid, out_dir, formats=wanted)
+        k = outputs.disclosure_k(s.metadata(sid))
     out.print(
         f"Instantané {sid} : {len(files)} fichier(s) écrit(s) dans {out_dir} (secret statistique k = {k})."
     )
@@ -588,7 +592,6 @@ def report_command(
     all_units: Annotated[bool, typer.Option("--all", help="Une fiche par commune du territoire.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Avec --all : au plus N fiches.")] = None,
     level: Annotated[str, typer.Option("--level", help="Avec --all : commune ou iris.")] = "commune",
-    k: KOpt = 11,
     snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
@@ -597,7 +600,7 @@ def report_command(
         raise ConfigurationError("indiquez --unit CODE (ex. --unit 33063) ou --all pour tout le territoire")
     with Store(_store(store), read_only=True) as s:
         sid = s.resolve(snapshot)
-        builder = outputs.ReportBuilder(s, sid, k=k)
+        builder = outputs.ReportBuilder(s, sid)
         if not all_units:
             path = builder.render(str(unit), out_path)
             out.print(f"Fiche écrite dans {path} (instantané {sid}).")
@@ -620,7 +623,6 @@ def brochure_command(
     contacts: Annotated[Path, typer.Option("--contacts", help="YAML des contacts (docs/partage.md).")],
     out_path: Annotated[Path, typer.Option("--out", help="PDF à écrire.")] = Path("brochure.pdf"),
     data_dir: DataDir = None,
-    k: KOpt = 11,
     snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
@@ -635,7 +637,6 @@ def brochure_command(
             config=config,
             snapshot=snapshot,
             data_dir=folder if folder.exists() else None,
-            k=k,
         )
     out.print(f"Brochure écrite dans {path}.")
 

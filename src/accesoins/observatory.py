@@ -21,6 +21,7 @@ import pandas as pd
 from accesoins import geo, indicators, network, sources
 from accesoins.errors import ConfigurationError, MissingSourceError
 from accesoins.parameters import AplParameters, load_apl_parameters
+from accesoins.settings import get_settings
 from accesoins.store import Store
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class BuildOptions:
             "demand": self.demand,
             "activity": self.activity,
             "data_dir": str(self.data_dir),
+            "disclosure_k": get_settings().disclosure_k,  # the public gate of this snapshot's outputs
         }
 
 

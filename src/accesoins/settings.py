@@ -9,12 +9,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """``ACCESOINS_DATA``: directory of source files; ``ACCESOINS_STORE``: the DuckDB store file."""
+    """``ACCESOINS_DATA``: directory of source files; ``ACCESOINS_STORE``: the DuckDB store file;
+    ``ACCESOINS_DISCLOSURE_K``: smallest count of residents a public output may show (recorded in
+    each snapshot at build; INSEE / CNIL practice is 11)."""
 
     model_config = SettingsConfigDict(env_prefix="ACCESOINS_", extra="ignore")
 
     data: Path = Field(default=Path("data"), description="répertoire des fichiers sources")
     store: Path = Field(default=Path("var/accesoins.duckdb"), description="fichier de l'entrepôt DuckDB")
+    disclosure_k: int = Field(
+        default=11, ge=1, description="secret statistique : aucun compte de 1 à k-1 personnes n'est publié"
+    )
 
 
 def get_settings() -> Settings:

@@ -1,14 +1,17 @@
-"""Outputs: exports of snapshot tables for spreadsheets and GIS (CSV, GeoPackage, GeoParquet)."""
+"""Outputs: exports of snapshot tables for spreadsheets and GIS (CSV, GeoPackage, GeoParquet), fiches,
+brochure; every people count goes through :func:`public_layer`, the one disclosure gate."""
 
 from accesoins.outputs._brochure import BrochureConfig, build_brochure, load_brochure_config
 from accesoins.outputs._disclosure import (
-    DEFAULT_K,
+    GRID_STEPS_M,
     PEOPLE_COLUMNS,
+    Gate,
     Violation,
     check_disclosure,
     check_frame,
-    disclose_layer,
-    merge_small_units,
+    disclosure_k,
+    public_layer,
+    snapshot_gate,
 )
 from accesoins.outputs._export import FORMATS, export_table
 from accesoins.outputs._gpkg import (
@@ -23,21 +26,23 @@ from accesoins.outputs._report import ReportBuilder, render_pdf
 __all__ = [
     "APL_CLASSES",
     "COLUMN_DOCS",
-    "DEFAULT_K",
     "EXPORT_FORMATS",
     "FORMATS",
+    "GRID_STEPS_M",
     "PEOPLE_COLUMNS",
     "BrochureConfig",
+    "Gate",
     "ReportBuilder",
     "Violation",
     "build_brochure",
     "check_disclosure",
     "check_frame",
-    "disclose_layer",
+    "disclosure_k",
     "export_observatory",
     "export_table",
     "load_brochure_config",
-    "merge_small_units",
+    "public_layer",
     "public_layers",
     "render_pdf",
+    "snapshot_gate",
 ]

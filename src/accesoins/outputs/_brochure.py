@@ -39,7 +39,7 @@ from accesoins import __version__
 from accesoins.errors import ConfigurationError, StoreError
 from accesoins.geo import parse_territory
 from accesoins.indicators import UNDER_SERVED
-from accesoins.outputs._disclosure import DEFAULT_K, disclose_layer
+from accesoins.outputs._disclosure import public_layer
 from accesoins.outputs._gpkg import format_number
 from accesoins.outputs._report import (
     ReportBuilder,
@@ -214,13 +214,13 @@ def build_brochure(
     config: BrochureConfig,
     snapshot: str | None = None,
     data_dir: Path | None = None,
-    k: int = DEFAULT_K,
     limit: int = 30,
 ) -> Path:
     """Write the brochure of ``territory`` (département, commune codes) to ``out_path``."""
     sid, codes, name = _select(store, territory, snapshot)
     layer = indicator_layer(store, sid, level="commune", profession="generaliste")
-    layer = disclose_layer(layer[layer["unit_id"].isin(codes)].reset_index(drop=True), k=k)
+    report = ReportBuilder(store, sid)
+    layer = public_layer(layer[layer["unit_id"].isin(codes)].reset_index(drop=True), "commune", report.gate)
     pop = layer["population"].astype(float)
     apl = layer["apl"].astype(float)
     under = layer[apl < UNDER_SERVED].sort_values("population", ascending=False)
@@ -256,7 +256,6 @@ def build_brochure(
                 ],
             }
         )
-    report = ReportBuilder(store, sid, k=k)
     context = {
         "title": config.titre or f"S'installer en médecine générale — {name}",
         "territory": name,
@@ -264,7 +263,7 @@ def build_brochure(
         "aides": config.aides,
         "contacts": [c.model_dump() for c in config.contacts],
         "snapshot": sid,
-        "k": k,
+        "k": report.k,
         "version": __version__,
         "today": date.today().strftime("%d/%m/%Y"),
         "key": {

@@ -1,26 +1,46 @@
-"""Disclosure control of public outputs: no count of residents or patients below k is shown.
+"""The public gate: the only reader of people counts for what leaves the machine.
 
-Reads indicator layers (one row per unit × profession, with geometry) and returns
-them with every unit of fewer than ``k`` residents merged with adjacent units of
-the same parent (IRIS into their commune's other IRIS, 200 m cells with their
-neighbours in the same commune, communes with neighbouring communes) until the
-merged unit reaches ``k``; a unit with no neighbour at all is suppressed (its
-people counts and derived rates are emptied). Merging keeps totals exact, so no
-hidden figure can be found back by subtraction.
+:func:`public_layer` takes a table of units (one row per unit, or per unit ×
+profession) and returns it safe to publish: no unit shows a count of residents
+from 1 to ``k - 1``. Every web route, download, scenario map, PDF fiche,
+brochure, export and ``accesoins indicators`` goes through it.
+
+Merge groups depend only on the geography, never on the territory or the
+snapshot, so two public outputs cannot be differenced to find a small unit back:
+
+- a 200 m cell of the INSEE grid (``CRS3035RES200mN{N}E{E}``) with fewer than
+  ``k`` residents joins the other small cells of its 1 km parent square (floor
+  of the coordinates); while that group is under ``k`` it climbs to the 2 km,
+  4 km, 8 km then 16 km square. A square that the territory does not cover
+  wholly would gather different cells in another territory, so its small cells
+  are suppressed instead; so are those still under ``k`` at 16 km;
+- an IRIS with fewer than ``k`` residents joins the other small IRIS of its
+  commune (territories are made of whole communes), suppressed if still under ``k``;
+- a commune (or any other unit) with fewer than ``k`` residents is suppressed:
+  merging communes would depend on which of them the territory holds.
+
+A merged group is one row, identified by its square (``CRS3035RES1000mN…E…``)
+or ``{commune}_iris_regroupes``, with summed counts, densities recomputed on
+the group and population-weighted APL (APL is per resident, so the group's
+figure discloses no count). A suppressed unit keeps its practitioners
+(headcounts are public, the national directory publishes them by address) but
+loses every people count and every per-resident figure (densities, APL),
+since a density with the public full-time equivalents gives the count back.
 
 :func:`check_disclosure` scans a finished export (CSV, GeoPackage, GeoParquet)
 and lists the violations: a resident or patient count in ``1..k-1``, a density
 that gives such a count back (full-time equivalents × 100 000 / density), a column holding
-practitioners' names. Headcounts of practitioners are public (the national
-directory publishes them by address) and are never masked.
+practitioners' names.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -29,19 +49,23 @@ import shapely
 
 from accesoins.errors import ConfigurationError, DataFileError
 from accesoins.indicators import apl_class
+from accesoins.settings import get_settings
+from accesoins.store import Store
 
 __all__ = [
-    "DEFAULT_K",
+    "GRID_STEPS_M",
     "PEOPLE_COLUMNS",
+    "Gate",
     "Violation",
     "check_disclosure",
     "check_frame",
-    "disclose_layer",
-    "merge_small_units",
+    "disclosure_k",
+    "public_layer",
+    "snapshot_gate",
 ]
 
-DEFAULT_K = 11
-"""Smallest count of residents or patients a public output may show (INSEE / CNIL practice)."""
+GRID_STEPS_M: tuple[int, ...] = (1000, 2000, 4000, 8000, 16000)
+"""Sides of the nested INSEE grid squares a small 200 m cell climbs through, smallest first."""
 
 PEOPLE_COLUMNS: tuple[str, ...] = (
     "population", "population_standardised", "habitants", "residents", "patients", "n_patients",
@@ -62,15 +86,12 @@ _RATES = (
     ("density_per_100k", "etp", "population"),  # densities are full-time equivalents per 100 000
     ("std_density_per_100k", "etp", "population_standardised"),
 )
-_SUMMED = (
-    "headcount",
-    "etp",
-    "n_commune",
-    "n_etablissement",
-    "n_iris",
-    "population",
-    "population_standardised",
-)
+_SUMMED = ("headcount", "etp", "n_commune", "n_etablissement", "n_iris")
+_WEIGHTED = ("apl", "apl_before", "apl_after")  # per-resident figures: population-weighted mean of a group
+_PER_RESIDENT = (*(r for r, _, _ in _RATES), *_WEIGHTED, "delta", "apl_class", "density_per_km2")
+_CELL_ID = re.compile(r"^CRS3035RES200mN(\d+)E(\d+)$")
+_EDGE_M = 5.0  # a square must lie this far inside the territory (geometries are rounded to about 1 m)
+GATE_COLUMNS = ("unites_fusionnees", "secret")
 
 
 def _normalise(name: str) -> str:
@@ -96,142 +117,93 @@ class Violation:
         return f"{where}colonne « {self.column} » : {self.message}"
 
 
-# -- merging ---------------------------------------------------------------------------------------------
+# -- the gate ----------------------------------------------------------------------------------------
 
 
-def merge_small_units(
-    units: gpd.GeoDataFrame,
-    *,
-    k: int = DEFAULT_K,
-    population: str = "population",
-    parent: str = "parent_id",
-    max_gap_m: float = 2000.0,
-) -> pd.Series:
-    """Group label of each unit so that every group counts at least ``k`` residents.
+def disclosure_k(parameters: Mapping[str, Any]) -> int:
+    """Threshold of a snapshot: the ``disclosure_k`` recorded at build, else the settings' one."""
+    recorded = parameters.get("disclosure_k")
+    return int(recorded) if recorded is not None else get_settings().disclosure_k
 
-    ``units`` has one row per unit (``unit_id``, geometry, ``population`` and
-    optionally ``parent_id``). The smallest unit under ``k`` is merged with its
-    least-populated touching group — one of the same parent when there is one —
-    and so on until every group reaches ``k``. Units with no population
-    (``NaN`` or 0) are left alone. A group touching no other joins the nearest
-    one within ``max_gap_m`` metres (centroid distance); with none, it keeps its
-    label and is suppressed later (:func:`disclose_layer`). Returns, indexed by
-    ``unit_id``, the ``unit_id`` of the most-populated member of each unit's group.
 
-    Examples
-    --------
-    >>> from shapely.geometry import box
-    >>> cells = gpd.GeoDataFrame({"unit_id": ["a", "b", "c"], "population": [5.0, 40.0, 3.0]},
-    ...                          geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)])
-    >>> merge_small_units(cells).tolist()
-    ['b', 'b', 'b']
+@dataclass(frozen=True, eq=False)
+class Gate:
+    """What the disclosure control of one snapshot needs: the threshold and the territory's communes.
+
+    ``communes`` (geometries in any CRS) tells which grid squares lie wholly
+    inside the territory: only those may publish a merged group of cells.
     """
-    n = len(units)
-    ids = units["unit_id"].astype(str).to_numpy()
-    pop = pd.to_numeric(units[population], errors="coerce").fillna(0).to_numpy(dtype=float)
-    parents = units[parent].astype(str).to_numpy() if parent in units.columns else np.full(n, "")
-    geoms = units.geometry.to_numpy()
-    centres = _metric_centres(units)
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
-    keep = left != right
-    neighbours: list[set[int]] = [set() for _ in range(n)]
-    for a, b in zip(left[keep], right[keep], strict=True):
-        neighbours[a].add(int(b))
-    group = np.arange(n)
-    members: dict[int, list[int]] = {i: [i] for i in range(n)}
-    total = {i: pop[i] for i in range(n)}
-    stuck: set[int] = set()
-    while True:
-        small = [g for g, t in total.items() if 0 < t < k and g not in stuck]
-        if not small:
-            break
-        g = min(small, key=lambda x: (total[x], x))
-        around = {int(group[b]) for m in members[g] for b in neighbours[m]} - {g}
-        if not around:
-            around = _nearest_groups(g, members, group, centres, max_gap_m)
-        if not around:
-            stuck.add(g)
-            continue
-        same_parent = {h for h in around if parents[members[h][0]] == parents[members[g][0]]}
-        candidates = same_parent or around
-        target = min(candidates, key=lambda h: (total[h], h))
-        for m in members.pop(g):
-            group[m] = target
-            members[target].append(m)
-        total[target] += total.pop(g)
-    label = np.empty(n, dtype=object)
-    for members_ in members.values():
-        head = max(members_, key=lambda m: (pop[m], -m))
-        label[members_] = ids[head]
-    return pd.Series(label, index=pd.Index(ids, name="unit_id"), name="group_id")
+
+    k: int
+    communes: gpd.GeoSeries
+    _outlines: dict[tuple[float, ...], Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ConfigurationError(f"seuil de secret k = {self.k} invalide : indiquez un entier ≥ 1")
+
+    def inside(self, squares: np.ndarray) -> np.ndarray:
+        """Whether each square (EPSG:3035 polygons) lies wholly inside the territory."""
+        if squares.size == 0 or self.communes.empty:
+            return np.zeros(squares.size, dtype=bool)
+        bounds = tuple(float(v) for v in shapely.total_bounds(squares))
+        if bounds not in self._outlines:
+            communes = self.communes.to_crs(3035)
+            near = communes[communes.intersects(shapely.box(*bounds))]
+            self._outlines[bounds] = shapely.union_all(near.to_numpy())
+        outline = self._outlines[bounds]
+        return np.asarray(shapely.contains(outline, shapely.buffer(squares, _EDGE_M, join_style="mitre")))
 
 
-def _metric_centres(units: gpd.GeoDataFrame) -> np.ndarray:
-    """Centroids in metres (Lambert 93 when the layer is in degrees), as an (n, 2) array."""
-    geo = units.geometry
-    if geo.crs is not None and geo.crs.is_geographic:
-        geo = geo.to_crs(2154)
-    centres = geo.centroid
-    return np.column_stack([centres.x.to_numpy(), centres.y.to_numpy()])
+def snapshot_gate(store: Store, snapshot_id: str) -> Gate:
+    """The gate of a snapshot: its recorded ``k`` and its communes."""
+    communes = store.geotable("units", snapshot_id, where="level = ?", args=["commune"])
+    return Gate(disclosure_k(store.metadata(snapshot_id)), communes.geometry)
 
 
-def _nearest_groups(
-    g: int, members: dict[int, list[int]], group: np.ndarray, centres: np.ndarray, max_gap_m: float
-) -> set[int]:
-    own = np.asarray(members[g])
-    others = np.flatnonzero(group != g)
-    if others.size == 0:
-        return set()
-    gaps = np.sqrt(((centres[others][:, None, :] - centres[own][None, :, :]) ** 2).sum(axis=2)).min(axis=1)
-    best = int(np.argmin(gaps))
-    return {int(group[others[best]])} if gaps[best] <= max_gap_m else set()
+def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFrame:
+    """``frame`` safe to publish: units under ``k`` residents merged in their fixed group, or suppressed.
 
-
-def disclose_layer(layer: gpd.GeoDataFrame | pd.DataFrame, *, k: int = DEFAULT_K) -> gpd.GeoDataFrame:
-    """Indicator layer safe to publish: units under ``k`` residents merged (or suppressed).
-
-    ``layer`` is what :func:`accesoins.store.indicator_layer` returns (one row per
-    unit × profession). Merged units get the identifier of their most-populated
-    member, the names joined with « + », summed counts, recomputed densities and
-    a population-weighted APL; ``unites_fusionnees`` lists the members and
-    ``secret`` says ``fusion`` or ``masque``. Suppressed units keep their
-    geometry and practitioners' headcount but lose every people count and rate.
+    ``frame`` has ``unit_id`` and one row per unit (or per unit × profession),
+    with its people counts, optionally ``geometry``, ``name``, ``parent_id``
+    (the commune of an IRIS) and per-resident figures (densities, ``apl``,
+    ``apl_before``/``apl_after``/``delta`` of a scenario). The result has the
+    same columns plus ``unites_fusionnees`` (members of a merged group) and
+    ``secret`` (``fusion``, ``masque`` or empty); see the module docstring for
+    the groups.
     """
-    if k < 1:
-        raise ConfigurationError(f"seuil de secret k = {k} invalide : indiquez un entier ≥ 1 (11 par défaut)")
-    frame = gpd.GeoDataFrame(layer.copy()) if "geometry" in layer.columns else pd.DataFrame(layer.copy())
-    if frame.empty:
-        return gpd.GeoDataFrame(frame.assign(unites_fusionnees="", secret=""))
-    frame["unit_id"] = frame["unit_id"].astype(str)
-    units = frame.drop_duplicates("unit_id").reset_index(drop=True)
-    people = [c for c in frame.columns if c != "geometry" and _is_people_column(str(c))]
-    units["_people"] = units[people].apply(pd.to_numeric, errors="coerce").min(axis=1) if people else np.nan
-    if "geometry" in units.columns:
-        crs = getattr(layer, "crs", None)
-        groups = merge_small_units(
-            gpd.GeoDataFrame(units, geometry="geometry", crs=crs), k=k, population="_people"
-        )
-    else:
-        groups = pd.Series(units["unit_id"].to_numpy(), index=units["unit_id"])
-    frame["_group"] = frame["unit_id"].map(groups)
-    if (frame["_group"] == frame["unit_id"]).all() and not _small(units["_people"], k).any():
-        return gpd.GeoDataFrame(frame.drop(columns="_group").assign(unites_fusionnees="", secret=""))
-    keys = ["_group", "profession"] if "profession" in frame.columns else ["_group"]
-    size = frame.groupby("_group")["unit_id"].transform("nunique")
-    small_ids = set(units.loc[_small(units["_people"], k), "unit_id"])
-    plain = (size == 1) & ~frame["unit_id"].isin(small_ids)
-    pieces = [_aggregate(rows, k) for _, rows in frame[~plain].groupby(keys, sort=False, dropna=False)]
-    kept = frame[plain].assign(unites_fusionnees="", secret="")
-    out = pd.concat([kept, pd.DataFrame(pieces)], ignore_index=True)
-    ordered = [c for c in frame.columns if c != "_group" and c in out.columns] + [
-        "unites_fusionnees",
-        "secret",
+    out = pd.DataFrame(frame).copy()
+    out["unit_id"] = out["unit_id"].astype(str)
+    people = [c for c in out.columns if c != "geometry" and _is_people_column(str(c))]
+    units = out.drop_duplicates("unit_id").set_index("unit_id")
+    counts = units[people].apply(pd.to_numeric, errors="coerce")
+    small = _small(counts.min(axis=1), gate.k) if people else pd.Series(False, index=units.index)
+    parents = units["parent_id"].astype(str) if "parent_id" in units.columns else None
+    groups, masked = _groups(counts[small.to_numpy()], level, parents, gate)
+    plain = out[~out["unit_id"].isin(groups.index) & ~out["unit_id"].isin(masked)]
+    hidden = out[out["unit_id"].isin(masked)].copy()
+    for col in (*people, *_PER_RESIDENT):
+        if col in hidden.columns:
+            hidden[col] = np.nan if col != "apl_class" else ""
+    pieces = [
+        plain.assign(unites_fusionnees="", secret=""),
+        hidden.assign(unites_fusionnees="", secret="masque"),
     ]
-    out = out[ordered]
-    if "geometry" in out.columns:
-        return gpd.GeoDataFrame(out, geometry="geometry", crs=getattr(layer, "crs", None))
-    return gpd.GeoDataFrame(out)
+    members = out[out["unit_id"].isin(groups.index)]
+    if not members.empty:
+        keys = [members["unit_id"].map(groups)]
+        if "profession" in members.columns:
+            keys.append(members["profession"])
+        merged = [
+            _merge(rows, people, str(key[0] if isinstance(key, tuple) else key))
+            for key, rows in members.groupby(keys, sort=True, dropna=False)
+        ]
+        pieces.append(pd.DataFrame(merged))
+    result = pd.concat([p for p in pieces if not p.empty] or [pieces[0]], ignore_index=True)
+    result = result[[*out.columns, *GATE_COLUMNS]]
+    if "geometry" in result.columns:
+        return gpd.GeoDataFrame(result, geometry="geometry", crs=getattr(frame, "crs", None))
+    return gpd.GeoDataFrame(result)
 
 
 def _small(people: pd.Series, k: int) -> pd.Series:
@@ -239,47 +211,82 @@ def _small(people: pd.Series, k: int) -> pd.Series:
     return (pop > 0) & (pop < k)
 
 
-def _aggregate(rows: pd.DataFrame, k: int) -> dict[str, object]:
-    head = rows.loc[rows["unit_id"] == rows["_group"].iloc[0]].iloc[0]
-    record: dict[str, object] = head.to_dict()
-    record["unit_id"] = str(rows["_group"].iloc[0])
-    pop = pd.to_numeric(rows.get("population"), errors="coerce").fillna(0)
-    merged = len(rows) > 1
-    for col in _SUMMED:
+def _groups(
+    counts: pd.DataFrame, level: str, parents: pd.Series | None, gate: Gate
+) -> tuple[pd.Series, list[str]]:
+    """Group id of each small unit that can be merged, and the small units to suppress."""
+    if counts.empty:
+        return pd.Series(dtype=object), []
+    if level == "carreau":
+        return _grid_groups(counts, gate)
+    if level == "iris" and parents is not None:
+        keys = parents.reindex(counts.index) + "_iris_regroupes"
+        total = counts.groupby(keys.to_numpy()).sum(min_count=1).min(axis=1)
+        ok = keys.map(total) >= gate.k
+        return keys[ok], list(keys.index[~ok])
+    return pd.Series(dtype=object), list(counts.index)
+
+
+def _grid_groups(counts: pd.DataFrame, gate: Gate) -> tuple[pd.Series, list[str]]:
+    """Small 200 m cells merged in the smallest whole square of :data:`GRID_STEPS_M` reaching ``k``."""
+    coords = counts.index.to_series().str.extract(_CELL_ID).astype(float)
+    masked = list(coords.index[coords.isna().any(axis=1)])
+    pending = coords.dropna()
+    found: list[pd.Series] = []
+    for step in GRID_STEPS_M:
+        if pending.empty:
+            break
+        north = (pending[0] // step * step).astype(int)
+        east = (pending[1] // step * step).astype(int)
+        keys = "CRS3035RES" + str(step) + "mN" + north.astype(str) + "E" + east.astype(str)
+        total = counts.loc[pending.index].groupby(keys).sum(min_count=1).min(axis=1)
+        corners = pd.DataFrame({"n": north, "e": east}).groupby(keys).first().reindex(total.index)
+        squares = shapely.box(corners["e"], corners["n"], corners["e"] + step, corners["n"] + step)
+        whole = pd.Series(gate.inside(np.asarray(squares)), index=total.index)
+        cut = keys.map(whole).eq(False)
+        masked.extend(keys.index[cut])
+        done = ~cut & (keys.map(total) >= gate.k)
+        found.append(keys[done])
+        pending = pending[~cut & ~done]
+    masked.extend(pending.index)
+    return (pd.concat(found) if found else pd.Series(dtype=object)), masked
+
+
+def _merge(rows: pd.DataFrame, people: list[str], group: str) -> dict[str, object]:
+    """One row for a merged group (of one profession): sums, group densities, weighted APL."""
+    ids = rows["unit_id"].astype(str)
+    record: dict[str, object] = rows.iloc[0].to_dict()
+    record["unit_id"] = group
+    pop = pd.to_numeric(rows["population"], errors="coerce").fillna(0) if "population" in rows else None
+    for col in (*_SUMMED, *people):
         if col in rows.columns:
             known = rows[col].notna().all()  # one unknown member (headcount known only per IRIS) → unknown
-            record[col] = rows[col].sum() if known and len(rows) else np.nan
-    if merged:
-        if "name" in rows.columns:
-            names = [str(x) for x in rows.sort_values("population", ascending=False)["name"]]
-            record["name"] = (
-                " + ".join(names) if len(names) <= 4 else f"{names[0]} + {len(names) - 1} voisins"
-            )
-        if "geometry" in rows.columns:
-            record["geometry"] = shapely.union_all(rows.geometry.to_numpy())
-        for rate, num, den in _RATES:
-            if rate in rows.columns and num in rows.columns and den in rows.columns:
-                d = float(record[den]) if pd.notna(record[den]) else 0.0  # type: ignore[arg-type]
-                record[rate] = float(record[num]) * 100_000 / d if d > 0 else np.nan  # type: ignore[arg-type]
-        if "apl" in rows.columns:
-            apl = pd.to_numeric(rows["apl"], errors="coerce")
-            ok = apl.notna() & (pop > 0)
-            record["apl"] = float(np.average(apl[ok], weights=pop[ok])) if ok.any() else np.nan
-            if "apl_class" in rows.columns:
-                record["apl_class"] = _apl_class(record["apl"])  # type: ignore[arg-type]
-    sums = [
-        pd.to_numeric(rows[c], errors="coerce").sum()
-        for c in rows.columns
-        if c != "geometry" and _is_people_column(str(c))
-    ]
-    total = float(min(sums)) if sums else 0.0
-    record["unites_fusionnees"] = ";".join(sorted(rows["unit_id"].astype(str))) if merged else ""
-    record["secret"] = "fusion" if merged else ""
-    if 0 < total < k:
-        for col in (*PEOPLE_COLUMNS, "density_per_100k", "std_density_per_100k"):
-            if col in record:
-                record[col] = np.nan
-        record["secret"] = "masque"
+            record[col] = rows[col].sum() if known else np.nan
+    if "name" in rows.columns:
+        names = sorted(str(x) for x in rows["name"])
+        record["name"] = " + ".join(names) if len(names) <= 3 else f"{names[0]} + {len(names) - 1} autres"
+    if "parent_id" in rows.columns:
+        parents = set(rows["parent_id"].astype(str))
+        record["parent_id"] = parents.pop() if len(parents) == 1 else ""
+    if "geometry" in rows.columns:
+        record["geometry"] = shapely.union_all(rows["geometry"].to_numpy())
+    for rate, num, den in _RATES:
+        if rate in rows.columns and num in rows.columns and den in rows.columns:
+            d = float(record[den]) if pd.notna(record[den]) else 0.0  # type: ignore[arg-type]
+            record[rate] = float(record[num]) * 100_000 / d if d > 0 else np.nan  # type: ignore[arg-type]
+    for col in _WEIGHTED:
+        if col in rows.columns and pop is not None:
+            values = pd.to_numeric(rows[col], errors="coerce")
+            ok = values.notna() & (pop > 0)
+            record[col] = float(np.average(values[ok], weights=pop[ok])) if ok.any() else np.nan
+    if "delta" in rows.columns and "apl_before" in rows.columns and "apl_after" in rows.columns:
+        record["delta"] = float(record["apl_after"]) - float(record["apl_before"])  # type: ignore[arg-type]
+    if "apl_class" in rows.columns:
+        record["apl_class"] = _apl_class(float(record.get("apl", np.nan)))  # type: ignore[arg-type]
+    if "density_per_km2" in rows.columns:
+        record["density_per_km2"] = np.nan
+    record["unites_fusionnees"] = ";".join(sorted(ids))
+    record["secret"] = "fusion"
     return record
 
 
@@ -291,8 +298,8 @@ def _apl_class(apl: float) -> str:
 # -- checking ------------------------------------------------------------------------------------------
 
 
-def check_frame(frame: pd.DataFrame, *, k: int = DEFAULT_K, layer: str = "") -> list[Violation]:
-    """Disclosure violations in one table (see :func:`check_disclosure`).
+def check_frame(frame: pd.DataFrame, *, k: int | None = None, layer: str = "") -> list[Violation]:
+    """Disclosure violations in one table (see :func:`check_disclosure`; ``k`` defaults to the settings').
 
     Examples
     --------
@@ -300,6 +307,7 @@ def check_frame(frame: pd.DataFrame, *, k: int = DEFAULT_K, layer: str = "") -> 
     >>> [str(v) for v in check_frame(bad)]
     ['colonne « population » : 1 ligne(s) comptent entre 1 et 10 personnes (seuil k = 11)']
     """
+    k = get_settings().disclosure_k if k is None else k
     found: list[Violation] = []
     for col in frame.columns:
         name = _normalise(str(col))
@@ -370,7 +378,7 @@ def _read_layers(path: Path) -> dict[str, pd.DataFrame]:
     )
 
 
-def check_disclosure(path: str | Path, *, k: int = DEFAULT_K) -> list[Violation]:
+def check_disclosure(path: str | Path, *, k: int | None = None) -> list[Violation]:
     """Scan an export for disclosure violations; an empty list means it may be published.
 
     Every table (every layer of a GeoPackage) is checked: columns counting people

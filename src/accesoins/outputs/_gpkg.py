@@ -27,7 +27,7 @@ from accesoins import french, labels
 from accesoins.errors import UnknownChoiceError
 from accesoins.geo import Level, Precision
 from accesoins.indicators import APL_CLASS_BOUNDS, UNDER_SERVED, AplClass, apl_class
-from accesoins.outputs._disclosure import DEFAULT_K, disclose_layer
+from accesoins.outputs._disclosure import public_layer, snapshot_gate
 from accesoins.outputs._export import export_table
 from accesoins.store import Store, indicator_layer
 
@@ -98,7 +98,8 @@ COLUMN_DOCS: dict[str, str] = {
     "n_commune": "Activités localisées seulement à la commune (adresse imprécise)",
     "n_etablissement": "Activités localisées à l'établissement FINESS (adresse précise)",
     "n_iris": "Activités localisées à l'IRIS",
-    "population": "Habitants (INSEE) ; jamais moins de 11 : les petites unités sont fusionnées",
+    "population": "Habitants (INSEE) ; jamais moins de k (le seuil du secret de l'instantané) : les petites "
+    "unités sont regroupées dans un groupe fixe (carreau de 1 km, 2 km… ; IRIS de la commune) ou masquées",
     "population_standardised": "Population pondérée par l'âge (besoins de soins standardisés)",
     "density_per_100k": "Praticiens en équivalent temps plein (ETP) pour 100 000 habitants",
     "std_density_per_100k": "Praticiens en ETP pour 100 000 habitants, population pondérée par l'âge",
@@ -107,7 +108,7 @@ COLUMN_DOCS: dict[str, str] = {
     "apl_class": f"Classe d'APL ({labels.APL_CLASS_NOTE}) : "
     + ", ".join(f"{c} = {labels.label(c)}, APL {labels.apl_class_range(c)}" for c in AplClass),
     "unites_fusionnees": "Unités regroupées pour le secret statistique (vide si aucune)",
-    "secret": "« fusion » : unité regroupée avec ses voisines ; « masque » : chiffres d'habitants masqués",
+    "secret": "« fusion » : groupe fixe de petites unités ; « masque » : habitants, densités et APL masqués",
     "site_id": "Lieu d'exercice : « finess:NUMÉRO » (établissement) ou « commune:CODE » (centre de commune)",
     "label": "Nom de l'établissement FINESS (vide pour un lieu ramené au centre de la commune)",
     "precision": "Précision de localisation : "
@@ -140,8 +141,10 @@ def apl_style(apl: float) -> AplClassStyle | None:
 # -- layers ----------------------------------------------------------------------------------------------
 
 
-def public_layers(store: Store, snapshot_id: str, *, k: int = DEFAULT_K) -> dict[str, gpd.GeoDataFrame]:
-    """Every layer safe to publish, by name: ``{level}_{profession}`` indicators and ``sites``."""
+def public_layers(store: Store, snapshot_id: str) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer safe to publish, by name: ``{level}_{profession}`` indicators (through the
+    snapshot's disclosure gate) and ``sites``."""
+    gate = snapshot_gate(store, snapshot_id)
     pairs = store.con.execute(
         "SELECT DISTINCT level, profession FROM indicators WHERE snapshot_id = ? ORDER BY level, profession",
         [snapshot_id],
@@ -150,7 +153,7 @@ def public_layers(store: Store, snapshot_id: str, *, k: int = DEFAULT_K) -> dict
     layers: dict[str, gpd.GeoDataFrame] = {}
     for level, profession in sorted(pairs, key=lambda p: (order.get(p[0], 9), p[1])):
         layer = indicator_layer(store, snapshot_id, level=level, profession=profession)
-        disclosed = disclose_layer(layer, k=k)
+        disclosed = public_layer(layer, level, gate)
         if disclosed["apl"].isna().all():
             disclosed = disclosed.drop(columns=["apl", "apl_class"])
         layers[f"{level}_{profession}"] = disclosed.reset_index(drop=True)
@@ -430,15 +433,14 @@ def export_observatory(
     out_dir: str | Path,
     *,
     formats: Iterable[str] = EXPORT_FORMATS,
-    k: int = DEFAULT_K,
     step: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write every public layer of a snapshot into ``out_dir``; returns the files written.
 
     ``observatoire.gpkg`` holds all layers, ``lisez_moi`` and ``layer_styles``;
     GeoParquet and CSV give one file per layer (``<couche>.parquet``,
-    ``<couche>.csv``) and ``lisez_moi.csv``. Disclosure control is applied
-    (:func:`~accesoins.outputs.disclose_layer`, seuil ``k``).
+    ``<couche>.csv``) and ``lisez_moi.csv``. Every layer goes through the snapshot's
+    disclosure gate (:func:`~accesoins.outputs.public_layer`).
     """
     formats = list(formats)
     for fmt in formats:
@@ -446,7 +448,7 @@ def export_observatory(
             raise UnknownChoiceError("Format d'export", fmt, EXPORT_FORMATS)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    layers = public_layers(store, snapshot_id, k=k)
+    layers = public_layers(store, snapshot_id)
     doc = _documentation(layers)
     written: list[Path] = []
     if "gpkg" in formats:

@@ -42,7 +42,7 @@ from accesoins.labels import (
     label_of,
 )
 from accesoins.network import CostSourceCode
-from accesoins.outputs._disclosure import DEFAULT_K, disclose_layer
+from accesoins.outputs._disclosure import Gate, public_layer, snapshot_gate
 from accesoins.outputs._gpkg import APL_CLASSES, NO_DATA_COLOUR, SITE_COLOURS, apl_style, format_number
 from accesoins.sources import Profession, SourceName
 from accesoins.store import SnapshotDiff, Store, diff_snapshots, indicator_layer
@@ -228,10 +228,9 @@ class _Unit:
 class ReportBuilder:
     """Renders fiches of one snapshot; tables are read and disclosure-controlled once for all fiches."""
 
-    def __init__(self, store: Store, snapshot_id: str, *, k: int = DEFAULT_K) -> None:
+    def __init__(self, store: Store, snapshot_id: str) -> None:
         self.store = store
         self.snapshot_id = snapshot_id
-        self.k = k
         from weasyprint.text.fonts import FontConfiguration
 
         self._fonts = FontConfiguration()
@@ -251,6 +250,15 @@ class ReportBuilder:
         return self.store.metadata(self.snapshot_id)
 
     @cached_property
+    def gate(self) -> Gate:
+        """The snapshot's disclosure gate (its recorded threshold ``k``)."""
+        return snapshot_gate(self.store, self.snapshot_id)
+
+    @property
+    def k(self) -> int:
+        return self.gate.k
+
+    @cached_property
     def units(self) -> gpd.GeoDataFrame:
         return self.store.geotable("units", self.snapshot_id, where="level IN ('commune', 'iris')")
 
@@ -262,8 +270,8 @@ class ReportBuilder:
         """Disclosure-controlled indicators of ``level``, all professions (cached)."""
         cache_ = self.__dict__.setdefault("_layers", {})
         if level not in cache_:
-            cache_[level] = disclose_layer(
-                indicator_layer(self.store, self.snapshot_id, level=level, profession=None), k=self.k
+            cache_[level] = public_layer(
+                indicator_layer(self.store, self.snapshot_id, level=level, profession=None), level, self.gate
             )
         return cache_[level]
 
@@ -308,19 +316,19 @@ class ReportBuilder:
         layer = self.layer(unit.level)
         mine = layer[layer["unit_id"] == unit.unit_id]
         secret = ""
-        if mine.empty:  # merged into a neighbour for disclosure
+        if mine.empty:  # merged in its group for disclosure
             mine = layer[
                 layer["unites_fusionnees"].fillna("").str.split(";").apply(lambda m: unit.unit_id in m)
             ]
             names = mine["name"].iloc[0] if not mine.empty else ""
             secret = (
                 f"{unit.name} compte moins de {self.k} habitants : pour respecter le secret statistique, "
-                f"ses chiffres sont présentés avec ceux des unités voisines ({names})."
+                f"ses chiffres sont présentés avec ceux de son groupe fixe ({names})."
             )
         elif (mine["secret"] == "masque").any():
             secret = (
-                f"{unit.name} compte moins de {self.k} habitants et n'a pas de voisine : "
-                "ses chiffres d'habitants sont masqués (secret statistique)."
+                f"{unit.name} compte moins de {self.k} habitants : ses chiffres d'habitants, densités "
+                "et APL sont masqués (secret statistique)."
             )
         ref = layer[layer["parent_id"] == unit.parent_id]
         by_prof = mine.set_index("profession")

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import threading
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -21,6 +22,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from accesoins.errors import ConfigurationError
+from accesoins.outputs._disclosure import public_layer
 from accesoins.outputs.web._classes import format_fr
 from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.outputs.web._service import LEVELS, MISSING_COLOR, ObservatoryService, SnapshotData
@@ -196,6 +198,7 @@ class ScenarioService:
                 result = engine.run(request.to_scenario(data.snapshot_id))
         except ConfigurationError as exc:  # point outside the territory, unknown site...
             raise ProblemError(422, "Scénario impossible", str(exc)) from exc
+        result = replace(result, table=_public_result(data, result.table))
         table = result.table[result.table["level"] == request.level]
         if table.empty:
             available = list(dict.fromkeys(result.table["level"]))
@@ -254,6 +257,16 @@ class ScenarioService:
         ]
         text = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + ",".join(features) + "]}"
         return text.encode("utf-8")
+
+
+def _public_result(data: SnapshotData, table: pd.DataFrame) -> pd.DataFrame:
+    """A scenario's per-unit table through the public gate, level by level (summary lines included)."""
+    parents = data.parent_of
+    parts = []
+    for level, rows in table.groupby("level", sort=False):
+        framed = rows.assign(parent_id=[parents.get((level, u), "") for u in rows["unit_id"].astype(str)])
+        parts.append(pd.DataFrame(public_layer(framed, str(level), data.gate)).drop(columns="parent_id"))
+    return pd.concat(parts, ignore_index=True) if parts else table
 
 
 def _geometries(data: SnapshotData, level: str) -> dict[str, str]:

@@ -28,6 +28,7 @@ from accesoins.geo import Level, Precision
 from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
 from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of, level_plural
 from accesoins.network import CostSourceCode
+from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer
 from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
 from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.sources import Profession, read_apl_drees, sha256_of
@@ -101,8 +102,11 @@ class SnapshotData:
     created_at: str
     metadata: dict[str, Any]
     sources: pd.DataFrame
-    indicators: pd.DataFrame  # indexed by (level, unit_id, profession)
-    units: gpd.GeoDataFrame  # indexed by (level, unit_id), geometry rounded to ~1 m
+    gate: Gate  # the disclosure gate every people count of this snapshot went through
+    indicators: pd.DataFrame  # public (gated), indexed by (level, unit_id, profession)
+    units: gpd.GeoDataFrame  # public (gated), indexed by (level, unit_id), geometry rounded to ~1 m
+    merged_into: dict[tuple[str, str], str]  # (level, small unit) -> its merged group
+    parent_of: pd.Series  # parent_id of every stored unit by (level, unit_id), for the gate's IRIS groups
     sites: gpd.GeoDataFrame
     levels: list[str]
     professions: list[str]
@@ -157,6 +161,69 @@ def _departement_table(communes: pd.DataFrame, commune_dept: dict[str, str]) -> 
     )
     agg["apl"] = agg["apl_x_pop"] / agg["pop_with_apl"].where(agg["pop_with_apl"] > 0)
     return agg.drop(columns=["apl_x_pop", "pop_with_apl"])
+
+
+def _public_tables(
+    indicators: pd.DataFrame, units: gpd.GeoDataFrame, gate: Gate
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Indicators and units of the web levels as the public gate lets them out (small units merged or masked).
+
+    Every route reads these tables only, so no raw people count reaches a response.
+    """
+    shape = units[["level", "unit_id", "parent_id", "geometry"]]
+    public = []
+    for level in LEVELS:
+        rows = indicators[indicators["level"] == level]
+        if rows.empty:
+            continue
+        frame = rows.merge(shape[shape["level"] == level].drop(columns="level"), on="unit_id", how="left")
+        public.append(public_layer(gpd.GeoDataFrame(frame, geometry="geometry", crs=units.crs), level, gate))
+    table = pd.concat(public, ignore_index=True)
+    kept = ["level", "unit_id", "name", "parent_id", "population", "population_standardised", "geometry"]
+    public_units = table.drop_duplicates(["level", "unit_id"])[[*kept, "unites_fusionnees", "secret"]]
+    return (
+        pd.DataFrame(table.drop(columns=["geometry", "parent_id"])),
+        gpd.GeoDataFrame(public_units.reset_index(drop=True), geometry="geometry", crs=units.crs),
+    )
+
+
+def _public_changes(before: SnapshotData, after: SnapshotData, level: str) -> pd.DataFrame:
+    """Indicator changes between the public tables of two snapshots, indexed by (unit_id, profession)."""
+    measures = ["headcount", "density_per_100k", "apl"]
+    empty = pd.DataFrame(columns=measures)
+    sides = [
+        d.indicators.xs(level, level="level")[measures] if level in d.levels else empty
+        for d in (before, after)
+    ]
+    joined = sides[0].join(sides[1], how="outer", lsuffix="_before", rsuffix="_after")
+    changed = np.zeros(len(joined), dtype=bool)
+    for m in measures:
+        x, y = joined[f"{m}_before"].astype(float), joined[f"{m}_after"].astype(float)
+        joined[f"{m}_delta"] = y - x
+        changed |= ~np.isclose(x.fillna(-1), y.fillna(-1), rtol=0, atol=1e-9)
+    return joined[changed]
+
+
+def _secret_notes(unit: pd.Series, unit_id: str, asked: str, k: int) -> list[str]:
+    """What the disclosure gate did to a fiche's unit, in French (empty when nothing)."""
+    notes = []
+    if unit_id != asked:
+        notes.append(
+            f"« {asked} » compte moins de {k} habitants : pour respecter le secret statistique, ses chiffres "
+            f"sont ceux de son groupe fixe {unit_id}."
+        )
+    if unit.get("secret") == "fusion":
+        members = str(unit.get("unites_fusionnees", "")).split(";")
+        notes.append(
+            f"Groupe de {len(members)} unités de moins de {k} habitants chacune, regroupées pour le secret "
+            "statistique : population, densités et APL sont celles du groupe."
+        )
+    elif unit.get("secret") == "masque":
+        notes.append(
+            f"Cette unité compte moins de {k} habitants et son groupe ne les atteint pas : population, "
+            "densités et APL sont masquées (secret statistique)."
+        )
+    return notes
 
 
 class ObservatoryService:
@@ -261,9 +328,17 @@ class ObservatoryService:
             indicators = store.table("indicators", sid)
             units = store.geotable("units", sid)
             sites = store.geotable("sites", sid)
-        units["geometry"] = shapely.set_precision(units.geometry.to_numpy(), 1e-5)
+        gate = Gate(disclosure_k(metadata), units.loc[units["level"] == "commune", "geometry"])
         for col in _PRECISION_COLUMNS:  # columns widened by other snapshots come back empty
             indicators[col] = indicators[col].fillna(0).astype("int64") if col in indicators.columns else 0
+        parent_of = units.set_index(["level", "unit_id"])["parent_id"].fillna("").astype(str)
+        indicators, units = _public_tables(indicators, units, gate)
+        units["geometry"] = shapely.set_precision(units.geometry.to_numpy(), 1e-5)
+        merged_into = {
+            (str(r.level), member): str(r.unit_id)
+            for r in units[units["secret"] == "fusion"].itertuples()
+            for member in str(r.unites_fusionnees).split(";")
+        }
         communes_units = units[units["level"] == "commune"]
         commune_dept = dict(
             zip(communes_units["unit_id"], communes_units["parent_id"].fillna(""), strict=True)
@@ -278,8 +353,11 @@ class ObservatoryService:
             created_at=str(row["created_at"]),
             metadata=metadata,
             sources=sources,
+            gate=gate,
             indicators=indicators.set_index(["level", "unit_id", "profession"]).sort_index(),
             units=units.set_index(["level", "unit_id"]).sort_index(),
+            merged_into=merged_into,
+            parent_of=parent_of,
             sites=sites,
             levels=levels,
             professions=professions,
@@ -352,7 +430,7 @@ class ObservatoryService:
         return data.cached(("frame", level, profession), compute)
 
     def layer(
-        self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, k: int
+        self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, classes: int
     ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
         """The layer with a ``value``/``class``/``color`` per unit, and its legend."""
         spec = self.check_measure(profession, measure)
@@ -361,7 +439,7 @@ class ObservatoryService:
         def compute() -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
             out = frame.copy()
             values = out[measure].astype(float).to_numpy()
-            cls = classify(values, method=method, k=k, digits=spec.digits)
+            cls = classify(values, method=method, k=classes, digits=spec.digits)
             out["value"] = values
             out["class"] = cls.classes
             colors = np.array([*cls.colors, MISSING_COLOR], dtype=object)
@@ -399,17 +477,17 @@ class ObservatoryService:
                 }
             return out, legend
 
-        return data.cached(("layer", level, profession, measure, method, k), compute)
+        return data.cached(("layer", level, profession, measure, method, classes), compute)
 
     def layer_geojson(
-        self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, k: int
+        self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, classes: int
     ) -> bytes:
         """GeoJSON FeatureCollection of a layer, with ``legend`` and ``snapshot`` foreign members."""
         frame, legend = self.layer(
-            data, level=level, profession=profession, measure=measure, method=method, k=k
+            data, level=level, profession=profession, measure=measure, method=method, classes=classes
         )
         return data.cached(
-            ("layer.geojson", level, profession, measure, method, k),
+            ("layer.geojson", level, profession, measure, method, classes),
             lambda: feature_collection(
                 frame,
                 extra={
@@ -422,10 +500,10 @@ class ObservatoryService:
         )
 
     def layer_csv(
-        self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, k: int
+        self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, classes: int
     ) -> bytes:
         frame, legend = self.layer(
-            data, level=level, profession=profession, measure=measure, method=method, k=k
+            data, level=level, profession=profession, measure=measure, method=method, classes=classes
         )
         table = pd.DataFrame(frame.drop(columns=["geometry", "color"]))
         labels = [c["label"] for c in legend["classes"]]
@@ -475,8 +553,9 @@ class ObservatoryService:
         self.check_level(data, level)
 
         def table() -> pd.DataFrame:
-            units = data.units.loc[level][["name", "population"]].reset_index()
-            units["key"] = (units["name"].fillna("") + " " + units["unit_id"]).map(_fold)
+            units = data.units.loc[level][["name", "population", "unites_fusionnees"]].reset_index()
+            members = units["unites_fusionnees"].fillna("")  # a small unit is found through its group
+            units["key"] = (units["name"].fillna("") + " " + units["unit_id"] + " " + members).map(_fold)
             return units.sort_values("name", key=lambda s: s.fillna("").map(_fold)).reset_index(drop=True)
 
         units = data.cached(("search", level), table)
@@ -492,17 +571,18 @@ class ObservatoryService:
         self.check_level(data, level)
         return data.cached(("fiche", level, unit_id), lambda: self._fiche(data, level, unit_id))
 
-    def _fiche(self, data: SnapshotData, level: str, unit_id: str) -> dict[str, Any]:
+    def _fiche(self, data: SnapshotData, level: str, asked: str) -> dict[str, Any]:
+        unit_id = data.merged_into.get((level, asked), asked)  # a small unit answers with its group
         try:
             unit = data.units.loc[(level, unit_id)]
         except KeyError:
-            raise not_found(f"Unité du niveau « {level} »", unit_id, title="Unité inconnue") from None
+            raise not_found(f"Unité du niveau « {level} »", asked, title="Unité inconnue") from None
         rows = data.indicators.loc[(level, unit_id)] if (level, unit_id) in data.indicators.index else None
         commune = unit_id if level == "commune" else str(unit["parent_id"])
         dept = data.commune_departement.get(commune, "")
         national = self.national_reference(data)
         change = self._changes(data, level, unit_id)
-        notes: list[str] = []
+        notes = _secret_notes(unit, unit_id, asked, data.gate.k)
         professions = []
         for profession in data.professions:
             if rows is None or profession not in rows.index:
@@ -587,15 +667,19 @@ class ObservatoryService:
         }
 
     def _changes(self, data: SnapshotData, level: str, unit_id: str) -> dict[str, dict[str, Any]]:
-        """Change of a unit's indicators since the previous snapshot of the same territory."""
+        """Change of a unit's public indicators since the previous snapshot of the same territory.
+
+        Both sides are the gated tables, so a change never shows a figure the gate hides.
+        """
         if data.previous is None:
             return {}
         prev = data.previous
+        before = self.snapshot(prev)
 
         def compute() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             with self._store_lock, self._open() as store:
                 diff = diff_snapshots(store, prev, data.snapshot_id, level=level)
-            return diff.changes.set_index(["unit_id", "profession"]), diff.arrivals, diff.departures
+            return _public_changes(before, data, level), diff.arrivals, diff.departures
 
         changes, arrivals, departures = data.cached(("diff", level), compute)
         out: dict[str, dict[str, Any]] = {}

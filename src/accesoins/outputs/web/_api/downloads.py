@@ -42,11 +42,11 @@ def download_layer(
     profession: ProfessionQuery = "generaliste",
     measure: MeasureQuery = "density_per_100k",
     method: MethodQuery = "quantiles",
-    k: ClassesQuery = 5,
+    classes: ClassesQuery = 5,
 ) -> Response:
     """La couche affichée (mêmes paramètres que /api/layers), en CSV (sans géométrie) ou GeoJSON."""
-    args = {"level": level, "profession": profession, "measure": measure, "method": method, "k": k}
-    body = service.layer_csv(data, **args) if fmt == "csv" else service.layer_geojson(data, **args)  # type: ignore[arg-type]
+    write = service.layer_csv if fmt == "csv" else service.layer_geojson
+    body = write(data, level=level, profession=profession, measure=measure, method=method, classes=classes)
     return _attachment(body, f"accesoins_{data.snapshot_id}_{level}_{profession}_{measure}", fmt)
 
 

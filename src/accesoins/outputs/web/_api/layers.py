@@ -32,7 +32,7 @@ def layer(
     profession: ProfessionQuery = "generaliste",
     measure: MeasureQuery = "density_per_100k",
     method: MethodQuery = "quantiles",
-    k: ClassesQuery = 5,
+    classes: ClassesQuery = 5,
 ) -> Response:
     """Unités du niveau (commune, iris, carreau) avec leurs indicateurs pour une profession.
 
@@ -41,7 +41,7 @@ def layer(
     (mapclassify : quantiles ou seuils naturels de Fisher-Jenks).
     """
     body = service.layer_geojson(
-        data, level=level, profession=profession, measure=measure, method=method, k=k
+        data, level=level, profession=profession, measure=measure, method=method, classes=classes
     )
     return Response(body, media_type=GEOJSON)
 

@@ -79,7 +79,7 @@ function renderLegend(legend, sitesLegend) {
 
 function updateDownloads() {
   const p = params();
-  const layerParams = { snapshot: p.snapshot, profession: p.profession, measure: p.measure, method: p.method, k: p.k };
+  const layerParams = { snapshot: p.snapshot, profession: p.profession, measure: p.measure, method: p.method, classes: p.k };
   $("dl-layer-csv").href = url(`/api/downloads/layers/${p.level}.csv`, layerParams);
   $("dl-layer-geojson").href = url(`/api/downloads/layers/${p.level}.geojson`, layerParams);
   $("dl-sites-csv").href = url("/api/downloads/sites.csv", { snapshot: p.snapshot, profession: p.profession });
@@ -92,7 +92,7 @@ async function loadLayer() {
   document.body.dataset.layerReady = "";
   updateDownloads();
   const layer = await getJSON(`/api/layers/${p.level}`, { snapshot: p.snapshot, profession: p.profession,
-    measure: p.measure, method: p.method, k: p.k });
+    measure: p.measure, method: p.method, classes: p.k });
   const sites = $("show-sites").checked
     ? await getJSON("/api/sites", { snapshot: p.snapshot, profession: p.profession }) : null;
   const contours = p.level !== "commune"
