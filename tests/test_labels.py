@@ -205,3 +205,18 @@ def test_web_header_and_fiche_show_labels_not_codes(store_path: Path, gironde: s
     assert gp["label"] == "Médecin généraliste"
     assert "ce n'est pas le zonage de l'ARS" in legend["threshold"]["label"]
 
+
+
+def test_register_statuses_shown_on_pages_have_labels() -> None:
+    from typing import get_args
+
+    from accesoins.registers._schemas import (
+        PREMISES_STATUS_LABELS,
+        REQUEST_STATUS_LABELS,
+        REQUEST_STATUSES,
+        PremisesStatus,
+    )
+
+    assert list(REQUEST_STATUS_LABELS) == list(REQUEST_STATUSES)
+    assert list(PREMISES_STATUS_LABELS) == list(get_args(PremisesStatus))
+    assert REQUEST_STATUS_LABELS["en_cours"] == "en cours" and PREMISES_STATUS_LABELS["loue"] == "loué"
