@@ -4,6 +4,7 @@ and no raw code reaches a fiche, the brochure or the web fiche (real Gironde and
 from __future__ import annotations
 
 import re
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,12 @@ with warnings.catch_warnings():  # starlette's TestClient announces its move to 
     from fastapi.testclient import TestClient
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def flowing_text(pdf: Path) -> str:
+    """Text of a PDF in reading order (no layout: a table cell's wrapped label stays whole), spaces folded."""
+    raw = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return re.sub(r"\s+", " ", raw)
 
 
 def raw_codes() -> list[str]:
@@ -139,8 +146,9 @@ def test_nice_fiche_iris_with_distancier_shows_labels_not_codes(
     assert codes_in(text) == []
     assert "Accès : temps de trajet lus dans un distancier (table de temps entre unités)." in text
     assert "Besoins : population pondérée par l'âge (âges de l'INSEE par IRIS)." in text
-    assert "Distancier (temps de trajet entre unités)" in text  # the od_table source
-    assert "Médecins généralistes par IRIS (étude tierce)" in text  # the gp_iris source
+    flowing = flowing_text(out)
+    assert codes_in(flowing) == []
+    assert labels.label(SourceName.OD_TABLE) in flowing and labels.label(SourceName.GP_IRIS) in flowing
     assert "ce n'est pas le zonage de l'ARS" in text
 
 
@@ -156,7 +164,9 @@ def test_bordeaux_fiche_and_brochure_show_labels_not_codes(
     assert f"Accès : {labels.label(CostSourceCode(meta['cost_source']))}." in text
     assert f"Besoins : {labels.label(DemandMethod(meta['demand_method']))}." in text
     assert "au centre de la commune (localisation approchée)" in text
-    assert "Annuaire santé (RPPS)" in text and "Classes de cette fiche : sous-dotée (moins de 2,5)" in text
+    assert "Annuaire santé (RPPS)" in text
+    classes = "sous-dotée (moins de 2,5), intermédiaire (2,5 à moins de 4), bien dotée (4 et plus)."
+    assert f"Classes de cette fiche (indicatif — ce n'est pas le zonage de l'ARS) : {classes}" in text
     brochure = tmp_path / "brochure-33.pdf"
     result = CliRunner().invoke(app, [
         "brochure", "-t", "33", "--contacts", str(REPO / "docs" / "brochure_contacts.yaml"), "--out",
@@ -165,8 +175,7 @@ def test_bordeaux_fiche_and_brochure_show_labels_not_codes(
     assert result.exit_code == 0, result.output
     text = re.sub(r"\s+", " ", pdf_text(brochure))
     assert codes_in(text) == []
-    assert "moins de 2,5 : sous-dotée" in text and "4 et plus : bien dotée" in text  # map legend
-    assert "ce n'est pas le zonage de l'ARS" in text
+    assert f"Classes (indicatif — ce n'est pas le zonage de l'ARS) : {classes}" in text
 
 
 def _french_texts(value: Any, key: str = "") -> list[str]:
@@ -196,3 +205,18 @@ def test_web_header_and_fiche_show_labels_not_codes(store_path: Path, gironde: s
     assert gp["label"] == "Médecin généraliste"
     assert "ce n'est pas le zonage de l'ARS" in legend["threshold"]["label"]
 
+
+
+def test_register_statuses_shown_on_pages_have_labels() -> None:
+    from typing import get_args
+
+    from accesoins.registers._schemas import (
+        PREMISES_STATUS_LABELS,
+        REQUEST_STATUS_LABELS,
+        REQUEST_STATUSES,
+        PremisesStatus,
+    )
+
+    assert list(REQUEST_STATUS_LABELS) == list(REQUEST_STATUSES)
+    assert list(PREMISES_STATUS_LABELS) == list(get_args(PremisesStatus))
+    assert REQUEST_STATUS_LABELS["en_cours"] == "en cours" and PREMISES_STATUS_LABELS["loue"] == "loué"

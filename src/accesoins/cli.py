@@ -337,7 +337,7 @@ def diff(
         table.add_row(
             str(row.unit_id),
             str(row.name),
-            str(row.profession),
+            label_of(sources.Profession, row.profession),
             f"{row.headcount_before:.0f} → {row.headcount_after:.0f}",
             f"{getattr(row, 'apl_delta', float('nan')):+.2f}",
         )
@@ -407,7 +407,7 @@ def scenario_run(
     top = result.table.reindex(result.table["delta"].abs().sort_values(ascending=False).index).head(10)
     for row in top.itertuples():
         table.add_row(
-            str(row.level),
+            label_of(geo.Level, row.level),
             str(row.unit_id),
             str(row.name),
             f"{row.apl_before:.2f}",

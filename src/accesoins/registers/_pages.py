@@ -31,8 +31,10 @@ from accesoins.registers._api import (
 from accesoins.registers._schemas import (
     DIRECTORY_KINDS,
     OWNER_KINDS,
+    PREMISES_STATUS_LABELS,
     PROFESSIONS,
     PROJECT_KINDS,
+    REQUEST_STATUS_LABELS,
     REQUEST_STATUSES,
     STAGES,
     PremisesCreate,
@@ -67,6 +69,8 @@ _env.globals.update(
     STAGE_ORDER=list(STAGES),
     CRITERIA=CRITERIA,
     REQUEST_STATUSES=REQUEST_STATUSES,
+    REQUEST_STATUS_LABELS=REQUEST_STATUS_LABELS,
+    PREMISES_STATUS_LABELS=PREMISES_STATUS_LABELS,
 )
 LABELS = {
     "professional_name": "nom",

@@ -12,6 +12,8 @@ Role = Literal["public", "agent", "administrateur", "partenaire"]
 REQUEST_STATUSES = ("nouvelle", "en_cours", "installee", "abandonnee")
 CLOSED_STATUSES = ("installee", "abandonnee")
 RequestStatus = Literal["nouvelle", "en_cours", "installee", "abandonnee"]
+REQUEST_STATUS_LABELS = {"nouvelle": "nouvelle", "en_cours": "en cours", "installee": "installé(e)",
+                         "abandonnee": "abandonnée"}
 PROFESSIONS = {
     "generaliste": "médecin généraliste",
     "infirmier": "infirmier ou infirmière",
@@ -33,6 +35,7 @@ OWNER_KINDS = {
 }
 OwnerKind = Literal["bailleur_social", "commune", "intercommunalite", "prive", "autre"]
 PremisesStatus = Literal["disponible", "reserve", "loue"]
+PREMISES_STATUS_LABELS = {"disponible": "disponible", "reserve": "réservé", "loue": "loué"}
 PROJECT_KINDS = {
     "msp": "maison de santé pluriprofessionnelle",
     "centre_de_sante": "centre de santé",
