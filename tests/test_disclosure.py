@@ -24,6 +24,7 @@ from accesoins.outputs import (
 )
 from accesoins.store import Store, indicator_layer
 
+
 def _cells(cells: dict[tuple[int, int], float]) -> gpd.GeoDataFrame:
     """200 m cells of the INSEE grid (EPSG:3035) keyed by (north, east) corner, one profession."""
     ids = [f"CRS3035RES200mN{n}E{e}" for n, e in cells]
@@ -215,7 +216,8 @@ def test_exports_of_33_and_33063_cannot_be_differenced(store_path: Path, gironde
     assert (dept.loc[shared[both], "population"] == city.loc[shared[both], "population"]).all()
     merged = city[city["secret"] == "fusion"]
     assert list(merged.index) == ["CRS3035RES1000mN2473000E3484000"] and merged["population"].iloc[0] == 14
-    assert dept.loc["CRS3035RES1000mN2473000E3484000", "unites_fusionnees"] == merged["unites_fusionnees"].iloc[0]
+    members = merged["unites_fusionnees"].iloc[0]
+    assert dept.loc["CRS3035RES1000mN2473000E3484000", "unites_fusionnees"] == members
     for layer in (dept, city):  # every group either matches the other export or is masked
         groups = layer[layer["secret"] == "fusion"]
         assert groups.index.str.match(r"CRS3035RES\d+000mN\d+E\d+$").all()
