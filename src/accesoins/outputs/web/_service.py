@@ -195,7 +195,7 @@ def _public_changes(before: SnapshotData, after: SnapshotData, level: str) -> pd
         d.indicators.xs(level, level="level")[measures] if level in d.levels else empty
         for d in (before, after)
     ]
-    joined = sides[0].join(sides[1], how="outer", lsuffix="_before", rsuffix="_after")
+    joined = sides[0].join(sides[1], how="outer", suffixes=("_before", "_after"))
     changed = np.zeros(len(joined), dtype=bool)
     for m in measures:
         x, y = joined[f"{m}_before"].astype(float), joined[f"{m}_after"].astype(float)
