@@ -228,3 +228,16 @@ def test_exports_of_33_and_33063_cannot_be_differenced(store_path: Path, gironde
     city_cells = city.index[city["secret"] == ""]
     assert dept.loc[city_cells, "population"].sum() == city.loc[city_cells, "population"].sum()
     assert dept_total > city["population"].sum()
+
+
+def test_k_comes_from_the_settings_and_is_recorded(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    from accesoins.geo import parse_territory
+    from accesoins.observatory import BuildOptions
+    from accesoins.outputs import disclosure_k
+
+    monkeypatch.setenv("ACCESOINS_DISCLOSURE_K", "15")
+    options = BuildOptions(parse_territory("33063"), data_dir, data_dir / "absent.duckdb")
+    assert options.parameters()["disclosure_k"] == 15
+    assert disclosure_k({}) == 15  # a snapshot built before k was recorded
+    assert disclosure_k({"disclosure_k": 11}) == 11  # the snapshot's own k wins
+    assert [v.column for v in check_frame(pd.DataFrame({"population": [12.0]}))] == ["population"]

@@ -111,3 +111,18 @@ def test_scenario_delta_at_grid_level_is_gated(client: TestClient, gironde: str,
     assert group["delta"] == pytest.approx(group["apl_after"] - group["apl_before"])
     masked = table.set_index("unit_id").loc[TWO_RESIDENTS]
     assert pd.isna(masked["delta"]) and pd.isna(masked["population"])
+
+
+@pytest.mark.slow
+def test_iris_layer_of_alpes_maritimes_is_gated(client: TestClient, store_path: Path,
+                                                alpes_maritimes: str) -> None:
+    with Store(store_path, read_only=True) as store:
+        raw = indicator_layer(store, alpes_maritimes, level="iris", profession="generaliste")
+    small = raw.loc[(raw[["population", "population_standardised"]].min(axis=1) > 0)
+                    & (raw[["population", "population_standardised"]].min(axis=1) < 11), "unit_id"]
+    params = {"snapshot": alpes_maritimes, "measure": "density_per_100k"}
+    csv = client.get("/api/downloads/layers/iris.csv", params=params)
+    assert csv.status_code == 200, csv.text
+    table = pd.read_csv(io.BytesIO(csv.content), dtype={"unit_id": str})
+    _safe(table, [str(u) for u in small])
+    assert small.empty and len(table) == 500 and table["secret"].isna().all()  # no IRIS of 06 under 11
