@@ -216,7 +216,8 @@ def test_exports_of_33_and_33063_cannot_be_differenced(store_path: Path, gironde
     assert (dept.loc[shared[both], "population"] == city.loc[shared[both], "population"]).all()
     merged = city[city["secret"] == "fusion"]
     assert list(merged.index) == ["CRS3035RES1000mN2473000E3484000"] and merged["population"].iloc[0] == 14
-    assert dept.loc["CRS3035RES1000mN2473000E3484000", "unites_fusionnees"] == merged["unites_fusionnees"].iloc[0]
+    members = merged["unites_fusionnees"].iloc[0]
+    assert dept.loc["CRS3035RES1000mN2473000E3484000", "unites_fusionnees"] == members
     for layer in (dept, city):  # every group either matches the other export or is masked
         groups = layer[layer["secret"] == "fusion"]
         assert groups.index.str.match(r"CRS3035RES\d+000mN\d+E\d+$").all()
@@ -227,3 +228,16 @@ def test_exports_of_33_and_33063_cannot_be_differenced(store_path: Path, gironde
     city_cells = city.index[city["secret"] == ""]
     assert dept.loc[city_cells, "population"].sum() == city.loc[city_cells, "population"].sum()
     assert dept_total > city["population"].sum()
+
+
+def test_k_comes_from_the_settings_and_is_recorded(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    from accesoins.geo import parse_territory
+    from accesoins.observatory import BuildOptions
+    from accesoins.outputs import disclosure_k
+
+    monkeypatch.setenv("ACCESOINS_DISCLOSURE_K", "15")
+    options = BuildOptions(parse_territory("33063"), data_dir, data_dir / "absent.duckdb")
+    assert options.parameters()["disclosure_k"] == 15
+    assert disclosure_k({}) == 15  # a snapshot built before k was recorded
+    assert disclosure_k({"disclosure_k": 11}) == 11  # the snapshot's own k wins
+    assert [v.column for v in check_frame(pd.DataFrame({"population": [12.0]}))] == ["population"]

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from accesoins.cli import app
-from accesoins.outputs import ReportBuilder
+from accesoins.french import format_number
+from accesoins.outputs import Gate, ReportBuilder
 from accesoins.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,15 +126,18 @@ def test_fiche_shows_change_since_previous_snapshot(store_path: Path, gironde: s
     keep_images(out)
 
 
-def test_small_commune_is_merged_in_its_fiche(store_path: Path, gironde: str) -> None:
+def test_small_commune_is_masked_in_its_fiche(store_path: Path, gironde: str) -> None:
     with Store(store_path, read_only=True) as store:
-        units = store.table("units", gironde, where="level = 'commune'")
+        units = store.geotable("units", gironde, where="level = 'commune'")
         small = units.sort_values("population").iloc[0]
         k = int(small["population"]) + 1
-        context = ReportBuilder(store, gironde, k=k).context(str(small["unit_id"]))
+        builder = ReportBuilder(store, gironde)
+        assert builder.k == 11  # recorded in the snapshot
+        builder.gate = Gate(k, units.geometry)
+        context = builder.context(str(small["unit_id"]))
     assert f"moins de {k} habitants" in context["secret"]
     population = next(r["unit"] for r in context["key_rows"] if r["label"] == "Population (habitants)")
-    assert float(population.replace("\u202f", "").replace(",", ".")) >= k
+    assert format_number(float(small["population"])) not in population
 
 
 def test_all_with_limit_and_errors(store_path: Path, gironde: str, tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_snapshots_and_catalog(client: TestClient, store_path: Path, gironde: st
     assert sum(s["latest"] for s in snaps) == 1
     cat = client.get("/api/catalog", params={"snapshot": gironde}).json()
     levels = {lv["id"]: lv["count"] for lv in cat["levels"]}
-    assert levels == {"commune": 535, "carreau": 1292}
+    assert levels == {"commune": 535, "carreau": 1257}  # 54 small cells: 16 fixed groups and 6 masked
     assert [p["id"] for p in cat["professions"]] == ["generaliste", "neurologue"]
     assert cat["professions"][0]["label"] == "Médecin généraliste"
     assert {m["id"] for m in cat["methods"]} == {"quantiles", "jenks"}
@@ -69,7 +69,7 @@ def test_snapshots_and_catalog(client: TestClient, store_path: Path, gironde: st
 def test_commune_layer_has_535_classified_communes(client: TestClient, store: Store, gironde: str,
                                                    method: str) -> None:
     r = client.get("/api/layers/commune", params={"snapshot": gironde, "profession": "generaliste",
-                                                  "measure": "apl", "method": method, "k": 5})
+                                                  "measure": "apl", "method": method, "classes": 5})
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/geo+json")
     layer = r.json()
@@ -106,8 +106,9 @@ def test_density_layer_matches_indicators(client: TestClient, gironde: str) -> N
 
 def test_carreau_layer(client: TestClient, gironde: str) -> None:
     layer = client.get("/api/layers/carreau", params={"snapshot": gironde, "method": "jenks"}).json()
-    assert len(layer["features"]) == 1292
-    assert layer["features"][0]["geometry"]["type"] == "Polygon"
+    assert len(layer["features"]) == 1257  # 1235 cells of 11 residents or more, 16 groups, 6 masked
+    shapes = {f["geometry"]["type"] for f in layer["features"]}
+    assert shapes == {"Polygon", "MultiPolygon"}  # a group of scattered small cells is a MultiPolygon
 
 
 def test_bordeaux_fiche(client: TestClient, store: Store, gironde: str) -> None:
@@ -204,8 +205,8 @@ def test_downloads(client: TestClient, store: Store, gironde: str) -> None:
     ("/api/layers/commune", {"profession": "chirurgien"}, 404, "Profession inconnue"),
     ("/api/layers/commune", {"measure": "bonheur"}, 404, "Indicateur inconnu"),
     ("/api/layers/commune", {"profession": "neurologue", "measure": "apl"}, 422, "Indicateur non disponible"),
-    ("/api/layers/commune", {"k": "beaucoup"}, 422, "Paramètres non valides"),
-    ("/api/layers/commune", {"k": 12}, 422, "Paramètres non valides"),
+    ("/api/layers/commune", {"classes": "beaucoup"}, 422, "Paramètres non valides"),
+    ("/api/layers/commune", {"classes": 12}, 422, "Paramètres non valides"),
     ("/api/layers/commune", {"method": "au_hasard"}, 422, "Paramètres non valides"),
     ("/api/units/commune/99999", {}, 404, "Unité inconnue"),
     ("/api/units/iris/330630101", {}, 404, "Niveau inconnu"),

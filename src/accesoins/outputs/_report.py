@@ -6,7 +6,7 @@ with a map of the unit and its neighbours by APL class, key figures against the
 population-weighted reference of the parent unit (the département for a
 commune), practitioners by profession, the change since the previous snapshot,
 a plain-French reading guide and the sources with their SHA-256. Every figure
-goes through disclosure control first (:func:`~accesoins.outputs.disclose_layer`).
+goes through disclosure control first (:func:`~accesoins.outputs.public_layer`).
 """
 
 from __future__ import annotations

@@ -260,12 +260,17 @@ class ScenarioService:
 
 
 def _public_result(data: SnapshotData, table: pd.DataFrame) -> pd.DataFrame:
-    """A scenario's per-unit table through the public gate, level by level (summary lines included)."""
-    parents = data.parent_of
+    """A scenario's per-unit table through the public gate, level by level (summary lines included).
+
+    The gate gets the units' parents and standardised population too, so it forms the same groups as
+    on the map.
+    """
     parts = []
     for level, rows in table.groupby("level", sort=False):
-        framed = rows.assign(parent_id=[parents.get((level, u), "") for u in rows["unit_id"].astype(str)])
-        parts.append(pd.DataFrame(public_layer(framed, str(level), data.gate)).drop(columns="parent_id"))
+        keys = data.gate_keys.loc[str(level)].reindex(rows["unit_id"].astype(str))
+        framed = rows.assign(**{c: keys[c].to_numpy() for c in keys.columns})
+        public = public_layer(framed, str(level), data.gate)
+        parts.append(pd.DataFrame(public).drop(columns=list(keys.columns)))
     return pd.concat(parts, ignore_index=True) if parts else table
 
 

@@ -106,7 +106,7 @@ class SnapshotData:
     indicators: pd.DataFrame  # public (gated), indexed by (level, unit_id, profession)
     units: gpd.GeoDataFrame  # public (gated), indexed by (level, unit_id), geometry rounded to ~1 m
     merged_into: dict[tuple[str, str], str]  # (level, small unit) -> its merged group
-    parent_of: pd.Series  # parent_id of every stored unit by (level, unit_id), for the gate's IRIS groups
+    gate_keys: pd.DataFrame  # parent_id and population_standardised of every stored unit, by (level, unit_id)
     sites: gpd.GeoDataFrame
     levels: list[str]
     professions: list[str]
@@ -195,7 +195,7 @@ def _public_changes(before: SnapshotData, after: SnapshotData, level: str) -> pd
         d.indicators.xs(level, level="level")[measures] if level in d.levels else empty
         for d in (before, after)
     ]
-    joined = sides[0].join(sides[1], how="outer", lsuffix="_before", rsuffix="_after")
+    joined = sides[0].join(sides[1], how="outer", suffixes=("_before", "_after"))
     changed = np.zeros(len(joined), dtype=bool)
     for m in measures:
         x, y = joined[f"{m}_before"].astype(float), joined[f"{m}_after"].astype(float)
@@ -331,7 +331,7 @@ class ObservatoryService:
         gate = Gate(disclosure_k(metadata), units.loc[units["level"] == "commune", "geometry"])
         for col in _PRECISION_COLUMNS:  # columns widened by other snapshots come back empty
             indicators[col] = indicators[col].fillna(0).astype("int64") if col in indicators.columns else 0
-        parent_of = units.set_index(["level", "unit_id"])["parent_id"].fillna("").astype(str)
+        gate_keys = units.set_index(["level", "unit_id"])[["parent_id", "population_standardised"]]
         indicators, units = _public_tables(indicators, units, gate)
         units["geometry"] = shapely.set_precision(units.geometry.to_numpy(), 1e-5)
         merged_into = {
@@ -357,7 +357,7 @@ class ObservatoryService:
             indicators=indicators.set_index(["level", "unit_id", "profession"]).sort_index(),
             units=units.set_index(["level", "unit_id"]).sort_index(),
             merged_into=merged_into,
-            parent_of=parent_of,
+            gate_keys=gate_keys,
             sites=sites,
             levels=levels,
             professions=professions,
