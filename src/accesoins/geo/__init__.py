@@ -6,7 +6,16 @@ optional BAN addresses and commune contours; returns point layers with a
 unit (commune, IRIS, 200 m cell, QPV) that contains each point.
 """
 
+from accesoins.geo._establishments import establishments_in
 from accesoins.geo._place import PRECISIONS, assign_units, commune_points, place_activities
 from accesoins.geo._territory import Territory, parse_territory
 
-__all__ = ["PRECISIONS", "Territory", "assign_units", "commune_points", "parse_territory", "place_activities"]
+__all__ = [
+    "PRECISIONS",
+    "Territory",
+    "assign_units",
+    "commune_points",
+    "establishments_in",
+    "parse_territory",
+    "place_activities",
+]

@@ -20,6 +20,7 @@ from accesoins.indicators._catchment import CatchmentResult, catchment_access, c
 from accesoins.indicators._decay import Decay, parse_decay
 from accesoins.indicators._density import densities, unit_supply
 from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
+from accesoins.indicators._references import REFERENCE_COLUMNS, drees_references
 from accesoins.indicators._supply import (
     APL_MODES,
     bounded_activity,
@@ -30,6 +31,7 @@ from accesoins.indicators._supply import (
 
 __all__ = [
     "APL_MODES",
+    "REFERENCE_COLUMNS",
     "UNDER_SERVED",
     "AplComparison",
     "CatchmentResult",
@@ -46,6 +48,7 @@ __all__ = [
     "compare_apl",
     "cost_pairs",
     "densities",
+    "drees_references",
     "etp_share",
     "five_year_bands",
     "floating_catchment",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -344,17 +343,5 @@ class ScenarioEngine:
 
 
 def _cost_model(meta: dict[str, Any], store: Store, snapshot_id: str) -> network.CostSource:
-    """The cost source the snapshot was built with, for new sites."""
-    if meta["cost_source"] == "vol_oiseau":
-        return network.CrowFlyCosts()
-    if meta["cost_source"] == "distancier":
-        recorded = store.sources(snapshot_id)
-        od = recorded[recorded["name"] == "od_table"]
-        data_dir = Path(meta["data_dir"])
-        for path in sources.locate("od_table", data_dir, required=False):
-            if path.name in set(od["file"]) and sources.sha256_of(path) in set(od["sha256"]):
-                return network.OdTableCosts(sources.read_od_table(path), label="distancier")
-        raise StoreError(
-            f"distancier de l'instantané introuvable dans {data_dir} (fichier modifié ou déplacé)"
-        )
-    raise ConfigurationError(f"scénarios non encore disponibles pour les temps « {meta['cost_source']} »")
+    """The cost source the snapshot was built with, for new sites, rebuilt from the snapshot alone."""
+    return network.stored_cost_source(str(meta["cost_source"]), lambda name: store.table(name, snapshot_id))
