@@ -397,7 +397,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
     if use_iris:
         assert inputs.iris is not None and iris_std is not None  # for mypy: use_iris implies both
         origins = pd.DataFrame({"id": inputs.iris.index})
-        costs = cost.travel_times(origins, dest, max_time_min=params.cutoff_min)
+        costs = cost.travel_times(origins, dest, max_time_min=params.decay.reach_min)
         result = indicators.apl(iris_std, gp_sites["consultations"], costs, params)
         iris_apl = result.access
         commune_apl = indicators.aggregate_weighted(iris_apl, iris_std, inputs.iris["commune_code"])
@@ -408,7 +408,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
             geometry=points.values,
             crs=communes.crs,
         )
-        costs = cost.travel_times(origins, dest, max_time_min=params.cutoff_min)
+        costs = cost.travel_times(origins, dest, max_time_min=params.decay.reach_min)
         result = indicators.apl(demand["population_standardised"], gp_sites["consultations"], costs, params)
         commune_apl = result.access
     sites["ratio"] = result.ratio.reindex(sites.index).fillna(0.0)
@@ -501,7 +501,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         default="",
     )
     summary.update(_summarise(activities, indicators_table))
-    kept = network.cost_tables(cost, origin_ids=units_table["unit_id"], reach_min=params.cutoff_min)
+    kept = network.cost_tables(cost, origin_ids=units_table["unit_id"], reach_min=params.decay.reach_min)
     if inputs.references is not None:
         kept["drees_references"] = inputs.references
     if inputs.establishments is not None:
@@ -568,7 +568,7 @@ def _grid_indicators(
         crs=sites.crs,
     )
     dest["unit_id"] = geo.assign_units(dest.to_crs(grid.crs), grid, unit_id="cell_id").to_numpy()
-    cell_costs = cost.travel_times(centres.to_crs("EPSG:4326"), dest, max_time_min=params.cutoff_min)
+    cell_costs = cost.travel_times(centres.to_crs("EPSG:4326"), dest, max_time_min=params.decay.reach_min)
     cell_apl = indicators.access_from_ratios(pd.Index(grid["cell_id"]), gp_sites["ratio"], cell_costs, params)
     table["apl"] = np.where(
         table["profession"].eq("generaliste"), table["unit_id"].map(cell_apl).astype(float), np.nan

@@ -23,7 +23,7 @@ import shapely
 from accesoins import indicators, network, sources
 from accesoins.errors import ConfigurationError, StoreError
 from accesoins.french import format_number
-from accesoins.indicators import CostPairs, PairWeights, cost_pairs, floating_catchment, parse_decay
+from accesoins.indicators import CostPairs, PairWeights, cost_pairs, floating_catchment
 from accesoins.parameters import AplParameters, load_apl_parameters
 from accesoins.scenarios._model import AddPopulation, AddSite, ChangeSite, Remove, Retirements, Scenario
 from accesoins.store import Store
@@ -97,7 +97,7 @@ class ScenarioEngine:
         self.cost_model = cost_model
         self.communes = communes
         self.iris_parent = iris_parent
-        self.decay = parse_decay(params.decay_spec)
+        self.decay = params.decay
         gp = indicators.gp_activity(activities, params, consultations_per_gp=consultations_per_gp)
         self.activity_supply = gp
         self.supply = gp.groupby(activities["site_id"]).sum().reindex(sites.index).fillna(0.0)
@@ -126,7 +126,7 @@ class ScenarioEngine:
             levels[name] = _Level(
                 name,
                 unit_rows,
-                pairs.weights(parse_decay(params.decay_spec), cutoff=params.cutoff_min).to_csr(),
+                pairs.weights(params.decay, cutoff=params.decay.reach_min).to_csr(),
             )
         communes = units[units["level"] == "commune"].set_index("unit_id")
         cost_model = _cost_model(meta, store, snapshot_id)
@@ -257,9 +257,9 @@ class ScenarioEngine:
                 {"cell_id": level.units.index}, geometry=level.units.geometry, crs="EPSG:4326"
             )
             dest["unit_id"] = [str(next(iter(cells.index[cells.contains(p)]), "")) for p in dest.geometry]
-        costs = self.cost_model.travel_times(origins, dest, max_time_min=self.params.cutoff_min)
+        costs = self.cost_model.travel_times(origins, dest, max_time_min=self.decay.reach_min)
         pairs: CostPairs = cost_pairs(costs, level.units.index, pd.Index(dest["id"]))
-        return pairs.weights(self.decay, cutoff=self.params.cutoff_min).to_csr()
+        return pairs.weights(self.decay, cutoff=self.decay.reach_min).to_csr()
 
     def _evaluate(
         self,
