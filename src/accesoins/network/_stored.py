@@ -41,7 +41,9 @@ def cost_tables(cost: CostSource, *, origin_ids: pd.Index, reach_min: float) -> 
             ),
             "road_nodes": pd.DataFrame(
                 {"lon": graph.node_lon, "lat": graph.node_lat, "osm_id": graph.node_osm_id.astype(np.int64)}
-            ).rename_axis("node").reset_index(),
+            )
+            .rename_axis("node")
+            .reset_index(),
             "road_edges": pd.DataFrame(
                 {
                     "edge": np.arange(graph.n_edges, dtype=np.int64),

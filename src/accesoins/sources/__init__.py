@@ -10,6 +10,14 @@ data directory.
 from accesoins.sources._annuaire import ACTIVITY_COLUMNS, MODES, read_annuaire_sante, read_rpps_2017
 from accesoins.sources._catalog import CATALOG, SourceSpec, fetch, locate, sha256_of
 from accesoins.sources._communes import POPULATION_YEAR, commune_code_history, read_communes
+from accesoins.sources._detect import (
+    ESTABLISHMENTS,
+    PROFESSIONALS,
+    FileFormat,
+    detect_format,
+    read_establishments,
+    read_professionals,
+)
 from accesoins.sources._drees import apl_vintages_in, read_apl_drees, read_apl_parameters_sheet
 from accesoins.sources._enrichment import read_enrichment, retiring_by
 from accesoins.sources._finess import (
@@ -28,15 +36,19 @@ from accesoins.sources._professions import classify_professions, load_profession
 __all__ = [
     "ACTIVITY_COLUMNS",
     "CATALOG",
+    "ESTABLISHMENTS",
     "FINESS_COLUMNS",
     "IRIS_AGE_COLUMNS",
     "MODES",
     "POPULATION_YEAR",
+    "PROFESSIONALS",
+    "FileFormat",
     "SourceSpec",
     "apl_vintages_in",
     "classify_professions",
     "classify_site_names",
     "commune_code_history",
+    "detect_format",
     "fetch",
     "load_professions",
     "locate",
@@ -45,6 +57,7 @@ __all__ = [
     "read_apl_parameters_sheet",
     "read_communes",
     "read_enrichment",
+    "read_establishments",
     "read_filosofi_grid",
     "read_finess_extraction",
     "read_finess_geoloc_wgs84",
@@ -53,6 +66,7 @@ __all__ = [
     "read_iris_population",
     "read_od_table",
     "read_population_single_age",
+    "read_professionals",
     "read_qpv",
     "read_rpps_2017",
     "retiring_by",
