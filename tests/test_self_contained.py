@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from accesoins.cli import app
 from accesoins.geo import parse_territory
-from accesoins.observatory import BuildOptions, build_observatory
+from accesoins.observatory import BUILD_STEPS, BuildOptions, build_observatory
 from accesoins.outputs.web import create_app
 from accesoins.scenarios import AddSite, Change, Scenario, ScenarioEngine
 from accesoins.sources import read_apl_drees
@@ -81,6 +81,21 @@ def test_snapshot_records_no_data_folder(moved: tuple[Path, dict[str, str]]) -> 
     assert "data_dir" not in meta
     assert meta["territory"] == ["06"] and meta["territory_kind"] == "departement"
     assert set(kept["origin_id"]) <= set(iris["unit_id"]) and kept["travel_time_min"].max() <= 20
+
+
+def test_drees_references_kept(moved: tuple[Path, dict[str, str]], data_dir: Path) -> None:
+    store, ids = moved
+    with Store(store, read_only=True) as s:
+        refs = s.table("drees_references", ids["06"]).set_index(["scope", "code"])
+    drees = read_apl_drees(data_dir / WORKBOOK, 2022)
+    dep = drees[drees["commune_code"].str.startswith("06") & drees["apl"].notna()]
+    mean = (dep["apl"] * dep["population_total"]).sum() / dep["population_total"].sum()
+    assert refs.loc[("departement", "06"), "apl"] == pytest.approx(mean)
+    assert refs.loc[("departement", "06"), "communes"] == len(dep) == 163
+    assert refs.loc[("commune", "06088"), "apl"] == pytest.approx(
+        dep.set_index("commune_code").loc["06088", "apl"]
+    )
+    assert set(refs.index.get_level_values("scope")) == {"national", "departement", "commune"}
 
 
 @pytest.mark.parametrize(("territory", "place"), [("06", NICE), ("33", BORDEAUX)])
@@ -153,11 +168,14 @@ def test_road_network_snapshot_runs_a_scenario(data_dir: Path, tmp_path: Path) -
     (folder / "health_professionals" / "rpps_saulx_synthetique.csv").write_text(SAULX_GPS, encoding="utf-8")
     store = tmp_path / "store.duckdb"
     options = BuildOptions(parse_territory(SAULX), folder, store, cost="route")
-    sid = build_observatory(options)
+    steps: list[str] = []
+    sid = build_observatory(options, steps.append)
+    assert len(steps) == len(set(steps)) == BUILD_STEPS  # every named step announced once
     shutil.rmtree(folder)
     shutil.rmtree(tmp_path / "cache", ignore_errors=True)
     with Store(store, read_only=True) as s:
         assert s.metadata(sid)["cost_source"] == "route"
+        assert "osm" in set(s.sources(sid)["name"])
         graph = s.table("road_graph", sid)
         stored = s.table("indicators", sid, where="level = 'commune' AND profession = 'generaliste'")
         engine = ScenarioEngine.from_store(s, sid)

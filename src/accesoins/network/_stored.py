@@ -65,7 +65,10 @@ def stored_cost_source(name: str, read: TableReader) -> CostSource:
         graph, max_snap_m = _road_graph(read)
         return RoadNetworkCosts(graph, max_snap_m=max_snap_m)
     if name in ("distancier", OdTableCosts.name):
-        return OdTableCosts(read("od_times"), label=name)
+        table = read("od_times")
+        if table.empty:
+            raise StoreError("distancier absent de l'instantané : reconstruisez-le avec « accesoins build »")
+        return OdTableCosts(table, label=name)
     raise StoreError(f"temps de trajet « {name} » inconnus : reconstruisez l'instantané")
 
 
