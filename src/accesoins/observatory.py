@@ -43,7 +43,7 @@ CostMode = Literal["auto", "table", "vol_oiseau", "route"]
 LEVELS = ("commune", "iris", "carreau", "qpv")
 Progress = Callable[[str], None]
 ROAD_COVERAGE = 0.8  # share of the territory an OSM extract must cover
-ACTIVITY_COLUMNS = (
+STORED_ACTIVITY_COLUMNS = (  # the activities kept in a snapshot
     "activity_id",
     "practitioner_id",
     "profession",
@@ -534,7 +534,7 @@ def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
     results = compute(b, progress)
     progress(WRITE_STEP)
     activities = results.activities
-    keep = [c for c in ACTIVITY_COLUMNS if c in activities.columns]
+    keep = [c for c in STORED_ACTIVITY_COLUMNS if c in activities.columns]
     with (
         Store(options.store_path) as store,
         store.snapshot(options.territory.label, {**options.parameters(), **results.summary}) as snap,

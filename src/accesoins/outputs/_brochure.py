@@ -153,8 +153,9 @@ def _select(store: Store, territory: str, snapshot: str | None) -> tuple[str, li
         names = units.set_index("unit_id").loc[codes, "name"].tolist() if codes else []
         name = ", ".join(names[:3]) + (f" et {len(names) - 3} autres communes" if len(names) > 3 else "")
     else:
-        meta_territory = store.snapshots().set_index("snapshot_id").loc[sid, "territory"]
-        codes = units["unit_id"].tolist() if meta_territory == territory else []
+        meta = store.metadata(sid)  # the snapshot's territory by kind and codes, not by its label
+        same = meta.get("territory_kind") == spec.kind and list(meta.get("territory", [])) == list(spec.codes)
+        codes = units["unit_id"].tolist() if same else []
         name = f"l'intercommunalité {territory}"
     if not codes:
         raise StoreError(
