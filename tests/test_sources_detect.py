@@ -13,6 +13,7 @@ from accesoins.sources import (
     PROFESSIONALS,
     FileFormat,
     detect_format,
+    find_by_header,
     read_establishments,
     read_gp_iris,
     read_professionals,
@@ -59,3 +60,15 @@ def test_unknown_header_names_the_file_and_line_one(data_dir: Path) -> None:
         DataFileError, match=r"gp_iris_06_2022\.csv, ligne 1 : en-tête non reconnu.*code,label,long,lat"
     ):
         read_establishments(path)
+
+
+def test_files_are_found_by_header_whatever_their_folder_and_name(data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    shutil.copy(
+        data_dir / HP / "rpps_2017_gironde33_generalistes_neurologues.csv", tmp_path / "a" / "medecins.csv"
+    )
+    shutil.copy(data_dir / "apl_reference_06/pop_iris_06_2019_insee.xlsx", tmp_path / "a" / "pop.xlsx")
+    (tmp_path / "notes.txt").write_text("rien à voir\n", encoding="utf-8")
+    found = find_by_header(tmp_path, PROFESSIONALS)
+    assert [(p.name, f.name) for p, f in found] == [("medecins.csv", "rpps_2017")]
+    assert find_by_header(tmp_path, ESTABLISHMENTS) == []

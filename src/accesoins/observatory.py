@@ -192,10 +192,7 @@ def _load_communes(b: Build) -> None:
 def _load_professionals(b: Build) -> None:
     codes, history, frames = set(b.communes["commune_code"]), _ready(b.history, "history"), []
     data_dir = b.options.data_dir
-    for path in sources.locate("annuaire_sante", data_dir, required=False) + sources.locate(
-        "gp_iris", data_dir, required=False
-    ):
-        fmt = sources.detect_format(path, sources.PROFESSIONALS)
+    for path, fmt in sources.find_by_header(data_dir, sources.PROFESSIONALS):
         act = fmt.reader(path)
         act = act[act["commune_code"].map(history).fillna(act["commune_code"]).isin(codes)]
         if not act.empty:
@@ -204,16 +201,17 @@ def _load_professionals(b: Build) -> None:
     if not frames:
         raise MissingSourceError(
             "professionnels de santé du territoire",
-            searched=[data_dir / p for p in sources.CATALOG["annuaire_sante"].patterns[:2]],
-            hint="Aucun fichier de l'Annuaire Santé ne contient d'activité dans ce territoire.",
+            searched=[data_dir],
+            hint="Aucun fichier .csv ou .txt de professionnels (Annuaire Santé, RPPS, médecins par IRIS, "
+            "reconnus à leur en-tête) ne contient d'activité dans ce territoire.",
         )
     b.raw_activities = pd.concat(frames, ignore_index=True)
 
 
 def _load_establishments(b: Build) -> None:
     linked = _ready(b.raw_activities, "raw_activities").get("finess_site", pd.Series(dtype=str))
-    for path in sources.locate("finess", b.options.data_dir, required=False):
-        fin = sources.read_establishments(path)
+    for path, fmt in sources.find_by_header(b.options.data_dir, sources.ESTABLISHMENTS):
+        fin = fmt.reader(path)
         if fin["finess"].isin(linked).any():
             b.establishments = fin if b.establishments is None else pd.concat([b.establishments, fin])
             b.files.append(("finess", path, len(fin)))

@@ -15,6 +15,7 @@ from accesoins.sources._detect import (
     PROFESSIONALS,
     FileFormat,
     detect_format,
+    find_by_header,
     read_establishments,
     read_professionals,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "commune_code_history",
     "detect_format",
     "fetch",
+    "find_by_header",
     "load_professions",
     "locate",
     "read_annuaire_sante",

@@ -19,6 +19,7 @@ from accesoins.sources._finess import read_finess_extraction, read_finess_geoloc
 from accesoins.sources._gp_iris import read_gp_iris
 
 _PEEK_BYTES = 65_536
+TEXT_SUFFIXES = (".csv", ".txt")
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,7 @@ ESTABLISHMENTS = (
 )
 
 
-def detect_format(path: str | Path, formats: tuple[FileFormat, ...]) -> FileFormat:
-    """The format among ``formats`` whose header the first lines of ``path`` show."""
-    path = Path(path)
+def _match(path: Path, formats: tuple[FileFormat, ...]) -> FileFormat | None:
     try:
         with path.open("rb") as f:
             head = f.read(_PEEK_BYTES).decode("utf-8", errors="replace")
@@ -99,9 +98,26 @@ def detect_format(path: str | Path, formats: tuple[FileFormat, ...]) -> FileForm
         raise DataFileError("fichier introuvable", path=path) from exc
     lines = [*[line for line in head.splitlines() if line.strip()][:2], "", ""]
     first, second = _fields(lines[0]), _fields(lines[1])
-    for fmt in formats:
-        if fmt.matches(first, second):
-            return fmt
+    return next((fmt for fmt in formats if fmt.matches(first, second)), None)
+
+
+def find_by_header(data_dir: Path, formats: tuple[FileFormat, ...]) -> list[tuple[Path, FileFormat]]:
+    """Text files (``.csv``, ``.txt``) under ``data_dir`` whose header is one of ``formats``, by path."""
+    found = []
+    for path in sorted(data_dir.rglob("*")):
+        if path.is_file() and path.suffix.lower() in TEXT_SUFFIXES:
+            fmt = _match(path, formats)
+            if fmt is not None:
+                found.append((path, fmt))
+    return found
+
+
+def detect_format(path: str | Path, formats: tuple[FileFormat, ...]) -> FileFormat:
+    """The format among ``formats`` whose header the first lines of ``path`` show."""
+    path = Path(path)
+    fmt = _match(path, formats)
+    if fmt is not None:
+        return fmt
     expected = " ; ".join(f"« {fmt.header} »" for fmt in formats)
     raise DataFileError(f"en-tête non reconnu. En-têtes attendus : {expected}", path=path, line=1)
 
