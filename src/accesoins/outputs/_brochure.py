@@ -24,7 +24,6 @@ Contacts file (YAML, UTF-8; only ``contacts`` is required)::
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,6 @@ from accesoins.store import Store, indicator_layer
 
 __all__ = ["BrochureConfig", "Contact", "build_brochure", "load_brochure_config"]
 
-log = logging.getLogger(__name__)
 
 ECOSYSTEM_LABELS = {  # site types of accesoins.sources.classify_site_names, in brochure order
     "maison_sante": "Maisons de santé pluriprofessionnelles",
