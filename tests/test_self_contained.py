@@ -186,4 +186,15 @@ def test_road_network_snapshot_runs_a_scenario(data_dir: Path, tmp_path: Path) -
     assert table.loc["52378", "delta"] > 0.1
     before = stored.set_index("unit_id")["apl"].reindex(table.index)
     assert np.allclose(table["apl_before"], before, rtol=0, atol=1e-9)
+    # the fiche and the brochure of the road snapshot, still without the data folder
+    fiche, brochure = tmp_path / "fiche.pdf", tmp_path / "brochure.pdf"
+    common = ["--store", str(store), "--snapshot", sid]
+    done = CliRunner().invoke(app, ["report", "--unit", "52378", "--out", str(fiche), *common])
+    assert done.exit_code == 0, done.output
+    assert "Paroy-sur-Saulx" in pdf_text(fiche) and "réseau routier" in pdf_text(fiche)
+    contacts = str(REPO / "docs" / "brochure_contacts.yaml")
+    args = ["brochure", "-t", SAULX, "--contacts", contacts, "--out", str(brochure), *common]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert "Montiers-sur-Saulx" in pdf_text(brochure)
     assert (table["delta"] >= -1e-12).all() and table["apl_after"].notna().all()
