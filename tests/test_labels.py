@@ -170,7 +170,7 @@ def test_bordeaux_fiche_and_brochure_show_labels_not_codes(
     brochure = tmp_path / "brochure-33.pdf"
     result = CliRunner().invoke(app, [
         "brochure", "-t", "33", "--contacts", str(REPO / "docs" / "brochure_contacts.yaml"), "--out",
-        str(brochure), "--store", str(store_path), "--snapshot", gironde, "--data-dir", str(data_dir),
+        str(brochure), "--store", str(store_path), "--snapshot", gironde,
     ])
     assert result.exit_code == 0, result.output
     text = re.sub(r"\s+", " ", pdf_text(brochure))

@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -52,14 +50,11 @@ def fr(x: float, digits: int) -> str:
 
 def test_fiche_bordeaux(store_path: Path, gironde: str, tmp_path: Path) -> None:
     out = tmp_path / "fiche-33063.pdf"
-    started = time.perf_counter()
     result = CliRunner().invoke(
         app,
         ["report", "--unit", "33063", "--out", str(out), "--store", str(store_path), "--snapshot", gironde],
     )
-    elapsed = time.perf_counter() - started
     assert result.exit_code == 0, result.output
-    assert elapsed < 30
     with Store(store_path, read_only=True) as store:
         gp = store.table(
             "indicators",
@@ -173,19 +168,15 @@ def test_all_with_limit_and_errors(store_path: Path, gironde: str, tmp_path: Pat
     assert result.exit_code == 2 and "--unit" in result.output
 
 
-def test_render_time_per_fiche(store_path: Path, gironde: str, tmp_path: Path) -> None:
+def test_render_many_writes_one_pdf_per_unit(store_path: Path, gironde: str, tmp_path: Path) -> None:
+    """Batch rendering (its speed is measured by bench/reports.py, not here)."""
     with Store(store_path, read_only=True) as store:
-        builder = ReportBuilder(store, gironde)
-        builder.render("33063", tmp_path / "warm.pdf")
-        started = time.perf_counter()
-        codes = ["33529", "33243", "33318"]
-        builder.render_many(codes, tmp_path)
-        per_fiche = (time.perf_counter() - started) / len(codes)
-    assert per_fiche < 5, f"{per_fiche:.2f} s par fiche"
-    assert pd.notna(per_fiche)
+        files = ReportBuilder(store, gironde).render_many(["33529", "33243", "33318"], tmp_path)
+    assert sorted(p.name for p in files) == ["fiche-33243.pdf", "fiche-33318.pdf", "fiche-33529.pdf"]
+    assert all(p.read_bytes()[:5] == b"%PDF-" for p in files)
 
 
-def test_brochure_gironde(store_path: Path, gironde: str, data_dir: Path, tmp_path: Path) -> None:
+def test_brochure_gironde(store_path: Path, gironde: str, tmp_path: Path) -> None:
     out = tmp_path / "brochure-33.pdf"
     result = CliRunner().invoke(
         app,
@@ -201,8 +192,6 @@ def test_brochure_gironde(store_path: Path, gironde: str, data_dir: Path, tmp_pa
             str(store_path),
             "--snapshot",
             gironde,
-            "--data-dir",
-            str(data_dir),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -220,7 +209,7 @@ def test_brochure_gironde(store_path: Path, gironde: str, data_dir: Path, tmp_pa
     )
     assert "Bordeaux" not in under["name"].tolist()
     assert "Maisons de santé pluriprofessionnelles" in text and "MSP D'ARSAC" in text
-    assert "fichier FINESS complet" in text  # read from the data directory, checksum verified
+    assert "fichier FINESS complet" in text  # kept in the snapshot by the build
     assert "Pharmacies" in text
     assert "Agence régionale de santé Nouvelle-Aquitaine" in text
     keep_images(out)

@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from accesoins.store import PAUSE_ENV, Store, diff_snapshots, indicator_layer
+from accesoins.store import Store, diff_snapshots, indicator_layer
 
 pytestmark = pytest.mark.slow
 
@@ -71,8 +70,7 @@ def test_interrupted_build_leaves_previous_snapshot_intact(small_store: tuple[Pa
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "accesoins",
+            str(Path(__file__).with_name("slow_commit.py")),
             "build",
             "--territory",
             TERRITORY,
@@ -84,13 +82,11 @@ def test_interrupted_build_leaves_previous_snapshot_intact(small_store: tuple[Pa
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, PAUSE_ENV: "60"},
     )
     assert proc.stderr is not None
-    for line in proc.stderr:  # the last step is announced before the transaction commits
-        if "Écriture de l'instantané" in line:
+    for line in proc.stderr:  # printed once the first table is written inside the transaction
+        if "SNAPSHOT-WRITING" in line:
             break
-    time.sleep(2.0)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0

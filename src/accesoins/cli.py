@@ -622,13 +622,11 @@ def brochure_command(
     territory: Territory,
     contacts: Annotated[Path, typer.Option("--contacts", help="YAML des contacts (docs/partage.md).")],
     out_path: Annotated[Path, typer.Option("--out", help="PDF à écrire.")] = Path("brochure.pdf"),
-    data_dir: DataDir = None,
     snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
     """Brochure PDF pour les professionnels qui envisagent de s'installer : besoins, écosystème, contacts."""
     config = outputs.load_brochure_config(contacts)
-    folder = _data_dir(data_dir)
     with Store(_store(store), read_only=True) as s:
         path = outputs.build_brochure(
             s,
@@ -636,7 +634,6 @@ def brochure_command(
             out_path,
             config=config,
             snapshot=snapshot,
-            data_dir=folder if folder.exists() else None,
         )
     out.print(f"Brochure écrite dans {path}.")
 

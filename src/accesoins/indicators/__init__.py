@@ -15,6 +15,14 @@ from accesoins.indicators._apl import (
     apl,
     compare_apl,
 )
+from accesoins.indicators._build import (
+    DemandMode,
+    activity_level,
+    commune_demand,
+    fill_etp,
+    iris_standardised,
+    level_table,
+)
 from accesoins.indicators._catchment import CatchmentResult, catchment_access, cost_pairs
 from accesoins.indicators._codes import (
     APL_CLASS_BOUNDS,
@@ -28,6 +36,7 @@ from accesoins.indicators._codes import (
 from accesoins.indicators._decay import Decay, parse_decay
 from accesoins.indicators._density import densities, unit_supply
 from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
+from accesoins.indicators._references import REFERENCE_COLUMNS, drees_references
 from accesoins.indicators._supply import (
     APL_MODES,
     bounded_activity,
@@ -39,6 +48,7 @@ from accesoins.indicators._supply import (
 __all__ = [
     "APL_CLASS_BOUNDS",
     "APL_MODES",
+    "REFERENCE_COLUMNS",
     "UNDER_SERVED",
     "WELL_SERVED",
     "AplClass",
@@ -47,9 +57,11 @@ __all__ = [
     "CostPairs",
     "Decay",
     "DemandMethod",
+    "DemandMode",
     "FcaResult",
     "PairWeights",
     "access_from_ratios",
+    "activity_level",
     "aggregate_weighted",
     "apl",
     "apl_class",
@@ -57,13 +69,18 @@ __all__ = [
     "bounded_activity",
     "calibrate_activity",
     "catchment_access",
+    "commune_demand",
     "compare_apl",
     "cost_pairs",
     "densities",
+    "drees_references",
     "etp_share",
+    "fill_etp",
     "five_year_bands",
     "floating_catchment",
     "gp_activity",
+    "iris_standardised",
+    "level_table",
     "parse_decay",
     "standardised_population",
     "unit_supply",

@@ -16,7 +16,6 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from accesoins.indicators._catchment import CatchmentResult, catchment_access, cost_pairs
-from accesoins.indicators._decay import parse_decay
 from accesoins.parameters import AplParameters
 
 
@@ -32,9 +31,8 @@ def apl(
     site; ``costs``: ``origin_id`` (unit) → ``destination_id`` (site),
     ``travel_time_min``.
     """
-    return catchment_access(
-        demand, supply, costs, decay=parse_decay(params.decay_spec), cutoff=params.cutoff_min
-    )
+    decay = params.decay
+    return catchment_access(demand, supply, costs, decay=decay, cutoff=decay.reach_min)
 
 
 def access_from_ratios(
@@ -47,7 +45,8 @@ def access_from_ratios(
     catchment does not distort them.
     """
     pairs = cost_pairs(costs, origins, ratios.index)
-    w = pairs.weights(parse_decay(params.decay_spec), cutoff=params.cutoff_min)
+    decay = params.decay
+    w = pairs.weights(decay, cutoff=decay.reach_min)
     return pd.Series(w.spread(ratios.to_numpy(dtype=np.float64)), index=origins, name="apl")
 
 

@@ -25,7 +25,7 @@ class Decay:
     """A distance-decay function.
 
     ``steps``: ``limits`` (increasing) and ``weights``: weight ``weights[k]``
-    for ``limits[k-1] <= cost < limits[k]``, 0 beyond the last limit (DREES).
+    for ``limits[k-1] <= cost < limits[k]``, ``beyond`` (0 for the DREES) from the last limit on.
     ``exp``: ``exp(-beta * cost)``. ``gaussian``: ``exp(-(cost / d0)**2 / 2)``
     (cost in the unit of ``d0``). ``gravity``: ``max(cost, 1) ** -beta`` (costs
     below 1 count as 1, so a zero cost does not give an infinite weight).
@@ -37,13 +37,15 @@ class Decay:
     d0: float = 1.0
     limits: tuple[float, ...] = ()
     weights: tuple[float, ...] = ()
+    beyond: float = 0.0
 
     def __call__(self, cost: npt.ArrayLike) -> FloatArray:
         c = np.asarray(cost, dtype=np.float64)
         if self.kind == "steps":
             flat = np.ascontiguousarray(c.ravel())
             limits = np.asarray(self.limits, dtype=np.float64)
-            out: FloatArray = step_weights(flat, limits, np.asarray(self.weights, dtype=np.float64))
+            steps = np.asarray(self.weights, dtype=np.float64)
+            out: FloatArray = step_weights(flat, limits, steps, float(self.beyond))
             return out.reshape(c.shape)
         if self.kind == "exp":
             return np.exp(-self.beta * c)
@@ -54,9 +56,9 @@ class Decay:
         return np.ones_like(c)
 
     @property
-    def reach(self) -> float:
-        """Largest cost with a non-zero weight (inf when the decay never reaches 0)."""
-        return self.limits[-1] if self.kind == "steps" else float("inf")
+    def reach_min(self) -> float:
+        """Cost from which every weight is 0, the cutoff of the catchments (inf when never 0)."""
+        return self.limits[-1] if self.kind == "steps" and self.beyond == 0 else float("inf")
 
 
 def parse_decay(spec: str) -> Decay:

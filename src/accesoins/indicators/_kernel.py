@@ -16,9 +16,11 @@ IntArray = npt.NDArray[np.int64]
 
 
 @njit(cache=True, nogil=True)
-def step_weights(cost: FloatArray, limits: FloatArray, weights: FloatArray) -> FloatArray:  # pragma: no cover
-    """Weight ``weights[k]`` for ``limits[k-1] <= cost < limits[k]``, 0 from the last limit on."""
-    table = np.zeros(limits.size + 1)
+def step_weights(
+    cost: FloatArray, limits: FloatArray, weights: FloatArray, beyond: float
+) -> FloatArray:  # pragma: no cover
+    """Weight ``weights[k]`` for ``limits[k-1] <= cost < limits[k]``, ``beyond`` from the last limit on."""
+    table = np.full(limits.size + 1, beyond)
     table[: limits.size] = weights
     out = np.empty(cost.size)
     for i in range(cost.size):

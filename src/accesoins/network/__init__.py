@@ -24,6 +24,7 @@ from accesoins.network._graph import (
 )
 from accesoins.network._isochrones import export_isochrones, isochrones
 from accesoins.network._osm import RoadSpeedParameters, load_road_speeds, read_osm_ways
+from accesoins.network._stored import cost_tables, stored_cost_source
 
 __all__ = [
     "CostSource",
@@ -34,6 +35,7 @@ __all__ = [
     "RoadNetworkCosts",
     "RoadSpeedParameters",
     "build_graph",
+    "cost_tables",
     "export_isochrones",
     "graph_cache_key",
     "graph_from_ways",
@@ -42,5 +44,6 @@ __all__ = [
     "load_or_build",
     "load_road_speeds",
     "read_osm_ways",
+    "stored_cost_source",
     "travel_time_pairs",
 ]

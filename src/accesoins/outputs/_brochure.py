@@ -24,7 +24,6 @@ Contacts file (YAML, UTF-8; only ``contacts`` is required)::
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -49,12 +48,11 @@ from accesoins.outputs._report import (
     department_label,
     render_pdf,
 )
-from accesoins.sources import classify_site_names, sha256_of
+from accesoins.sources import classify_site_names
 from accesoins.store import Store, indicator_layer
 
 __all__ = ["BrochureConfig", "Contact", "build_brochure", "load_brochure_config"]
 
-log = logging.getLogger(__name__)
 
 ECOSYSTEM_LABELS = {  # site types of accesoins.sources.classify_site_names, in brochure order
     "maison_sante": "Maisons de santé pluriprofessionnelles",
@@ -154,8 +152,9 @@ def _select(store: Store, territory: str, snapshot: str | None) -> tuple[str, li
         names = units.set_index("unit_id").loc[codes, "name"].tolist() if codes else []
         name = ", ".join(names[:3]) + (f" et {len(names) - 3} autres communes" if len(names) > 3 else "")
     else:
-        meta_territory = store.snapshots().set_index("snapshot_id").loc[sid, "territory"]
-        codes = units["unit_id"].tolist() if meta_territory == territory else []
+        meta = store.metadata(sid)  # the snapshot's territory by kind and codes, not by its label
+        same = meta.get("territory_kind") == spec.kind and list(meta.get("territory", [])) == list(spec.codes)
+        codes = units["unit_id"].tolist() if same else []
         name = f"l'intercommunalité {territory}"
     if not codes:
         raise StoreError(
@@ -165,45 +164,31 @@ def _select(store: Store, territory: str, snapshot: str | None) -> tuple[str, li
     return sid, sorted(codes), name
 
 
-def _finess_sites(store: Store, sid: str, data_dir: Path | None, communes: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Establishments by type and commune: FINESS file of the snapshot when found, else the store's sites."""
-    frame = pd.DataFrame()
-    sources = store.sources(sid)
-    recorded = sources[sources["name"] == "finess"]
-    if data_dir is not None and not recorded.empty:
-        from accesoins.observatory import _read_finess
+def _finess_sites(store: Store, sid: str, communes: gpd.GeoDataFrame) -> tuple[pd.DataFrame, bool]:
+    """Establishments by type and commune, and whether they come from the whole FINESS file.
 
-        file, sha = str(recorded["file"].iloc[0]), str(recorded["sha256"].iloc[0])
-        found = [p for p in sorted(Path(data_dir).rglob(file)) if p.is_file()]
-        if found and sha256_of(found[0]) == sha:
-            raw = _read_finess(found[0])
-            points = gpd.GeoDataFrame(
-                raw, geometry=gpd.points_from_xy(raw["lon"], raw["lat"]), crs="EPSG:4326"
-            )
-            joined = gpd.sjoin(points, communes[["unit_id", "name", "geometry"]], predicate="within")
-            frame = pd.DataFrame(
-                {
-                    "label": joined["name_left"],
-                    "site_type": joined["site_type"],
-                    "commune_code": joined["unit_id"],
-                    "commune": joined["name_right"],
-                }
-            )
-        elif found:
-            log.warning("FINESS : %s ne correspond plus à l'empreinte de l'instantané, ignoré", found[0])
-    if frame.empty:
+    The build keeps the territory's FINESS establishments in the snapshot; a
+    snapshot without them falls back on the sites where its practitioners work.
+    """
+    names = communes.set_index("unit_id")["name"]
+    kept = store.kept("establishments", sid)
+    if not kept.empty:
+        kept = kept[kept["commune_code"].isin(names.index)]
+        full = True
+    else:
         sites = store.table("sites", sid, where="precision = 'etablissement'")
-        names = communes.set_index("unit_id")["name"]
         sites = sites[sites["commune_code"].isin(names.index)]
-        frame = pd.DataFrame(
-            {
-                "label": sites["label"],
-                "site_type": classify_site_names(sites["label"]),
-                "commune_code": sites["commune_code"],
-                "commune": sites["commune_code"].map(names),
-            }
-        )
-    return frame.reset_index(drop=True)
+        kept = sites.assign(site_type=classify_site_names(sites["label"]))
+        full = False
+    frame = pd.DataFrame(
+        {
+            "label": kept["label"],
+            "site_type": kept["site_type"],
+            "commune_code": kept["commune_code"],
+            "commune": kept["commune_code"].map(names),
+        }
+    )
+    return frame.reset_index(drop=True), full
 
 
 def build_brochure(
@@ -213,7 +198,6 @@ def build_brochure(
     *,
     config: BrochureConfig,
     snapshot: str | None = None,
-    data_dir: Path | None = None,
     limit: int = 30,
 ) -> Path:
     """Write the brochure of ``territory`` (département, commune codes) to ``out_path``."""
@@ -231,7 +215,7 @@ def build_brochure(
     communes = communes[communes["unit_id"].isin(codes)]
     sites = store.geotable("sites", sid)
     sites = sites[sites["commune_code"].isin(codes)]
-    ecosystem = _finess_sites(store, sid, data_dir, communes)
+    ecosystem, full_finess = _finess_sites(store, sid, communes)
     under_codes = set(under["unit_id"])
     counts = [
         {
@@ -294,7 +278,7 @@ def build_brochure(
         "counts": counts,
         "listed": listed,
         "ecosystem_source": "fichier FINESS complet"
-        if data_dir is not None and len(ecosystem) > len(sites)
+        if full_finess
         else "établissements où exercent les praticiens suivis",
         "map_png": apl_map(layer, sites, labels=len(layer) <= 40, size_cm=(17.0, 9.0)),
         "sources": report.source_rows(),

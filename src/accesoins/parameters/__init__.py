@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from accesoins.errors import ConfigurationError, UnknownChoiceError
+
+if TYPE_CHECKING:
+    from accesoins.indicators import Decay
 
 __all__ = [
     "ActivityBounds",
@@ -71,7 +74,7 @@ class AplParameters(BaseModel):
     population_year: int
     source: str
     activity: ActivityBounds
-    decay: StepDecay
+    decay_steps: StepDecay = Field(alias="decay")
     age_weights: dict[str, float]
 
     @model_validator(mode="after")
@@ -81,15 +84,17 @@ class AplParameters(BaseModel):
         return self
 
     @property
-    def decay_spec(self) -> str:
-        """The decay in the ``steps:`` syntax of :func:`accesoins.indicators.parse_decay`."""
-        parts = ",".join(f"{s.below_min:g}={s.weight:g}" for s in self.decay.steps)
-        return f"steps:{parts}"
+    def decay(self) -> Decay:
+        """The decay the kernel applies (every field of the YAML); ``decay.reach_min`` is the cutoff."""
+        from accesoins.indicators import Decay  # the indicators import this module: import when used
 
-    @property
-    def cutoff_min(self) -> float:
-        """Largest travel time with a non-zero weight (exclusive)."""
-        return self.decay.steps[-1].below_min
+        steps = self.decay_steps
+        return Decay(
+            "steps",
+            limits=tuple(s.below_min for s in steps.steps),
+            weights=tuple(s.weight for s in steps.steps),
+            beyond=steps.beyond,
+        )
 
 
 class AplClassBound(BaseModel):
@@ -156,8 +161,8 @@ def load_apl_parameters(vintage: int) -> AplParameters:
     Examples
     --------
     >>> p = load_apl_parameters(2023)
-    >>> p.activity.floor, p.decay_spec, p.age_weights["90+"]
-    (3600.0, 'steps:10=1,15=0.666667,20=0.333333', 2.26)
+    >>> p.activity.floor, p.decay.limits, p.decay.reach_min, p.age_weights["90+"]
+    (3600.0, (10.0, 15.0, 20.0), 20.0, 2.26)
     """
     if vintage not in apl_vintages():
         raise UnknownChoiceError("Millésime APL", vintage, apl_vintages())

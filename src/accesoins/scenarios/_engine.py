@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -25,8 +24,8 @@ from accesoins import indicators, network, sources
 from accesoins.errors import ConfigurationError, StoreError
 from accesoins.french import format_number
 from accesoins.geo import Level
-from accesoins.indicators import CostPairs, PairWeights, cost_pairs, floating_catchment, parse_decay
-from accesoins.labels import label, label_of
+from accesoins.indicators import CostPairs, PairWeights, cost_pairs, floating_catchment
+from accesoins.labels import label_of
 from accesoins.parameters import AplParameters, load_apl_parameters
 from accesoins.scenarios._model import AddPopulation, AddSite, ChangeSite, Remove, Retirements, Scenario
 from accesoins.store import Store
@@ -101,7 +100,7 @@ class ScenarioEngine:
         self.cost_model = cost_model
         self.communes = communes
         self.iris_parent = iris_parent
-        self.decay = parse_decay(params.decay_spec)
+        self.decay = params.decay
         gp = indicators.gp_activity(activities, params, consultations_per_gp=consultations_per_gp)
         self.activity_supply = gp
         self.supply = gp.groupby(activities["site_id"]).sum().reindex(sites.index).fillna(0.0)
@@ -130,7 +129,7 @@ class ScenarioEngine:
             levels[name] = _Level(
                 name,
                 unit_rows,
-                pairs.weights(parse_decay(params.decay_spec), cutoff=params.cutoff_min).to_csr(),
+                pairs.weights(params.decay, cutoff=params.decay.reach_min).to_csr(),
             )
         communes = units[units["level"] == "commune"].set_index("unit_id")
         cost_model = _cost_model(meta, store, snapshot_id)
@@ -261,9 +260,9 @@ class ScenarioEngine:
                 {"cell_id": level.units.index}, geometry=level.units.geometry, crs="EPSG:4326"
             )
             dest["unit_id"] = [str(next(iter(cells.index[cells.contains(p)]), "")) for p in dest.geometry]
-        costs = self.cost_model.travel_times(origins, dest, max_time_min=self.params.cutoff_min)
+        costs = self.cost_model.travel_times(origins, dest, max_time_min=self.decay.reach_min)
         pairs: CostPairs = cost_pairs(costs, level.units.index, pd.Index(dest["id"]))
-        return pairs.weights(self.decay, cutoff=self.params.cutoff_min).to_csr()
+        return pairs.weights(self.decay, cutoff=self.decay.reach_min).to_csr()
 
     def _evaluate(
         self,
@@ -347,18 +346,5 @@ class ScenarioEngine:
 
 
 def _cost_model(meta: dict[str, Any], store: Store, snapshot_id: str) -> network.CostSource:
-    """The cost source the snapshot was built with, for new sites."""
-    code = network.CostSourceCode(meta["cost_source"])
-    if code is network.CostSourceCode.VOL_OISEAU:
-        return network.CrowFlyCosts()
-    if code is network.CostSourceCode.DISTANCIER:
-        recorded = store.sources(snapshot_id)
-        od = recorded[recorded["name"] == sources.SourceName.OD_TABLE]
-        data_dir = Path(meta["data_dir"])
-        for path in sources.locate(sources.SourceName.OD_TABLE, data_dir, required=False):
-            if path.name in set(od["file"]) and sources.sha256_of(path) in set(od["sha256"]):
-                return network.OdTableCosts(sources.read_od_table(path))
-        raise StoreError(
-            f"distancier de l'instantané introuvable dans {data_dir} (fichier modifié ou déplacé)"
-        )
-    raise ConfigurationError(f"scénarios non encore disponibles avec des {label(code)}")
+    """The cost source the snapshot was built with, for new sites, rebuilt from the snapshot alone."""
+    return network.stored_cost_source(str(meta["cost_source"]), lambda name: store.table(name, snapshot_id))

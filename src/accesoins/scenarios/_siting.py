@@ -68,7 +68,7 @@ def coverage_problem(
     dest["density_per_km2"] = (
         dest["unit_id"].map(level.units["density_per_km2"]) if "density_per_km2" in level.units else np.nan
     )
-    horizon = max(radius_min * 2.0, engine.params.cutoff_min)
+    horizon = max(radius_min * 2.0, engine.decay.reach_min)
     costs = engine.cost_model.travel_times(origins, dest, max_time_min=horizon)
     matrix = np.full((len(units), len(dest)), np.nan)
     rows = units.index.get_indexer(costs["origin_id"])

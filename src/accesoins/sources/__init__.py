@@ -11,6 +11,15 @@ from accesoins.sources._annuaire import ACTIVITY_COLUMNS, MODES, read_annuaire_s
 from accesoins.sources._catalog import CATALOG, SourceSpec, fetch, locate, sha256_of
 from accesoins.sources._codes import Profession, SourceName
 from accesoins.sources._communes import POPULATION_YEAR, commune_code_history, read_communes
+from accesoins.sources._detect import (
+    ESTABLISHMENTS,
+    PROFESSIONALS,
+    FileFormat,
+    detect_format,
+    find_by_header,
+    read_establishments,
+    read_professionals,
+)
 from accesoins.sources._drees import apl_vintages_in, read_apl_drees, read_apl_parameters_sheet
 from accesoins.sources._enrichment import read_enrichment, retiring_by
 from accesoins.sources._finess import (
@@ -29,10 +38,13 @@ from accesoins.sources._professions import classify_professions, load_profession
 __all__ = [
     "ACTIVITY_COLUMNS",
     "CATALOG",
+    "ESTABLISHMENTS",
     "FINESS_COLUMNS",
     "IRIS_AGE_COLUMNS",
     "MODES",
     "POPULATION_YEAR",
+    "PROFESSIONALS",
+    "FileFormat",
     "Profession",
     "SourceName",
     "SourceSpec",
@@ -40,7 +52,9 @@ __all__ = [
     "classify_professions",
     "classify_site_names",
     "commune_code_history",
+    "detect_format",
     "fetch",
+    "find_by_header",
     "load_professions",
     "locate",
     "read_annuaire_sante",
@@ -48,6 +62,7 @@ __all__ = [
     "read_apl_parameters_sheet",
     "read_communes",
     "read_enrichment",
+    "read_establishments",
     "read_filosofi_grid",
     "read_finess_extraction",
     "read_finess_geoloc_wgs84",
@@ -56,6 +71,7 @@ __all__ = [
     "read_iris_population",
     "read_od_table",
     "read_population_single_age",
+    "read_professionals",
     "read_qpv",
     "read_rpps_2017",
     "retiring_by",

@@ -7,7 +7,6 @@ snapshots; answers queries on them and compares two of them.
 
 from accesoins.store._diff import SnapshotDiff, diff_snapshots
 from accesoins.store._duckdb import (
-    PAUSE_ENV,
     SnapshotWriter,
     Store,
     indicator_layer,
@@ -16,7 +15,6 @@ from accesoins.store._duckdb import (
 )
 
 __all__ = [
-    "PAUSE_ENV",
     "SnapshotDiff",
     "SnapshotWriter",
     "Store",

@@ -11,10 +11,7 @@ shipped by the ``duckdb-extension-spatial`` wheel (nothing is downloaded).
 from __future__ import annotations
 
 import json
-import logging
-import os
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,8 +26,6 @@ import shapely
 
 from accesoins import __version__
 from accesoins.errors import StoreError
-
-log = logging.getLogger(__name__)
 
 _SNAPSHOTS_DDL = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -52,7 +47,6 @@ CREATE TABLE IF NOT EXISTS sources (
     rows BIGINT
 )
 """
-PAUSE_ENV = "ACCESOINS_PAUSE_BEFORE_COMMIT"  # seconds; lets tests kill a build mid-commit
 
 
 def spatial_extension_path() -> Path:
@@ -162,6 +156,12 @@ class Store:
         geom = shapely.from_wkb(pd.Series(wkb, dtype=object).to_numpy())
         return gpd.GeoDataFrame(frame, geometry=geom, crs="EPSG:4326")
 
+    def kept(self, name: str, snapshot_id: str) -> pd.DataFrame:
+        """Rows of a table the build keeps for later stages, empty when no snapshot ever wrote it."""
+        if not re.fullmatch(r"[a-z_]+", name) or not self._has_table(name):
+            return pd.DataFrame()
+        return self.table(name, snapshot_id)
+
     def sources(self, snapshot_id: str) -> pd.DataFrame:
         """Source files of a snapshot with their SHA-256."""
         return self.table("sources", snapshot_id)
@@ -196,10 +196,6 @@ class Store:
             )
             yield SnapshotWriter(self, snapshot_id)
             self.con.execute("UPDATE snapshots SET status = 'complete' WHERE snapshot_id = ?", [snapshot_id])
-            pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
-            if pause:
-                log.debug("pause de %.1f s avant validation (tests)", pause)
-                time.sleep(pause)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -31,7 +31,7 @@ from accesoins.network import CostSourceCode
 from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer
 from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
 from accesoins.outputs.web._problems import ProblemError, not_found
-from accesoins.sources import Profession, read_apl_drees, sha256_of
+from accesoins.sources import Profession
 from accesoins.store import Store, diff_snapshots
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ class SnapshotData:
     created_at: str
     metadata: dict[str, Any]
     sources: pd.DataFrame
+    references: pd.DataFrame  # published DREES APL kept by the build (national, départements, communes)
     gate: Gate  # the disclosure gate every people count of this snapshot went through
     indicators: pd.DataFrame  # public (gated), indexed by (level, unit_id, profession)
     units: gpd.GeoDataFrame  # public (gated), indexed by (level, unit_id), geometry rounded to ~1 m
@@ -236,7 +237,6 @@ class ObservatoryService:
         self._load_lock = threading.Lock()
         self._snapshots: dict[str, SnapshotData] = {}
         self._listing: tuple[float, pd.DataFrame] | None = None
-        self._national: dict[tuple[str, int], NationalReference] = {}
         self.profession_labels = {str(p): label(p) for p in Profession}
 
     # -- snapshots -------------------------------------------------------------------------------
@@ -325,6 +325,7 @@ class ObservatoryService:
         with self._store_lock, self._open() as store:
             metadata = store.metadata(sid)
             sources = store.sources(sid)
+            references = store.kept("drees_references", sid)
             indicators = store.table("indicators", sid)
             units = store.geotable("units", sid)
             sites = store.geotable("sites", sid)
@@ -354,6 +355,7 @@ class ObservatoryService:
             metadata=metadata,
             sources=sources,
             gate=gate,
+            references=references,
             indicators=indicators.set_index(["level", "unit_id", "profession"]).sort_index(),
             units=units.set_index(["level", "unit_id"]).sort_index(),
             merged_into=merged_into,
@@ -749,50 +751,28 @@ class ObservatoryService:
         return data.cached(("national",), lambda: self._national_reference(data))
 
     def _national_reference(self, data: SnapshotData) -> NationalReference:
-        vintage = data.metadata.get("apl_vintage")
-        rows = data.sources[data.sources["name"] == "apl_drees"]
-        empty = pd.Series(dtype=float)
-        if rows.empty or vintage is None:
+        refs = data.references
+        national = refs[refs["scope"] == "national"]
+        if national.empty:
             return NationalReference(
                 None,
                 None,
                 "",
                 "Référence nationale non disponible : l'instantané "
                 "n'enregistre pas de classeur APL de la DREES.",
-                empty,
+                pd.Series(dtype=float),
             )
-        file, sha = str(rows["file"].iloc[0]), str(rows["sha256"].iloc[0])
-        key = (sha, int(vintage))
-        with self._lock:
-            if key in self._national:
-                return self._national[key]
-        data_dir = Path(str(data.metadata.get("data_dir", "")))
-        candidates = sorted(data_dir.rglob(file)) if data_dir.is_dir() else []
-        path = next((p for p in candidates if sha256_of(p) == sha), None)
-        if path is None:
-            return NationalReference(
-                None,
-                int(vintage),
-                "",
-                "Référence nationale non disponible : classeur "
-                f"APL de la DREES « {file} » introuvable (ou modifié) dans {data_dir}.",
-                empty,
-            )
-        table = read_apl_drees(path, int(vintage))
-        ok = table["apl"].notna() & table["population_total"].notna()
-        weights = table.loc[ok, "population_total"]
-        mean = float((table.loc[ok, "apl"] * weights).sum() / weights.sum())
-        ref = NationalReference(
-            mean,
-            int(vintage),
+        row = national.iloc[0]
+        vintage = int(row["vintage"])
+        communes = refs[refs["scope"] == "commune"]
+        return NationalReference(
+            float(row["apl"]),
+            vintage,
             f"France entière, APL {vintage} publiée par la DREES, moyenne pondérée par la population "
-            f"({format_fr(float(ok.sum()), 0)} communes)",
+            f"({format_fr(float(row['communes']), 0)} communes)",
             "",
-            table.set_index("commune_code")["apl"],
+            communes.set_index("code")["apl"].astype(float),
         )
-        with self._lock:
-            self._national[key] = ref
-        return ref
 
 
 def _describe(meta: dict[str, Any]) -> str:
