@@ -68,7 +68,8 @@ def test_fiche_bordeaux(store_path: Path, gironde: str, tmp_path: Path) -> None:
     assert re.search(r"Population \(habitants\) +254 436 ", text)
     assert re.search(r"Médecins généralistes +400 ", text)
     assert gp["headcount"] == 400 and gp["population"] == 254_436
-    assert fr(gp["apl"], 2) in text and "intermédiaire" in text and "ce n'est pas le zonage de l'ARS" in text
+    assert gp["apl"] >= 4 and re.search(fr(gp["apl"], 2) + " +bien dotée ", text)  # value and class badge
+    assert "classe d'APL : 4 et plus (indicatif" in text
     assert re.search(r"APL \(consultations par an et par habitant\) +" + fr(gp["apl"], 2), text)
     assert "Neurologue" in text and "Comment lire cette fiche" in text
     assert "premier instantané" in text

@@ -122,8 +122,8 @@ def test_bordeaux_fiche(client: TestClient, store: Store, gironde: str) -> None:
     row = store.table("indicators", gironde, where="level = 'commune' AND unit_id = '33063' AND "
                       "profession = 'generaliste'").iloc[0]
     assert gp["apl"] == row["apl"]
-    assert gp["apl_class"] == row["apl_class"] == "intermediaire" and 2.5 <= row["apl"] < 4
-    assert gp["apl_class_label"] == "intermédiaire (indicatif — ce n'est pas le zonage de l'ARS)"
+    assert gp["apl_class"] == row["apl_class"] == "bien_dotee" and row["apl"] >= 4
+    assert gp["apl_class_label"] == "bien dotée (indicatif — ce n'est pas le zonage de l'ARS)"
     assert gp["density_per_100k"] == pytest.approx(1e5 * row["etp"] / 254_436)
     # département: population-weighted aggregate of the snapshot's communes
     com = store.table("indicators", gironde, where="level = 'commune' AND profession = 'generaliste'")
