@@ -235,7 +235,7 @@ def test_simuler_panel_places_a_site_and_draws_the_delta_map(server: str, girond
         page.focus("#sim-nom")
         page.keyboard.press("Enter")
         page.wait_for_function(
-            "() => (document.body.dataset.scenarioReady || '').startsWith('carreau:1292')", timeout=60_000
+            "() => (document.body.dataset.scenarioReady || '').startsWith('carreau:1257')", timeout=60_000
         )
         assert "6 ETP de généralistes" in page.locator("#sim-summary").inner_text()
         assert page.evaluate(visibility, "scenario-fill") == "visible"
