@@ -96,6 +96,17 @@ def test_iris_merge_in_their_commune_and_small_communes_are_masked() -> None:
     assert out.loc["33001", "secret"] == "masque" and out.loc["33002", "population"] == 500
 
 
+def test_site_density_is_blanked_in_a_masked_commune() -> None:
+    from accesoins.outputs import public_sites
+
+    communes = public_layer(pd.DataFrame({"unit_id": ["33001", "33002"], "population": [7.0, 500.0]}),
+                            "commune", _gate())
+    sites = gpd.GeoDataFrame({"commune_code": ["33001", "33002"], "density_per_km2": [3.5, 250.0]},
+                             geometry=gpd.points_from_xy([0, 1], [0, 1]), crs=4326)
+    out = public_sites(sites, communes)
+    assert np.isnan(out["density_per_km2"].iloc[0]) and out["density_per_km2"].iloc[1] == 250
+
+
 def test_scenario_columns_are_weighted_and_unknown_counts_stay_unknown() -> None:
     table = pd.DataFrame({"unit_id": ["CRS3035RES200mN1000E1000", "CRS3035RES200mN1200E1200"],
                           "population": [4.0, 8.0], "apl_before": [1.0, 2.0], "apl_after": [2.0, 2.0],

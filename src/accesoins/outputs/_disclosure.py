@@ -61,6 +61,7 @@ __all__ = [
     "check_frame",
     "disclosure_k",
     "public_layer",
+    "public_sites",
     "snapshot_gate",
 ]
 
@@ -204,6 +205,19 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
     if "geometry" in result.columns:
         return gpd.GeoDataFrame(result, geometry="geometry", crs=getattr(frame, "crs", None))
     return gpd.GeoDataFrame(result)
+
+
+def public_sites(sites: gpd.GeoDataFrame, communes: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Practice sites safe to publish, given the gated commune layer (:func:`public_layer` output).
+
+    A site carries its commune's population density (``density_per_km2``); with the commune's
+    public area it gives the population back, so it is blanked where the gate masked the commune.
+    """
+    out = sites.copy()
+    masked = communes.loc[communes["secret"] == "masque", "unit_id"].astype(str)
+    if "density_per_km2" in out.columns and "commune_code" in out.columns:
+        out.loc[out["commune_code"].astype(str).isin(masked).to_numpy(), "density_per_km2"] = np.nan
+    return out
 
 
 def _small(people: pd.Series, k: int) -> pd.Series:

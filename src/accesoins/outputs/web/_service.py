@@ -24,7 +24,7 @@ import pandas as pd
 import shapely
 
 from accesoins.errors import StoreError
-from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer
+from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer, public_sites
 from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
 from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.sources import load_professions, read_apl_drees, sha256_of
@@ -358,7 +358,7 @@ class ObservatoryService:
             units=units.set_index(["level", "unit_id"]).sort_index(),
             merged_into=merged_into,
             gate_keys=gate_keys,
-            sites=sites,
+            sites=public_sites(sites, units[units["level"] == "commune"]),
             levels=levels,
             professions=professions,
             departements=departements,
