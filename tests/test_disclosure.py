@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,6 +23,7 @@ from accesoins.outputs import (
     public_layer,
     snapshot_gate,
 )
+from accesoins.outputs.web import create_app
 from accesoins.store import Store, indicator_layer
 
 
@@ -94,6 +96,17 @@ def test_iris_merge_in_their_commune_and_small_communes_are_masked() -> None:
     communes = pd.DataFrame({"unit_id": ["33001", "33002"], "population": [7.0, 500.0]})
     out = public_layer(communes, "commune", _gate()).set_index("unit_id")
     assert out.loc["33001", "secret"] == "masque" and out.loc["33002", "population"] == 500
+
+
+def test_site_density_is_blanked_in_a_masked_commune() -> None:
+    from accesoins.outputs import public_sites
+
+    communes = public_layer(pd.DataFrame({"unit_id": ["33001", "33002"], "population": [7.0, 500.0]}),
+                            "commune", _gate())
+    sites = gpd.GeoDataFrame({"commune_code": ["33001", "33002"], "density_per_km2": [3.5, 250.0]},
+                             geometry=gpd.points_from_xy([0, 1], [0, 1]), crs=4326)
+    out = public_sites(sites, communes)
+    assert np.isnan(out["density_per_km2"].iloc[0]) and out["density_per_km2"].iloc[1] == 250
 
 
 def test_scenario_columns_are_weighted_and_unknown_counts_stay_unknown() -> None:
@@ -188,10 +201,13 @@ def test_gironde_grid_has_small_cells_and_every_export_passes(store_path: Path, 
         gate = snapshot_gate(store, gironde)
         assert gate.k == 11 and store.metadata(gironde)["disclosure_k"] == 11  # recorded at build
         safe = public_layer(raw, "carreau", gate).set_index("unit_id")
-        assert safe["secret"].value_counts().to_dict() == {"": 1235, "fusion": 16, "masque": 6}
+        assert safe["secret"].value_counts().to_dict() == {"": 1238, "fusion": 16}  # 8 of 1 km, 4 of 2 km…
+        assert safe["population"].sum() == pytest.approx(raw["population"].sum())  # nothing masked here
         assert safe.loc["CRS3035RES1000mN2470000E3483000", "population"] == 23  # 4 small cells of its 1 km
-        issue = safe.loc["CRS3035RES200mN2470000E3484000"]  # 2 residents, served by the web before the gate
-        assert issue["secret"] == "masque" and np.isnan(issue["population"]) and np.isnan(issue["apl"])
+        issue = "CRS3035RES200mN2470000E3484000"  # 2 residents, served by the web before the gate
+        assert issue not in safe.index
+        group = safe.loc["CRS3035RES8000mN2464000E3480000"]  # its 1, 2 and 4 km squares stay under 11
+        assert group["population"] == 12 and issue in group["unites_fusionnees"].split(";")
         files = export_observatory(store, gironde, tmp_path)
     assert {p.suffix for p in files} == {".gpkg", ".parquet", ".csv"}
     for path in files:
@@ -211,7 +227,7 @@ def test_exports_of_33_and_33063_cannot_be_differenced(store_path: Path, gironde
         layers[name] = pd.read_csv(out, dtype={"unit_id": str}).set_index("unit_id")
     dept, city = layers["33"], layers["33063"]
     shared = dept.index.intersection(city.index)
-    assert len(shared) == 808
+    assert len(shared) == 810
     both = dept.loc[shared, "population"].notna() & city.loc[shared, "population"].notna()
     assert (dept.loc[shared[both], "population"] == city.loc[shared[both], "population"]).all()
     merged = city[city["secret"] == "fusion"]
@@ -224,6 +240,14 @@ def test_exports_of_33_and_33063_cannot_be_differenced(store_path: Path, gironde
     cell = "CRS3035RES200mN2477000E3483000"
     assert city.loc[cell, "secret"] == "masque" and np.isnan(city.loc[cell, "population"])
     assert cell not in dept.index  # in Gironde it sits in a whole 8 km square group
+    with warnings.catch_warnings():  # starlette's TestClient announces its move to httpx2 when imported
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    with TestClient(create_app(bordeaux[0], warm=False)) as client:  # the web says so on the cell's fiche
+        fiche = client.get(f"/api/units/carreau/{cell}").json()
+    assert fiche["unit_id"] == cell and fiche["population"] is None
+    assert all(p["density_per_100k"] is None and p["apl"] is None for p in fiche["professions"])
+    assert any("moins de 11 habitants" in n and "masquées" in n for n in fiche["notes"])
     dept_total = dept["population"].sum()
     city_cells = city.index[city["secret"] == ""]
     assert dept.loc[city_cells, "population"].sum() == city.loc[city_cells, "population"].sum()

@@ -56,7 +56,7 @@ def test_snapshots_and_catalog(client: TestClient, store_path: Path, gironde: st
     assert sum(s["latest"] for s in snaps) == 1
     cat = client.get("/api/catalog", params={"snapshot": gironde}).json()
     levels = {lv["id"]: lv["count"] for lv in cat["levels"]}
-    assert levels == {"commune": 535, "carreau": 1257}  # 54 small cells: 16 fixed groups and 6 masked
+    assert levels == {"commune": 535, "carreau": 1254}  # 54 small cells in 16 fixed groups
     assert [p["id"] for p in cat["professions"]] == ["generaliste", "neurologue"]
     assert cat["professions"][0]["label"] == "Médecin généraliste"
     assert {m["id"] for m in cat["methods"]} == {"quantiles", "jenks"}
@@ -106,7 +106,7 @@ def test_density_layer_matches_indicators(client: TestClient, gironde: str) -> N
 
 def test_carreau_layer(client: TestClient, gironde: str) -> None:
     layer = client.get("/api/layers/carreau", params={"snapshot": gironde, "method": "jenks"}).json()
-    assert len(layer["features"]) == 1257  # 1235 cells of 11 residents or more, 16 groups, 6 masked
+    assert len(layer["features"]) == 1254  # 1238 cells of 11 residents or more, 16 groups
     shapes = {f["geometry"]["type"] for f in layer["features"]}
     assert shapes == {"Polygon", "MultiPolygon"}  # a group of scattered small cells is a MultiPolygon
 

@@ -66,16 +66,16 @@ def test_grid_layer_groups(client: TestClient, gironde: str) -> None:
     table = _properties(client.get("/api/layers/carreau", params={"snapshot": gironde}).content)
     groups = table[table["secret"] == "fusion"].set_index("unit_id")
     assert len(groups) == 16 and groups.loc["CRS3035RES1000mN2470000E3483000", "population"] == 23
-    assert (table["secret"] == "masque").sum() == 6
+    assert groups.loc["CRS3035RES8000mN2464000E3480000", "population"] == 12  # holds the 2-resident cell
+    assert len(table) == 1254 and not (table["secret"] == "masque").any()
 
 
 def test_fiches_search_and_compare_of_small_cells(client: TestClient, gironde: str,
                                                   small_cells: list[str]) -> None:
     snap = {"snapshot": gironde}
-    masked = client.get(f"/api/units/carreau/{TWO_RESIDENTS}", params=snap).json()
-    assert masked["population"] is None and masked["unit_id"] == TWO_RESIDENTS
-    assert all(p["density_per_100k"] is None and p["apl"] is None for p in masked["professions"])
-    assert any("moins de 11 habitants" in n for n in masked["notes"])
+    fiche = client.get(f"/api/units/carreau/{TWO_RESIDENTS}", params=snap).json()
+    assert fiche["unit_id"] == "CRS3035RES8000mN2464000E3480000" and fiche["population"] == 12
+    assert any(f"« {TWO_RESIDENTS} » compte moins de 11 habitants" in n for n in fiche["notes"])
     rows = []
     for cell in small_cells:
         fiche = client.get(f"/api/units/carreau/{cell}", params=snap).json()
@@ -105,12 +105,10 @@ def test_scenario_delta_at_grid_level_is_gated(client: TestClient, gironde: str,
     assert response.status_code == 200, response.text
     table = _properties(response.content)
     _safe(table, small_cells)
-    assert len(table) == 1257
+    assert len(table) == 1254 and TWO_RESIDENTS not in set(table["unit_id"])  # same groups as the map
     group = table.set_index("unit_id").loc["CRS3035RES1000mN2470000E3483000"]
     assert group["population"] == 23
     assert group["delta"] == pytest.approx(group["apl_after"] - group["apl_before"])
-    masked = table.set_index("unit_id").loc[TWO_RESIDENTS]
-    assert pd.isna(masked["delta"]) and pd.isna(masked["population"])
 
 
 @pytest.mark.slow
@@ -118,8 +116,7 @@ def test_iris_layer_of_alpes_maritimes_is_gated(client: TestClient, store_path: 
                                                 alpes_maritimes: str) -> None:
     with Store(store_path, read_only=True) as store:
         raw = indicator_layer(store, alpes_maritimes, level="iris", profession="generaliste")
-    small = raw.loc[(raw[["population", "population_standardised"]].min(axis=1) > 0)
-                    & (raw[["population", "population_standardised"]].min(axis=1) < 11), "unit_id"]
+    small = raw.loc[(raw["population"] > 0) & (raw["population"] < 11), "unit_id"]
     params = {"snapshot": alpes_maritimes, "measure": "density_per_100k"}
     csv = client.get("/api/downloads/layers/iris.csv", params=params)
     assert csv.status_code == 200, csv.text

@@ -146,5 +146,5 @@ def test_grid_level_and_downloads(page: Any, server: str) -> None:
     assert page.evaluate("window.accesoinsMap.queryRenderedFeatures({layers: ['unites-fill']}).length") > 0
     href = page.locator("#dl-layer-csv").get_attribute("href")
     assert href.startswith("/api/downloads/layers/carreau.csv")
-    assert len(httpx.get(f"{server}{href}", timeout=30).text.splitlines()) == 1292 + 1
+    assert len(httpx.get(f"{server}{href}", timeout=30).text.splitlines()) == 1254 + 1  # public units
     page.screenshot(path=str(SHOTS / "carreaux_200m.png"))

@@ -105,7 +105,7 @@ def test_msp_grand_parc_delta_map_equals_the_engine(
 
 def test_grid_level_and_departures(client: TestClient, gironde: str) -> None:
     cells = client.post("/api/scenarios", json=_msp(gironde, level="carreau")).json()
-    assert cells["level"] == "carreau" and len(cells["features"]) == 1257  # through the public gate
+    assert cells["level"] == "carreau" and len(cells["features"]) == 1254  # through the public gate
     assert min(d for d in _deltas(cells).values() if d is not None) >= -1e-12  # masked small cells: None
     body = {"snapshot": gironde, "changements": [{"retirer": {"commune": "33522"}}]}
     gone = client.post("/api/scenarios", json=body).json()
@@ -235,7 +235,7 @@ def test_simuler_panel_places_a_site_and_draws_the_delta_map(server: str, girond
         page.focus("#sim-nom")
         page.keyboard.press("Enter")
         page.wait_for_function(
-            "() => (document.body.dataset.scenarioReady || '').startsWith('carreau:1292')", timeout=60_000
+            "() => (document.body.dataset.scenarioReady || '').startsWith('carreau:1254')", timeout=60_000
         )
         assert "6 ETP de généralistes" in page.locator("#sim-summary").inner_text()
         assert page.evaluate(visibility, "scenario-fill") == "visible"

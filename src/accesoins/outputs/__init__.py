@@ -11,6 +11,7 @@ from accesoins.outputs._disclosure import (
     check_frame,
     disclosure_k,
     public_layer,
+    public_sites,
     snapshot_gate,
 )
 from accesoins.outputs._export import FORMATS, export_table
@@ -43,6 +44,7 @@ __all__ = [
     "load_brochure_config",
     "public_layer",
     "public_layers",
+    "public_sites",
     "render_pdf",
     "snapshot_gate",
 ]

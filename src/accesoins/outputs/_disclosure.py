@@ -19,6 +19,12 @@ snapshot, so two public outputs cannot be differenced to find a small unit back:
 - a commune (or any other unit) with fewer than ``k`` residents is suppressed:
   merging communes would depend on which of them the territory holds.
 
+Groups follow the resident count (``population``) alone: it is the same in every
+snapshot of the grid's vintage, whereas the age-standardised population depends
+on the build's demand method. A derived count under ``k`` on a row that shows
+``k`` residents or more (a standardised population of 9.6 for 11 residents) is
+blanked with its density.
+
 A merged group is one row, identified by its square (``CRS3035RES1000mN…E…``)
 or ``{commune}_iris_regroupes``, with summed counts, densities recomputed on
 the group and population-weighted APL (APL is per resident, so the group's
@@ -61,6 +67,7 @@ __all__ = [
     "check_frame",
     "disclosure_k",
     "public_layer",
+    "public_sites",
     "snapshot_gate",
 ]
 
@@ -176,7 +183,8 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
     out["unit_id"] = out["unit_id"].astype(str)
     people = [c for c in out.columns if c != "geometry" and _is_people_column(str(c))]
     units = out.drop_duplicates("unit_id").set_index("unit_id")
-    counts = units[people].apply(pd.to_numeric, errors="coerce")
+    residents = ["population"] if "population" in people else people  # the same in every snapshot
+    counts = units[residents].apply(pd.to_numeric, errors="coerce")
     small = _small(counts.min(axis=1), gate.k) if people else pd.Series(False, index=units.index)
     parents = units["parent_id"].astype(str) if "parent_id" in units.columns else None
     groups, masked = _groups(counts[small.to_numpy()], level, parents, gate)
@@ -200,10 +208,42 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
         ]
         pieces.append(pd.DataFrame(merged))
     result = pd.concat([p for p in pieces if not p.empty] or [pieces[0]], ignore_index=True)
-    result = result[[*out.columns, *GATE_COLUMNS]]
+    result = _blank_derived_counts(result[[*out.columns, *GATE_COLUMNS]], people, gate.k)
     if "geometry" in result.columns:
         return gpd.GeoDataFrame(result, geometry="geometry", crs=getattr(frame, "crs", None))
     return gpd.GeoDataFrame(result)
+
+
+def public_sites(sites: gpd.GeoDataFrame, communes: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Practice sites safe to publish, given the gated commune layer (:func:`public_layer` output).
+
+    A site carries its commune's population density (``density_per_km2``); with the commune's
+    public area it gives the population back, so it is blanked where the gate masked the commune.
+    """
+    out = sites.copy()
+    masked = communes.loc[communes["secret"] == "masque", "unit_id"].astype(str)
+    if "density_per_km2" in out.columns and "commune_code" in out.columns:
+        out.loc[out["commune_code"].astype(str).isin(masked).to_numpy(), "density_per_km2"] = np.nan
+    return out
+
+
+def _blank_derived_counts(frame: pd.DataFrame, people: list[str], k: int) -> pd.DataFrame:
+    """Blank a derived count (age-standardised population…) under ``k`` where residents are ``k`` or more.
+
+    Groups follow the resident count alone, which is the same in every snapshot of a vintage (the
+    standardised population depends on the build's demand method): grouping on it would let two
+    snapshots form different groups.
+    """
+    for col in people:
+        values = pd.to_numeric(frame[col], errors="coerce")
+        low = ((values > 0) & (values < k)).to_numpy()
+        if col == "population" or not low.any():
+            continue
+        frame.loc[low, col] = np.nan
+        for rate, _, den in _RATES:
+            if den == col and rate in frame.columns:
+                frame.loc[low, rate] = np.nan
+    return frame
 
 
 def _small(people: pd.Series, k: int) -> pd.Series:

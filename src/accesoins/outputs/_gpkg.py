@@ -27,7 +27,7 @@ from accesoins import french, labels
 from accesoins.errors import UnknownChoiceError
 from accesoins.geo import Level, Precision
 from accesoins.indicators import APL_CLASS_BOUNDS, UNDER_SERVED, AplClass, apl_class
-from accesoins.outputs._disclosure import public_layer, snapshot_gate
+from accesoins.outputs._disclosure import public_layer, public_sites, snapshot_gate
 from accesoins.outputs._export import export_table
 from accesoins.store import Store, indicator_layer
 
@@ -118,7 +118,8 @@ COLUMN_DOCS: dict[str, str] = {
     "iris_code": "Code IRIS du lieu, quand il est connu",
     "n_activities": "Nombre d'activités de praticiens sur le lieu",
     "consultations": "Consultations annuelles offertes, selon l'hypothèse d'activité retenue",
-    "density_per_km2": "Densité de population autour du lieu (habitants par km²)",
+    "density_per_km2": "Densité de population de la commune du lieu (habitants par km²) ; vide si la "
+    "commune compte moins de k habitants",
     "ratio": "Ratio offre / demande du lieu (première étape de l'APL)",
     "lon": "Longitude WGS 84 (degrés)",
     "lat": "Latitude WGS 84 (degrés)",
@@ -159,7 +160,8 @@ def public_layers(store: Store, snapshot_id: str) -> dict[str, gpd.GeoDataFrame]
         layers[f"{level}_{profession}"] = disclosed.reset_index(drop=True)
     sites = store.geotable("sites", snapshot_id)
     sites["lon"], sites["lat"] = sites.geometry.x.round(6), sites.geometry.y.round(6)
-    layers["sites"] = sites
+    communes = [layer for name, layer in layers.items() if name.startswith("commune_")]
+    layers["sites"] = public_sites(sites, communes[0]) if communes else sites
     return layers
 
 

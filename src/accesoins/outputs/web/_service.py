@@ -28,7 +28,7 @@ from accesoins.geo import Level, Precision
 from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
 from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of, level_plural
 from accesoins.network import CostSourceCode
-from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer
+from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer, public_sites
 from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
 from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.sources import Profession
@@ -360,7 +360,7 @@ class ObservatoryService:
             units=units.set_index(["level", "unit_id"]).sort_index(),
             merged_into=merged_into,
             gate_keys=gate_keys,
-            sites=sites,
+            sites=public_sites(sites, units[units["level"] == "commune"]),
             levels=levels,
             professions=professions,
             departements=departements,
