@@ -17,6 +17,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from accesoins import geo, indicators, network, sources
 from accesoins.errors import ConfigurationError, MissingSourceError
@@ -27,7 +28,9 @@ log = logging.getLogger(__name__)
 
 CostMode = Literal["auto", "table", "vol_oiseau", "route"]
 DemandMode = Literal["auto", "insee", "drees", "population"]
-LEVELS = ("commune", "iris", "carreau", "qpv")
+LEVELS = ("commune", "iris", "carreau", "qpv", "quartier")
+ZONE_SOURCES = {"iris": ("iris_contours", sources.read_iris_contours), "qpv": ("qpv", sources.read_qpv)}
+ZONE_SOURCES["quartier"] = ("quartiers", sources.read_quartiers)
 Progress = Callable[[str], None]
 
 
@@ -69,6 +72,7 @@ class Inputs:
     grid: gpd.GeoDataFrame | None = None
     qpv: gpd.GeoDataFrame | None = None
     files: list[tuple[str, Path, int]] = field(default_factory=list)
+    zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,6 +85,7 @@ class Results:
     activities: gpd.GeoDataFrame
     costs: pd.DataFrame
     summary: dict[str, Any]
+    comparison: pd.DataFrame | None = None
 
 
 def _noop(_: str) -> None:
@@ -194,8 +199,18 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
     progress("Carroyage et QPV")
     grid = _read_overlapping(sources.read_filosofi_grid, "filosofi_grid", data_dir, communes, files)
     qpv = _read_overlapping(sources.read_qpv, "qpv", data_dir, communes, files)
+    progress("Zones infra-communales")
+    zones = load_zones(data_dir, communes, files)
     return Inputs(
-        communes=communes, activities=placed, drees=drees, iris=iris, od=od, grid=grid, qpv=qpv, files=files
+        communes=communes,
+        activities=placed,
+        drees=drees,
+        iris=iris,
+        od=od,
+        grid=grid,
+        qpv=qpv,
+        files=files,
+        zones=zones,
     )
 
 
@@ -473,6 +488,12 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         cost_tables.append(cell_costs.assign(level="carreau"))
         summary["cells"] = len(cells)
 
+    comparison = None
+    if inputs.zones:
+        progress("Indicateurs des IRIS, QPV et quartiers")
+        zone_tables, units, comparison = compute_zones(inputs, tables, units, iris_std)
+        tables.extend(zone_tables)
+
     indicators_table = pd.concat(tables, ignore_index=True)
     units_table = gpd.GeoDataFrame(
         pd.concat([u.to_crs("EPSG:4326") for u in units], ignore_index=True), crs="EPSG:4326"
@@ -495,6 +516,7 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         activities=activities,
         costs=pd.concat(cost_tables, ignore_index=True),
         summary=summary,
+        comparison=comparison,
     )
 
 
@@ -572,6 +594,186 @@ def _grid_indicators(
     return table.assign(level="carreau"), cells, cell_costs
 
 
+# -- zones (issue 11) -------------------------------------------------------------------------------
+# One loader call and one indicator call per zone level; kept apart so that the
+# pipeline of steps can re-attach them as a single "zones" step.
+
+
+def load_zones(
+    data_dir: Path, communes: gpd.GeoDataFrame, files: list[tuple[str, Path, int]]
+) -> dict[str, gpd.GeoDataFrame]:
+    """IRIS contours, QPV and quartiers of the territory's communes, per level (first file wins per code)."""
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for level, (name, reader) in ZONE_SOURCES.items():
+        layer = _read_overlapping(reader, name, data_dir, communes, files)
+        if layer is None:
+            continue
+        layer = layer.drop_duplicates("zone_id").reset_index(drop=True)
+        if level == "quartier" and "iris" in out:
+            layer = geo.zones_from_iris(layer, out["iris"])
+        layer = geo.parent_communes(layer, communes)
+        out[level] = layer[layer["commune_code"].isin(communes["commune_code"])].reset_index(drop=True)
+    return {k: v for k, v in out.items() if len(v)}
+
+
+def _mesh(
+    inputs: Inputs, tables: list[pd.DataFrame], units: list[gpd.GeoDataFrame], iris_std: pd.Series | None
+) -> gpd.GeoDataFrame:
+    """Finest population layer with each unit's GP APL (cells, else IRIS with contours, else communes)."""
+    by_level = {u["level"].iloc[0]: u for u in units if len(u)}
+    table = pd.concat(tables, ignore_index=True)
+    gp = table[table["profession"].eq("generaliste")].set_index(["level", "unit_id"])["apl"]
+    communes = by_level["commune"].set_index("unit_id")
+    fine = None
+    level = "commune"
+    extent = None
+    if "carreau" in by_level:
+        cells = by_level["carreau"]
+        fine = gpd.GeoDataFrame(
+            {
+                "unit_id": cells["unit_id"],
+                "commune_code": cells["parent_id"],
+                "population": cells["population"],
+                "population_standardised": cells["population_standardised"],
+            },
+            geometry=cells.geometry,
+            crs=cells.crs,
+        )
+        level, extent = "carreau", shapely.box(*cells.total_bounds)
+    elif "iris" in inputs.zones and inputs.iris is not None and iris_std is not None:
+        contours = inputs.zones["iris"]
+        known = contours[contours["zone_id"].isin(inputs.iris.index)]
+        fine = gpd.GeoDataFrame(
+            {
+                "unit_id": known["zone_id"],
+                "commune_code": known["commune_code"],
+                "population": known["zone_id"].map(inputs.iris["population"]),
+                "population_standardised": known["zone_id"].map(iris_std),
+            },
+            geometry=known.geometry,
+            crs=known.crs,
+        )
+        level = "iris"
+    mesh = geo.population_mesh(
+        inputs.communes,
+        communes[["population", "population_standardised"]],
+        fine=fine,
+        fine_level=level,
+        extent=extent,
+    )
+    unit_apl = (
+        gp.xs(level, level="level") if fine is not None and level in gp.index.get_level_values(0) else None
+    )
+    commune_apl = gp.xs("commune", level="level")
+    apl = mesh["commune_code"].map(commune_apl).astype(float)
+    if unit_apl is not None:
+        fine_rows = mesh["method"].eq(level)
+        apl[fine_rows] = mesh.loc[fine_rows, "unit_id"].map(unit_apl).astype(float)
+    mesh["apl"] = apl.to_numpy()
+    return mesh
+
+
+def compute_zones(
+    inputs: Inputs, tables: list[pd.DataFrame], units: list[gpd.GeoDataFrame], iris_std: pd.Series | None
+) -> tuple[list[pd.DataFrame], list[gpd.GeoDataFrame], pd.DataFrame | None]:
+    """Indicators of every zone level and the inside / rest-of-commune comparison of QPV and quartiers.
+
+    An IRIS level already computed from the IRIS table keeps its indicators and
+    gets the contours' names and polygons; other levels are new.
+    """
+    mesh = _mesh(inputs, tables, units, iris_std)
+    activities = inputs.activities
+    professions = sorted(activities["profession"].unique())
+    out_tables: list[pd.DataFrame] = []
+    out_units = list(units)
+    comparisons = []
+    located_iris = set(mesh.loc[mesh["method"].eq("iris"), "unit_id"])
+    for level, zones in inputs.zones.items():
+        if level == "iris":
+            located_iris |= set(zones["zone_id"])
+        existing = [u for u in out_units if len(u) and u["level"].iloc[0] == level]
+        if existing:
+            out_units = [u for u in out_units if not (len(u) and u["level"].iloc[0] == level)]
+            out_units.append(_named_polygons(existing[0], zones))
+            continue
+        weights = geo.zone_weights(zones, mesh)
+        supply = geo.zone_supply(activities, zones, weights)
+        table = indicators.zone_indicators(
+            zones, weights, mesh, supply, activities, professions=professions, located_iris=located_iris
+        )
+        out_tables.append(table.assign(level=level))
+        out_units.append(_zone_units(level, zones, table))
+        if level != "iris":
+            whole = _whole_communes(zones, mesh, activities, professions, located_iris)
+            comparisons.append(indicators.onpv_comparison(table, whole).assign(level=level))
+    comparison = pd.concat(comparisons, ignore_index=True) if comparisons else None
+    return out_tables, out_units, comparison
+
+
+def _whole_communes(
+    zones: gpd.GeoDataFrame,
+    mesh: gpd.GeoDataFrame,
+    activities: gpd.GeoDataFrame,
+    professions: list[str],
+    located_iris: set[str],
+) -> pd.DataFrame:
+    """Indicators of each zone's whole commune(s), counting only supply located below the commune."""
+    communes = zones[["zone_id", "commune_codes"]].assign(commune_code=zones["commune_codes"].str.split(";"))
+    pairs = communes.explode("commune_code")[["zone_id", "commune_code"]]
+    weights = pairs.merge(mesh[["unit_id", "commune_code"]], on="commune_code")[["zone_id", "unit_id"]]
+    iris_mesh = set(mesh.loc[mesh["method"].eq("iris"), "unit_id"])
+    located = activities["precision"].isin(("etablissement", "adresse")) | (
+        activities["precision"].eq("iris")
+        & activities.get("iris_code", pd.Series("", index=activities.index)).isin(iris_mesh)
+    )
+    act = pd.DataFrame(
+        {"activity": activities.index[located], "commune_code": activities.loc[located, "commune_code"]}
+    )
+    supply = pairs.merge(act, on="commune_code")[["activity", "zone_id"]].assign(share=1.0, how="commune")
+    return indicators.zone_indicators(
+        zones,
+        weights.assign(share=1.0),
+        mesh,
+        supply,
+        activities,
+        professions=professions,
+        located_iris=located_iris,
+    )
+
+
+def _zone_units(level: str, zones: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    first = table.drop_duplicates("unit_id").set_index("unit_id")
+    inside = zones.geometry.representative_point()
+    return gpd.GeoDataFrame(
+        {
+            "level": level,
+            "unit_id": zones["zone_id"],
+            "name": zones["name"],
+            "parent_id": zones["commune_code"],
+            "population": zones["zone_id"].map(first["population"]),
+            "population_standardised": zones["zone_id"].map(first["population_standardised"]),
+            "point_lon": inside.x.to_numpy(),
+            "point_lat": inside.y.to_numpy(),
+        },
+        geometry=zones.geometry,
+        crs=zones.crs,
+    )
+
+
+def _named_polygons(units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """IRIS units computed from the IRIS table, with the contours' names and polygons where known."""
+    contours = zones.set_index("zone_id")
+    out = units.to_crs(zones.crs).copy()
+    out["point_lon"], out["point_lat"] = out.geometry.x.to_numpy(), out.geometry.y.to_numpy()
+    known = out["unit_id"].isin(contours.index)
+    out.loc[known, "name"] = out.loc[known, "unit_id"].map(contours["name"]).to_numpy()
+    polygons = out["unit_id"].map(contours.geometry)
+    out = out.set_geometry(
+        gpd.GeoSeries(np.where(known, polygons, out.geometry), index=out.index, crs=zones.crs)
+    )
+    return out
+
+
 def _summarise(activities: gpd.GeoDataFrame, table: pd.DataFrame) -> dict[str, Any]:
     precision = activities["precision"].value_counts().to_dict()
     return {
@@ -640,5 +842,7 @@ def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
         snap.append("sites", results.sites)
         snap.append("indicators", results.indicators)
         snap.append("costs", results.costs)
+        if results.comparison is not None:
+            snap.append("zone_comparison", results.comparison)
         snapshot_id = snap.snapshot_id
     return snapshot_id

@@ -8,5 +8,26 @@ unit (commune, IRIS, 200 m cell, QPV) that contains each point.
 
 from accesoins.geo._place import PRECISIONS, assign_units, commune_points, place_activities
 from accesoins.geo._territory import Territory, parse_territory
+from accesoins.geo._zones import (
+    MESH_METHODS,
+    parent_communes,
+    population_mesh,
+    zone_supply,
+    zone_weights,
+    zones_from_iris,
+)
 
-__all__ = ["PRECISIONS", "Territory", "assign_units", "commune_points", "parse_territory", "place_activities"]
+__all__ = [
+    "MESH_METHODS",
+    "PRECISIONS",
+    "Territory",
+    "assign_units",
+    "commune_points",
+    "parent_communes",
+    "parse_territory",
+    "place_activities",
+    "population_mesh",
+    "zone_supply",
+    "zone_weights",
+    "zones_from_iris",
+]

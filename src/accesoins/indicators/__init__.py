@@ -27,6 +27,7 @@ from accesoins.indicators._supply import (
     etp_share,
     gp_activity,
 )
+from accesoins.indicators._zones import onpv_comparison, zone_indicators
 
 __all__ = [
     "APL_MODES",
@@ -50,7 +51,9 @@ __all__ = [
     "five_year_bands",
     "floating_catchment",
     "gp_activity",
+    "onpv_comparison",
     "parse_decay",
     "standardised_population",
     "unit_supply",
+    "zone_indicators",
 ]
