@@ -790,7 +790,7 @@ def compute_zones(
         table = indicators.zone_indicators(
             zones, weights, mesh, supply, activities, professions=professions, located_iris=located_iris
         )
-        out_tables.append(table.assign(level=level))
+        out_tables.append(table.drop(columns="parent_id").assign(level=level))
         out_units.append(_zone_units(level, zones, table))
         if level != "iris":
             whole = _whole_communes(zones, mesh, activities, professions, located_iris)
