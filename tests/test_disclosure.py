@@ -27,12 +27,23 @@ from accesoins.store import Store, indicator_layer
 def _strip(n: int, populations: list[float], parents: list[str] | None = None) -> gpd.GeoDataFrame:
     """``n`` unit squares in a row (1 km apart in Lambert 93), one profession."""
     return gpd.GeoDataFrame(
-        {"unit_id": [f"u{i}" for i in range(n)], "name": [f"U{i}" for i in range(n)],
-         "parent_id": parents or ["p"] * n, "profession": "generaliste", "headcount": list(range(n)),
-         "etp": [0.5 * i for i in range(n)], "population": populations,
-         "population_standardised": populations, "density_per_100k": np.nan, "std_density_per_100k": np.nan,
-         "apl": [1.0 + i for i in range(n)], "apl_class": ""},
-        geometry=[box(1000 * i, 0, 1000 * (i + 1), 1000) for i in range(n)], crs=2154)
+        {
+            "unit_id": [f"u{i}" for i in range(n)],
+            "name": [f"U{i}" for i in range(n)],
+            "parent_id": parents or ["p"] * n,
+            "profession": "generaliste",
+            "headcount": list(range(n)),
+            "etp": [0.5 * i for i in range(n)],
+            "population": populations,
+            "population_standardised": populations,
+            "density_per_100k": np.nan,
+            "std_density_per_100k": np.nan,
+            "apl": [1.0 + i for i in range(n)],
+            "apl_class": "",
+        },
+        geometry=[box(1000 * i, 0, 1000 * (i + 1), 1000) for i in range(n)],
+        crs=2154,
+    )
 
 
 def test_small_unit_merged_with_smallest_neighbour_of_same_parent() -> None:
@@ -93,8 +104,15 @@ def test_crafted_violations_are_caught(tmp_path: Path, frame: pd.DataFrame, colu
 
 
 def test_allowed_values_pass(tmp_path: Path) -> None:
-    ok = pd.DataFrame({"unit_id": ["a", "b", "c"], "population": [0, 11, 250_000], "headcount": [12, 1, 400],
-                       "density_per_100k": [np.nan, 9090.9, 157.2], "n_activities": [1, 2, 3]})
+    ok = pd.DataFrame(
+        {
+            "unit_id": ["a", "b", "c"],
+            "population": [0, 11, 250_000],
+            "headcount": [12, 1, 400],
+            "density_per_100k": [np.nan, 9090.9, 157.2],
+            "n_activities": [1, 2, 3],
+        }
+    )
     assert check_disclosure(export_table(ok, tmp_path / "ok.csv", fmt="csv")) == []
 
 
@@ -104,8 +122,10 @@ def test_crafted_violation_in_one_gpkg_layer(tmp_path: Path) -> None:
     good.to_file(path, layer="bon", driver="GPKG", engine="pyogrio")
     _strip(2, [5.0, 60.0]).to_file(path, layer="mauvais", driver="GPKG", engine="pyogrio")
     found = check_disclosure(path)
-    assert {(v.layer, v.column) for v in found} == {("mauvais", "population"),
-                                                    ("mauvais", "population_standardised")}
+    assert {(v.layer, v.column) for v in found} == {
+        ("mauvais", "population"),
+        ("mauvais", "population_standardised"),
+    }
     assert "couche « mauvais »" in str(found[0])
 
 
@@ -132,8 +152,9 @@ def test_cli_check_disclosure(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_gironde_grid_has_small_cells_and_every_export_passes(store_path: Path, gironde: str,
-                                                              tmp_path: Path) -> None:
+def test_gironde_grid_has_small_cells_and_every_export_passes(
+    store_path: Path, gironde: str, tmp_path: Path
+) -> None:
     with Store(store_path, read_only=True) as store:
         raw = indicator_layer(store, gironde, level="carreau", profession="generaliste")
         assert ((raw["population"] > 0) & (raw["population"] < 11)).any()  # the real grid needs the control

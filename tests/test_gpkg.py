@@ -19,15 +19,28 @@ from accesoins.store import Store
 
 pytestmark = pytest.mark.slow
 
-STYLE_COLUMNS = ["f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "styleName",
-                 "styleQML", "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time"]
+STYLE_COLUMNS = [
+    "f_table_catalog",
+    "f_table_schema",
+    "f_table_name",
+    "f_geometry_column",
+    "styleName",
+    "styleQML",
+    "styleSLD",
+    "useAsDefault",
+    "description",
+    "owner",
+    "ui",
+    "update_time",
+]
 
 
 @pytest.fixture(scope="module")
 def export_dir(store_path: Path, gironde: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("export")
-    result = CliRunner().invoke(app, ["export", "--out", str(out), "--store", str(store_path),
-                                      "--snapshot", gironde])
+    result = CliRunner().invoke(
+        app, ["export", "--out", str(out), "--store", str(store_path), "--snapshot", gironde]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -35,8 +48,15 @@ def export_dir(store_path: Path, gironde: str, tmp_path_factory: pytest.TempPath
 def test_every_layer_opens_with_its_style(export_dir: Path) -> None:
     path = export_dir / "observatoire.gpkg"
     layers = {str(name): geom for name, geom in pyogrio.list_layers(path)}
-    assert {"commune_generaliste", "commune_neurologue", "carreau_generaliste", "carreau_neurologue", "sites",
-            "lisez_moi", "layer_styles"} <= set(layers)
+    assert {
+        "commune_generaliste",
+        "commune_neurologue",
+        "carreau_generaliste",
+        "carreau_neurologue",
+        "sites",
+        "lisez_moi",
+        "layer_styles",
+    } <= set(layers)
     styles = pyogrio.read_dataframe(path, layer="layer_styles")
     assert list(styles.columns) == ["id", *STYLE_COLUMNS] or set(STYLE_COLUMNS) <= set(styles.columns)
     spatial = [name for name, geom in layers.items() if geom is not None]
@@ -68,8 +88,10 @@ def test_apl_style_is_graduated_on_the_threshold(export_dir: Path) -> None:
     renderer = root.find("renderer-v2")
     assert renderer is not None
     assert renderer.get("type") == "graduatedSymbol" and renderer.get("attr") == "apl"
-    ranges = [(float(r.get("lower", "nan")), float(r.get("upper", "nan")), r.get("label", ""))
-              for r in renderer.iter("range")]
+    ranges = [
+        (float(r.get("lower", "nan")), float(r.get("upper", "nan")), r.get("label", ""))
+        for r in renderer.iter("range")
+    ]
     assert [lo for lo, _, _ in ranges] == [0.0, 1.5, 2.5, 4.0]
     assert ranges[1][1] < 2.5 and ranges[1][1] == pytest.approx(2.5)
     assert "sous-dotée" in ranges[1][2] and "sous-dotée" not in ranges[2][2]
