@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -30,6 +32,20 @@ ZONE_CRS = "EPSG:4326"
 ZONE_COLUMNS = ("zone_id", "name", "commune_code", "commune_codes", "iris_codes")
 IRIS_CODE = r"\d{9}|2[AB]\d{7}"
 COMMUNE_CODE = r"\d{5}|2[AB]\d{3}"
+
+
+def _reject(
+    mask: pd.Series | np.ndarray,
+    problem: Callable[[int], str],
+    *,
+    path: Path,
+    column: str,
+    first_line: int = 1,
+) -> None:
+    """French error on the first row where ``mask`` holds (``problem(i)`` describes row ``i``)."""
+    rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+    if len(rows):
+        raise DataFileError(problem(int(rows[0])), path=path, line=int(rows[0]) + first_line, column=column)
 
 
 def _read_layer(path: Path, what: str) -> gpd.GeoDataFrame:
@@ -54,19 +70,15 @@ def _valid_polygons(frame: gpd.GeoDataFrame, path: Path, what: str) -> gpd.GeoDa
     """Polygons only; empty geometries are errors, invalid ones are repaired with a warning."""
     geom = frame.geometry.to_numpy()
     empty = shapely.is_missing(geom) | shapely.is_empty(geom)
-    if empty.any():
-        i = int(empty.nonzero()[0][0])
-        raise DataFileError(f"{what} : entité sans géométrie", path=path, line=i + 1, column="geometry")
+    _reject(empty, lambda i: f"{what} : entité sans géométrie", path=path, column="geometry")
     kinds = shapely.get_type_id(geom)
     not_polygon = ~pd.Series(kinds).isin([3, 6, 7]).to_numpy()  # Polygon, MultiPolygon, collection
-    if not_polygon.any():
-        i = int(not_polygon.nonzero()[0][0])
-        raise DataFileError(
-            f"{what} : géométrie {geom[i].geom_type} au lieu d'un polygone",
-            path=path,
-            line=i + 1,
-            column="geometry",
-        )
+    _reject(
+        not_polygon,
+        lambda i: f"{what} : géométrie {geom[i].geom_type} au lieu d'un polygone",
+        path=path,
+        column="geometry",
+    )
     invalid = ~shapely.is_valid(geom)
     if invalid.any():
         lines = ", ".join(str(i + 1) for i in invalid.nonzero()[0][:5])
@@ -104,17 +116,10 @@ def _codes(values: pd.Series, pattern: str, path: Path, column: str, what: str) 
     if pattern == IRIS_CODE:
         text = text.where(~text.str.fullmatch(r"\d{8}"), "0" + text)
     bad = ~text.str.fullmatch(pattern)
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise DataFileError(
-            f"{what} : code « {text.iloc[i]} » invalide", path=path, line=i + 1, column=column
-        )
-    dup = text.duplicated()
-    if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
-        raise DataFileError(
-            f"{what} : code « {text.iloc[i]} » en double", path=path, line=i + 1, column=column
-        )
+    _reject(bad, lambda i: f"{what} : code « {text.iloc[i]} » invalide", path=path, column=column)
+    _reject(
+        text.duplicated(), lambda i: f"{what} : code « {text.iloc[i]} » en double", path=path, column=column
+    )
     return text.astype(object)
 
 
@@ -146,15 +151,12 @@ def read_iris_contours(path: str | Path) -> gpd.GeoDataFrame:
         commune = codes.str[:5]
     else:
         commune = frame[commune_col].astype("string").fillna("").str.strip().astype(object)
-        bad = ~commune.str.fullmatch(COMMUNE_CODE)
-        if bad.any():
-            i = int(bad.to_numpy().nonzero()[0][0])
-            raise DataFileError(
-                f"{what} : code commune « {commune.iloc[i]} » invalide",
-                path=path,
-                line=i + 1,
-                column=commune_col,
-            )
+        _reject(
+            ~commune.str.fullmatch(COMMUNE_CODE),
+            lambda i: f"{what} : code commune « {commune.iloc[i]} » invalide",
+            path=path,
+            column=commune_col,
+        )
     return _zones(frame, zone_id=codes, name=names, commune_code=commune, commune_codes=commune)
 
 
@@ -256,15 +258,13 @@ def _quartiers_from_iris_list(path: Path) -> gpd.GeoDataFrame:
         ],
         sep=sep,
     )
-    dup = table.duplicated(["code_quartier", "code_iris"])
-    if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
-        raise DataFileError(
-            f"IRIS « {table['code_iris'].iloc[i]} » listé deux fois pour le quartier",
-            path=path,
-            line=i + 2,
-            column="code_iris",
-        )
+    _reject(
+        table.duplicated(["code_quartier", "code_iris"]),
+        lambda i: f"IRIS « {table['code_iris'].iloc[i]} » listé deux fois pour le quartier",
+        path=path,
+        column="code_iris",
+        first_line=2,
+    )
     grouped = table.groupby("code_quartier", sort=False)
     names = grouped["nom_quartier"].first()
     iris = grouped["code_iris"].agg(lambda s: ";".join(s))
