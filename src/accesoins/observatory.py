@@ -214,7 +214,7 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Inputs:
     grid = _read_overlapping(sources.read_filosofi_grid, "filosofi_grid", data_dir, communes, files)
     qpv = _read_overlapping(sources.read_qpv, "qpv", data_dir, communes, files)
     progress("Zones infra-communales")
-    zones = load_zones(data_dir, communes, files)
+    zones = load_zones(data_dir, communes, files, qpv=qpv)
     return Inputs(
         communes=communes,
         activities=placed,
@@ -689,12 +689,20 @@ def _grid_indicators(
 
 
 def load_zones(
-    data_dir: Path, communes: gpd.GeoDataFrame, files: list[tuple[str, Path, int]]
+    data_dir: Path,
+    communes: gpd.GeoDataFrame,
+    files: list[tuple[str, Path, int]],
+    *,
+    qpv: gpd.GeoDataFrame | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """IRIS contours, QPV and quartiers of the territory's communes, per level (first file wins per code)."""
+    """IRIS contours, QPV (``qpv`` when already read) and quartiers of the territory's communes, per level
+    (the first file wins for a code found in two)."""
     out: dict[str, gpd.GeoDataFrame] = {}
     for level, (name, reader) in ZONE_SOURCES.items():
-        layer = _read_overlapping(reader, name, data_dir, communes, files)
+        if level == "qpv" and qpv is not None:
+            layer = qpv
+        else:
+            layer = _read_overlapping(reader, name, data_dir, communes, files)
         if layer is None:
             continue
         layer = layer.drop_duplicates("zone_id").reset_index(drop=True)
