@@ -241,3 +241,17 @@ def test_grid_export_respects_disclosure(store_path: Path, gironde: str, tmp_pat
     layer = pyogrio.read_dataframe(out)
     assert layer["population"].sum() == pytest.approx(326921.5)  # grouping keeps the total
     assert (layer["secret"] == "fusion").sum() == 16 and (layer["population"] >= 11).all()
+
+
+@pytest.mark.slow
+def test_zones_compares_bordeaux_quartiers_with_the_rest_of_bordeaux(store_path: Path, gironde: str) -> None:
+    args = ["zones", "--commune", "33063", "--snapshot", gironde, "--store", str(store_path)]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Bordeaux Maritime" in result.stdout and "Caudéran" in result.stdout
+    assert (
+        "0,01 [0,00 ; 0,12]" in result.stdout
+    )  # Bordeaux Maritime: 0.5 located GP ETP for 60,101 inhabitants
+    assert "64 %" in result.stdout  # share of Bordeaux's GP ETP placed at the town hall
+    wrong = runner.invoke(app, [*args[:1], "--profession", "sage-femme", *args[3:]])
+    assert wrong.exit_code == 2 and "aucune comparaison de zones" in wrong.output

@@ -142,8 +142,15 @@ def test_crafted_violations_are_caught(tmp_path: Path, frame: pd.DataFrame, colu
 
 
 def test_allowed_values_pass(tmp_path: Path) -> None:
-    ok = pd.DataFrame({"unit_id": ["a", "b", "c"], "population": [0, 11, 250_000], "headcount": [12, 1, 400],
-                       "density_per_100k": [np.nan, 9090.9, 157.2], "n_activities": [1, 2, 3]})
+    ok = pd.DataFrame(
+        {
+            "unit_id": ["a", "b", "c"],
+            "population": [0, 11, 250_000],
+            "headcount": [12, 1, 400],
+            "density_per_100k": [np.nan, 9090.9, 157.2],
+            "n_activities": [1, 2, 3],
+        }
+    )
     assert check_disclosure(export_table(ok, tmp_path / "ok.csv", fmt="csv")) == []
 
 
@@ -153,8 +160,10 @@ def test_crafted_violation_in_one_gpkg_layer(tmp_path: Path) -> None:
     good.to_file(path, layer="bon", driver="GPKG", engine="pyogrio")
     _cells({(0, 0): 5.0, (0, 200): 60.0}).to_file(path, layer="mauvais", driver="GPKG", engine="pyogrio")
     found = check_disclosure(path)
-    assert {(v.layer, v.column) for v in found} == {("mauvais", "population"),
-                                                    ("mauvais", "population_standardised")}
+    assert {(v.layer, v.column) for v in found} == {
+        ("mauvais", "population"),
+        ("mauvais", "population_standardised"),
+    }
     assert "couche « mauvais »" in str(found[0])
 
 
@@ -191,8 +200,9 @@ def bordeaux(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
 
 
 @pytest.mark.slow
-def test_gironde_grid_has_small_cells_and_every_export_passes(store_path: Path, gironde: str,
-                                                              tmp_path: Path) -> None:
+def test_gironde_grid_has_small_cells_and_every_export_passes(
+    store_path: Path, gironde: str, tmp_path: Path
+) -> None:
     with Store(store_path, read_only=True) as store:
         raw = indicator_layer(store, gironde, level="carreau", profession="generaliste")
         small = raw[(raw["population"] > 0) & (raw["population"] < 11)]

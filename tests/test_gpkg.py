@@ -19,15 +19,28 @@ from accesoins.store import Store
 
 pytestmark = pytest.mark.slow
 
-STYLE_COLUMNS = ["f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "styleName",
-                 "styleQML", "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time"]
+STYLE_COLUMNS = [
+    "f_table_catalog",
+    "f_table_schema",
+    "f_table_name",
+    "f_geometry_column",
+    "styleName",
+    "styleQML",
+    "styleSLD",
+    "useAsDefault",
+    "description",
+    "owner",
+    "ui",
+    "update_time",
+]
 
 
 @pytest.fixture(scope="module")
 def export_dir(store_path: Path, gironde: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("export")
-    result = CliRunner().invoke(app, ["export", "--out", str(out), "--store", str(store_path),
-                                      "--snapshot", gironde])
+    result = CliRunner().invoke(
+        app, ["export", "--out", str(out), "--store", str(store_path), "--snapshot", gironde]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -35,8 +48,15 @@ def export_dir(store_path: Path, gironde: str, tmp_path_factory: pytest.TempPath
 def test_every_layer_opens_with_its_style(export_dir: Path) -> None:
     path = export_dir / "observatoire.gpkg"
     layers = {str(name): geom for name, geom in pyogrio.list_layers(path)}
-    assert {"commune_generaliste", "commune_neurologue", "carreau_generaliste", "carreau_neurologue", "sites",
-            "lisez_moi", "layer_styles"} <= set(layers)
+    assert {
+        "commune_generaliste",
+        "commune_neurologue",
+        "carreau_generaliste",
+        "carreau_neurologue",
+        "sites",
+        "lisez_moi",
+        "layer_styles",
+    } <= set(layers)
     styles = pyogrio.read_dataframe(path, layer="layer_styles")
     assert list(styles.columns) == ["id", *STYLE_COLUMNS] or set(STYLE_COLUMNS) <= set(styles.columns)
     spatial = [name for name, geom in layers.items() if geom is not None]

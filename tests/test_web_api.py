@@ -119,8 +119,9 @@ def test_bordeaux_fiche(client: TestClient, store: Store, gironde: str) -> None:
     assert fiche["population"] == 254_436
     gp = next(p for p in fiche["professions"] if p["profession"] == "generaliste")
     assert gp["headcount"] == 400  # RPPS 2017
-    row = store.table("indicators", gironde, where="level = 'commune' AND unit_id = '33063' AND "
-                      "profession = 'generaliste'").iloc[0]
+    row = store.table(
+        "indicators", gironde, where="level = 'commune' AND unit_id = '33063' AND profession = 'generaliste'"
+    ).iloc[0]
     assert gp["apl"] == row["apl"]
     assert gp["apl_class"] == row["apl_class"] == "bien_dotee" and row["apl"] >= 4
     assert gp["apl_class_label"] == "bien dotée (indicatif — ce n'est pas le zonage de l'ARS)"
@@ -153,8 +154,9 @@ def test_national_reference_is_the_drees_mean(client: TestClient, data_dir: Path
 
 
 def test_under_served_commune(client: TestClient, store: Store, gironde: str) -> None:
-    com = store.table("indicators", gironde,
-                      where="level = 'commune' AND profession = 'generaliste' AND apl < 2.5")
+    com = store.table(
+        "indicators", gironde, where="level = 'commune' AND profession = 'generaliste' AND apl < 2.5"
+    )
     assert not com.empty
     code = com.sort_values("apl")["unit_id"].iloc[-1]
     gp = client.get(f"/api/units/commune/{code}", params={"snapshot": gironde}).json()["professions"][0]
@@ -182,17 +184,37 @@ def test_downloads(client: TestClient, store: Store, gironde: str) -> None:
     assert int(bordeaux["headcount"]) == 400 and bordeaux["class_label"]
     gj = client.get("/api/downloads/layers/commune.geojson", params=params)
     assert json.loads(gj.content) == client.get("/api/layers/commune", params=params).json()
-    fiche = list(csv.DictReader(io.StringIO(client.get("/api/downloads/units/commune/33063.csv",
-                                                       params={"snapshot": gironde}).text)))
+    fiche = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get("/api/downloads/units/commune/33063.csv", params={"snapshot": gironde}).text
+            )
+        )
+    )
     assert [x["profession"] for x in fiche] == ["generaliste", "neurologue"]
     assert int(fiche[0]["headcount"]) == 400 and float(fiche[0]["population"]) == 254_436
-    comp = list(csv.DictReader(io.StringIO(client.get("/api/downloads/compare/commune.csv", params={
-        "snapshot": gironde, "a": "33063", "b": "33281"}).text)))
+    comp = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    "/api/downloads/compare/commune.csv",
+                    params={"snapshot": gironde, "a": "33063", "b": "33281"},
+                ).text
+            )
+        )
+    )
     assert len(comp) == 4
     sites = store.table("sites", gironde)
     gp_sites = sites[sites["professions"].str.split(",").apply(lambda ps: "generaliste" in ps)]
-    got = list(csv.DictReader(io.StringIO(client.get("/api/downloads/sites.csv", params={
-        "snapshot": gironde, "profession": "generaliste"}).text)))
+    got = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    "/api/downloads/sites.csv", params={"snapshot": gironde, "profession": "generaliste"}
+                ).text
+            )
+        )
+    )
     assert len(got) == len(gp_sites)
     layer = client.get("/api/sites", params={"snapshot": gironde, "profession": "generaliste"}).json()
     counts = {x["id"]: x["count"] for x in layer["legend"]}
@@ -220,8 +242,9 @@ def test_errors_are_french_problem_details(client: TestClient, gironde: str, pat
     body = _problem(client.get(path, params=params), status)
     assert body["title"] == title
     detail = str(body["detail"])
-    assert detail and any(w in detail for w in ("introuvable", "inconnu", "paramètre", "n'est calculée",
-                                                 "Aucune ressource"))
+    assert detail and any(
+        w in detail for w in ("introuvable", "inconnu", "paramètre", "n'est calculée", "Aucune ressource")
+    )
 
 
 def test_unknown_snapshot(client: TestClient) -> None:
@@ -267,8 +290,9 @@ def test_iris_level_of_alpes_maritimes(client: TestClient, store_path: Path, alp
 
 
 @pytest.mark.slow
-def test_change_since_previous_snapshot(store_path: Path, data_dir: Path, gironde: str,
-                                        tmp_path: Path) -> None:
+def test_change_since_previous_snapshot(
+    store_path: Path, data_dir: Path, gironde: str, tmp_path: Path
+) -> None:
     """A second Gironde build (APL 2022 parameters) in a copy of the store: the fiche shows the change."""
     copy = tmp_path / "deux.duckdb"
     shutil.copy(store_path, copy)
@@ -293,8 +317,10 @@ def test_store_held_by_a_build(store_path: Path, gironde: str, tmp_path: Path) -
     shutil.copy(store_path, copy)
     with TestClient(create_app(copy, warm=False)) as c:
         assert c.get("/api/units/commune/33063", params={"snapshot": gironde}).status_code == 200
-        script = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); "
-                  "time.sleep(60)")
+        script = (
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); "
+            "time.sleep(60)"
+        )
         holder = subprocess.Popen([sys.executable, "-c", script, str(copy)], stdout=subprocess.PIPE)
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == b"ok"

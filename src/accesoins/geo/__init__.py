@@ -22,13 +22,24 @@ from accesoins.geo._build import (
 from accesoins.geo._codes import Level, Precision
 from accesoins.geo._establishments import establishments_in
 from accesoins.geo._place import PRECISIONS, assign_units, commune_points, place_activities
+from accesoins.geo._surroundings import Surroundings, with_surroundings
 from accesoins.geo._territory import Territory, parse_territory
+from accesoins.geo._zones import (
+    MESH_METHODS,
+    parent_communes,
+    population_mesh,
+    zone_supply,
+    zone_weights,
+    zones_from_iris,
+)
 
 __all__ = [
+    "MESH_METHODS",
     "PRECISIONS",
     "UNIT_COLUMNS",
     "Level",
     "Precision",
+    "Surroundings",
     "Territory",
     "assign_units",
     "commune_origins",
@@ -39,10 +50,16 @@ __all__ = [
     "in_cells",
     "locate_activities",
     "overlapping",
+    "parent_communes",
     "parse_territory",
     "place_activities",
+    "population_mesh",
     "practice_sites",
     "site_points",
     "unit_rows",
     "units_table",
+    "with_surroundings",
+    "zone_supply",
+    "zone_weights",
+    "zones_from_iris",
 ]

@@ -25,3 +25,4 @@ class Level(StrEnum):
     IRIS = "iris"
     CARREAU = "carreau"
     QPV = "qpv"
+    QUARTIER = "quartier"

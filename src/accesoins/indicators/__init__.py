@@ -44,6 +44,7 @@ from accesoins.indicators._supply import (
     etp_share,
     gp_activity,
 )
+from accesoins.indicators._zones import onpv_comparison, zone_indicators
 
 __all__ = [
     "APL_CLASS_BOUNDS",
@@ -81,7 +82,9 @@ __all__ = [
     "gp_activity",
     "iris_standardised",
     "level_table",
+    "onpv_comparison",
     "parse_decay",
     "standardised_population",
     "unit_supply",
+    "zone_indicators",
 ]

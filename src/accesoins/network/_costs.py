@@ -70,6 +70,11 @@ class CrowFlyCosts:
         cls = np.searchsorted(np.asarray(p.density_breaks_per_km2), np.nan_to_num(dens, nan=0.0), "right")
         return np.asarray(speeds[cls], dtype=np.float64)
 
+    def reach_km(self, max_time_min: float) -> float:
+        """Longest straight-line distance a trip of ``max_time_min`` can cover."""
+        p = self.parameters
+        return max(max_time_min - p.access_min, 0.0) / 60.0 * max(p.speeds_kph) / p.detour_factor
+
     def travel_times(
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, max_time_min: float
     ) -> pd.DataFrame:
@@ -77,7 +82,7 @@ class CrowFlyCosts:
         xy_o = _metric_xy(origins, self.crs)
         xy_d = _metric_xy(destinations, self.crs)
         v_o, v_d = self._speeds(origins), self._speeds(destinations)
-        reach_m = max(max_time_min - p.access_min, 0.0) / 60.0 * max(p.speeds_kph) * 1000.0 / p.detour_factor
+        reach_m = self.reach_km(max_time_min) * 1000.0
         pairs = cKDTree(xy_o).sparse_distance_matrix(cKDTree(xy_d), reach_m, output_type="ndarray")
         i, j, dist_m = pairs["i"], pairs["j"], pairs["v"]
         # sparse_distance_matrix omits zero distances: add coincident points back.

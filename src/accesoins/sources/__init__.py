@@ -30,10 +30,11 @@ from accesoins.sources._finess import (
     read_finess_stock,
 )
 from accesoins.sources._gp_iris import read_gp_iris
-from accesoins.sources._grid import read_filosofi_grid, read_qpv
+from accesoins.sources._grid import read_filosofi_grid
 from accesoins.sources._insee import IRIS_AGE_COLUMNS, read_iris_population, read_population_single_age
 from accesoins.sources._od import read_od_table
 from accesoins.sources._professions import classify_professions, load_professions
+from accesoins.sources._zones import ZONE_COLUMNS, read_iris_contours, read_qpv, read_quartiers
 
 __all__ = [
     "ACTIVITY_COLUMNS",
@@ -44,6 +45,7 @@ __all__ = [
     "MODES",
     "POPULATION_YEAR",
     "PROFESSIONALS",
+    "ZONE_COLUMNS",
     "FileFormat",
     "Profession",
     "SourceName",
@@ -68,11 +70,13 @@ __all__ = [
     "read_finess_geoloc_wgs84",
     "read_finess_stock",
     "read_gp_iris",
+    "read_iris_contours",
     "read_iris_population",
     "read_od_table",
     "read_population_single_age",
     "read_professionals",
     "read_qpv",
+    "read_quartiers",
     "read_rpps_2017",
     "retiring_by",
     "sha256_of",

@@ -20,6 +20,8 @@ class SourceName(StrEnum):
     OD_TABLE = "od_table"
     FILOSOFI_GRID = "filosofi_grid"
     QPV = "qpv"
+    IRIS_CONTOURS = "iris_contours"
+    QUARTIERS = "quartiers"
     OSM = "osm"
 
 

@@ -1,4 +1,4 @@
-"""INSEE Filosofi 200 m population grid and QPV perimeters."""
+"""INSEE Filosofi 200 m population grid."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 import shapely
 
 from accesoins.errors import DataFileError
@@ -53,36 +52,3 @@ def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
         geometry=shapely.box(x, y, x + CELL_M, y + CELL_M),
         crs=GRID_CRS,
     )
-
-
-def read_qpv(path: str | Path) -> gpd.GeoDataFrame:
-    """QPV perimeters (2015 ``QPxxxxxx`` or 2024 ``QNxxxxxM`` generations), any OGR format.
-
-    Returns ``qpv_code``, ``name``, ``commune_name``, ``generation`` (2015 or
-    2024), ``population`` when the file has it, and the polygons in EPSG:4326.
-    """
-    path = Path(path)
-    try:
-        frame = pyogrio.read_dataframe(path)
-    except Exception as exc:  # pyogrio raises DataSourceError and others
-        raise DataFileError(f"périmètres QPV illisibles ({exc})", path=path) from exc
-    cols = {c.lower(): c for c in frame.columns}
-    code_col = cols.get("code_qp") or cols.get("code_qpv")
-    if code_col is None:
-        raise DataFileError("colonne « CODE_QP » (ou « code_qpv ») attendue", path=path, line=1)
-    name_col = cols.get("nom_qp") or cols.get("lib_qp") or code_col
-    out = gpd.GeoDataFrame(
-        {
-            "qpv_code": frame[code_col].astype(str),
-            "name": frame[name_col].astype(str),
-            "commune_name": frame[cols["commune_qp"]].astype(str) if "commune_qp" in cols else "",
-        },
-        geometry=frame.geometry,
-        crs=frame.crs,
-    )
-    out["generation"] = out["qpv_code"].str.startswith("QN").map({True: 2024, False: 2015})
-    if "pop" in cols:
-        out["population"] = pd.to_numeric(
-            frame[cols["pop"]].astype(str).str.replace(r"\s", "", regex=True), errors="coerce"
-        )
-    return out.to_crs("EPSG:4326")
