@@ -21,6 +21,12 @@ import numpy as np
 import pandas as pd
 
 from accesoins.errors import DataFileError
+from accesoins.sources._validate import (
+    MAX_LINE_CHARS,
+    check_field_lengths,
+    check_range,
+    check_unique_names,
+)
 
 Kind = Literal["text", "code", "int", "float"]
 
@@ -34,6 +40,7 @@ class Column:
     ``kind`` is ``text`` (any string), ``code`` (string matching ``pattern``),
     ``int`` or ``float`` (parsed, decimal comma accepted). ``required`` columns
     must be present in the header; ``nullable=False`` forbids empty cells.
+    Numbers must be finite and within ``[minimum, maximum]`` (no bound by default).
     """
 
     name: str
@@ -41,6 +48,8 @@ class Column:
     pattern: str | None = None
     required: bool = True
     nullable: bool = True
+    minimum: float = -np.inf
+    maximum: float = np.inf
 
 
 def read_table(
@@ -69,11 +78,13 @@ def read_table(
         raise DataFileError("le fichier est vide", path=path)
     header_line = lines[skip_lines].lstrip("\ufeff")
     header_no = skip_lines + 1
+    _check_line_lengths(path, lines, 0)
     header = _split_header(header_line, sep)
     if trailing_separator and header and header[-1] == "":
         header = header[:-1]
     if len(header) == 1:
         _raise_separator(path, header_line, sep, header_no, columns)
+    check_unique_names(header, path=path, line=header_no)
     missing = [c.name for c in columns if c.required and c.name not in header]
     if missing:
         raise DataFileError(
@@ -100,10 +111,17 @@ def read_table(
         quoting=csv.QUOTE_MINIMAL,
         engine="c",
     )
+    if len(frame) != len(body):  # a quoted field spanning lines: never valid in official files
+        raise DataFileError(
+            f"{len(body)} lignes lues mais {len(frame)} enregistrements : guillemet mal placé",
+            path=path,
+            line=header_no + 1,
+        )
     if trailing_separator:
         frame = frame.drop(columns="__trailing__")
     frame = frame.apply(lambda s: s.str.strip())
     first_data_line = header_no + 1
+    check_field_lengths(frame, path=path, first_line=first_data_line)
     for col in columns:
         if col.name in frame.columns:
             frame[col.name] = _convert(frame[col.name], col, path, first_data_line)
@@ -166,13 +184,37 @@ def _raise_separator(path: Path, header_line: str, sep: str, line: int, columns:
     )
 
 
+def _check_line_lengths(path: Path, lines: list[str], first: int) -> None:
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    long = np.flatnonzero(lengths > MAX_LINE_CHARS)
+    if long.size:
+        i = int(long[0])
+        raise DataFileError(
+            f"ligne trop longue ({int(lengths[i])} caractères, au plus {MAX_LINE_CHARS}) : fichier corrompu "
+            "ou séparateur de lignes manquant",
+            path=path,
+            line=first + i + 1,
+        )
+
+
+def _quoted_field_count(path: Path, line: str, sep: str, line_no: int) -> int:
+    """Separators of one line read as CSV; an unclosed or misplaced quote is an error at that line."""
+    try:
+        return len(next(csv.reader([line], delimiter=sep, strict=True))) - 1
+    except csv.Error as exc:
+        raise DataFileError(
+            f"guillemet non fermé ou mal placé ({exc}) : un champ ne peut pas s'étendre sur plusieurs lignes",
+            path=path,
+            line=line_no,
+        ) from exc
+
+
 def _check_field_counts(
     path: Path, body: list[str], sep: str, expected: int, header_no: int, header: list[str]
 ) -> None:
-    if any('"' in line for line in body[:1000]) or '"' in "".join(body[-1000:]):
-        counts = np.fromiter((len(r) - 1 for r in csv.reader(body, delimiter=sep)), dtype=np.int64)
-    else:
-        counts = np.fromiter((line.count(sep) for line in body), dtype=np.int64, count=len(body))
+    counts = np.fromiter((line.count(sep) for line in body), dtype=np.int64, count=len(body))
+    for i in (i for i, line in enumerate(body) if '"' in line):
+        counts[i] = _quoted_field_count(path, body[i], sep, header_no + 1 + i)
     bad = np.flatnonzero(counts != expected - 1)
     if bad.size:
         i = int(bad[0])
@@ -210,7 +252,9 @@ def parse_numbers(
         raise DataFileError(
             f"valeur non numérique « {values.iloc[i]} »", path=path, line=first_line + i, column=column
         )
-    return numbers.astype("float64")
+    numbers = numbers.astype("float64")
+    check_range(numbers, path=path, column=column, lines=first_line, minimum=-np.inf, allow_missing=True)
+    return numbers
 
 
 def _convert(values: pd.Series, col: Column, path: Path, first_line: int) -> pd.Series:
@@ -241,6 +285,9 @@ def _convert(values: pd.Series, col: Column, path: Path, first_line: int) -> pd.
                     line=first_line + i,
                     column=col.name,
                 )
-            return numbers.astype("Int64")
-        return numbers.astype("float64")
+        check_range(
+            numbers, path=path, column=col.name, lines=first_line, minimum=col.minimum, maximum=col.maximum,
+            allow_missing=True,
+        )  # fmt: skip
+        return numbers.astype("Int64") if col.kind == "int" else numbers.astype("float64")
     return values
