@@ -1,19 +1,36 @@
-"""INSEE Filosofi 200 m population grid and QPV perimeters."""
+"""INSEE Filosofi 200 m population grid and QPV perimeters.
+
+Both refuse what cannot be: a cell or a QPV code given twice, a cell outside
+France, a population that is negative, infinite or larger than a 200 m square
+can hold, a QPV without an areal geometry. Invalid QPV polygons (self-crossing
+rings...) are repaired with a French warning.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
 
 from accesoins.errors import DataFileError
 from accesoins.sources._table import Column, first_line, parse_numbers, read_table
+from accesoins.sources._validate import (
+    check_lonlat,
+    check_projected,
+    check_range,
+    check_unique_names,
+    unique_rows,
+    valid_polygons,
+)
 
 GRID_CRS = "EPSG:3035"
 CELL_M = 200.0
+MAX_CELL_POPULATION = 50_000.0  # the densest 200 m cells of Paris hold about 10,000 people
+MAX_QPV_POPULATION = 100_000.0  # the largest QPV hold about 40,000 people
 
 
 def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
@@ -31,6 +48,7 @@ def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
     frame = read_table(
         path, [Column("idcar_200m", "code", r"CRS3035RES200mN\d+E\d+", required=False)], sep=sep
     )
+    check_unique_names([c.lower() for c in frame.columns], path=path)
     frame.columns = [c.lower() for c in frame.columns]
     if "idcar_200m" not in frame.columns or "ind" not in frame.columns:
         raise DataFileError("colonnes « idcar_200m » et « ind » attendues", path=path, line=1)
@@ -44,9 +62,14 @@ def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
             line=i + 2,
             column="idcar_200m",
         )
+    unique_rows(frame, ["idcar_200m"], path=path, lines=2, what="carreau")
     x = ident["x"].astype(float).to_numpy()
     y = ident["y"].astype(float).to_numpy()
+    check_projected(
+        x + CELL_M / 2, y + CELL_M / 2, crs=GRID_CRS, path=path, lines=2, columns=("idcar_200m", "idcar_200m")
+    )
     pop = parse_numbers(frame["ind"], path=path, column="ind", first_line=2)
+    check_range(pop, path=path, column="ind", lines=2, maximum=MAX_CELL_POPULATION)
     imputed = frame.get("imputed", pd.Series("0", index=frame.index)).isin(["1", "true", "True"])
     return gpd.GeoDataFrame(
         {"cell_id": frame["idcar_200m"], "population": pop.astype(float), "imputed": imputed.to_numpy()},
@@ -62,27 +85,61 @@ def read_qpv(path: str | Path) -> gpd.GeoDataFrame:
     2024), ``population`` when the file has it, and the polygons in EPSG:4326.
     """
     path = Path(path)
+    if not path.is_file():
+        raise DataFileError("fichier introuvable (ou répertoire au lieu d'un fichier)", path=path)
     try:
         frame = pyogrio.read_dataframe(path)
-    except Exception as exc:  # pyogrio raises DataSourceError and others
+    except Exception as exc:  # pyogrio raises DataSourceError, GEOSException and others
         raise DataFileError(f"périmètres QPV illisibles ({exc})", path=path) from exc
+    check_unique_names([c.lower() for c in frame.columns], path=path)
     cols = {c.lower(): c for c in frame.columns}
     code_col = cols.get("code_qp") or cols.get("code_qpv")
     if code_col is None:
-        raise DataFileError("colonne « CODE_QP » (ou « code_qpv ») attendue", path=path, line=1)
+        raise DataFileError("colonne « CODE_QP » (ou « code_qpv ») attendue", path=path, column="CODE_QP")
+    if frame.empty:
+        raise DataFileError("aucun périmètre QPV dans le fichier", path=path)
+    if frame.crs is None:
+        raise DataFileError("système de coordonnées absent (EPSG:4326 ou 2154 attendu)", path=path)
     name_col = cols.get("nom_qp") or cols.get("lib_qp") or code_col
+    codes = frame[code_col].astype(str).str.strip()
+    bad = ~codes.str.fullmatch(r"QP\d{6}|QN\d{5}[A-Z]")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataFileError(
+            f"code QPV invalide « {codes.iloc[i]} »", path=path, feature=i + 1, column=code_col
+        )
+    geometry = valid_polygons(frame.geometry, path=path, lines=None, column="geometry", what="QPV")
     out = gpd.GeoDataFrame(
         {
-            "qpv_code": frame[code_col].astype(str),
+            "qpv_code": codes,
             "name": frame[name_col].astype(str),
             "commune_name": frame[cols["commune_qp"]].astype(str) if "commune_qp" in cols else "",
         },
-        geometry=frame.geometry,
+        geometry=geometry,
         crs=frame.crs,
     )
+    unique_rows(out, ["qpv_code"], path=path, lines=None, what="code QPV")
     out["generation"] = out["qpv_code"].str.startswith("QN").map({True: 2024, False: 2015})
     if "pop" in cols:
-        out["population"] = pd.to_numeric(
-            frame[cols["pop"]].astype(str).str.replace(r"\s", "", regex=True), errors="coerce"
+        text = frame[cols["pop"]].astype(str).str.replace(r"\s", "", regex=True)
+        population = pd.to_numeric(text.mask(text.isin(["", "None", "nan"])), errors="coerce")
+        check_range(
+            population,
+            path=path,
+            column=cols["pop"],
+            lines=None,
+            maximum=MAX_QPV_POPULATION,
+            allow_missing=True,
         )
-    return out.to_crs("EPSG:4326")
+        out["population"] = population
+    out = out.to_crs("EPSG:4326")
+    bounds = out.geometry.bounds.to_numpy()
+    for corner in ((0, 1), (2, 3)):
+        check_lonlat(
+            bounds[:, corner[0]],
+            bounds[:, corner[1]],
+            path=path,
+            lines=None,
+            columns=("geometry", "geometry"),
+        )
+    return out

@@ -126,7 +126,7 @@ def check_projected(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         _fail(
-            f"point hors de France : x {xs[i]:g}, y {ys[i]:g} ({crs}) ; {int(bad.sum())} point(s) concerné(s)",
+            f"point hors de France : x {xs[i]:g}, y {ys[i]:g} ({crs}) ; {int(bad.sum())} point(s)",
             path,
             lines,
             i,
@@ -243,7 +243,8 @@ def valid_polygons(
 ) -> np.ndarray:
     """Polygons of ``geometry``: invalid ones repaired (French warning), missing or non-areal ones refused."""
     geoms = np.asarray(geometry, dtype=object)
-    empty = shapely.is_missing(geoms) | shapely.is_empty(np.where(shapely.is_missing(geoms), None, geoms))
+    missing = shapely.is_missing(geoms)
+    empty = missing | np.array([g is not None and shapely.is_empty(g) for g in geoms], dtype=bool)
     if empty.any():
         _fail(f"{what} sans géométrie", path, lines, int(np.flatnonzero(empty)[0]), column)
     coords_ok = np.array([np.isfinite(shapely.get_coordinates(g)).all() for g in geoms], dtype=bool)
