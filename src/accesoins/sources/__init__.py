@@ -24,6 +24,7 @@ from accesoins.sources._grid import read_filosofi_grid, read_qpv
 from accesoins.sources._insee import IRIS_AGE_COLUMNS, read_iris_population, read_population_single_age
 from accesoins.sources._od import read_od_table
 from accesoins.sources._professions import classify_professions, load_professions
+from accesoins.sources._validate import in_france
 
 __all__ = [
     "ACTIVITY_COLUMNS",
@@ -38,6 +39,7 @@ __all__ = [
     "classify_site_names",
     "commune_code_history",
     "fetch",
+    "in_france",
     "load_professions",
     "locate",
     "read_annuaire_sante",

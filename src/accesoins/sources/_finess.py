@@ -28,7 +28,7 @@ from pyproj import Transformer
 
 from accesoins.errors import DataFileError
 from accesoins.sources._table import Column, read_table
-from accesoins.sources._validate import Lines, check_lonlat, unique_rows
+from accesoins.sources._validate import Lines, check_lonlat, file_bytes, unique_rows
 
 __all__ = [
     "FINESS_COLUMNS",
@@ -123,10 +123,7 @@ def decode_official(path: Path, sep: str, *, encodings: tuple[str, ...] = ("utf-
     is a safe detection. When no encoding fits, the error of the last one names
     the file, the line and the column (via :func:`read_table`).
     """
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise DataFileError("fichier introuvable", path=path) from exc
+    raw = file_bytes(path)
     for encoding in encodings[:-1]:
         try:
             return raw.decode(encoding)

@@ -24,8 +24,10 @@ from accesoins.errors import DataFileError
 from accesoins.sources._validate import (
     MAX_LINE_CHARS,
     check_field_lengths,
+    check_file,
     check_range,
     check_unique_names,
+    file_bytes,
 )
 
 Kind = Literal["text", "code", "int", "float"]
@@ -130,18 +132,13 @@ def read_table(
 
 def first_line(path: str | Path) -> str:
     """The header line of a text file (for choosing a layout), or a French error when unreadable."""
-    try:
-        with Path(path).open(encoding="utf-8", errors="replace") as fh:
-            return fh.readline()
-    except FileNotFoundError as exc:
-        raise DataFileError("fichier introuvable", path=path) from exc
+    check_file(Path(path))
+    with Path(path).open(encoding="utf-8", errors="replace") as fh:
+        return fh.readline()
 
 
 def _decode(path: Path, encoding: str, sep: str) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise DataFileError("fichier introuvable", path=path) from exc
+    raw = file_bytes(path)
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:

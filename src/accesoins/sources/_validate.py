@@ -57,6 +57,23 @@ def _fail(problem: str, path: str | Path, lines: Lines, i: int, column: str | No
     raise DataFileError(problem, path=path, line=line, column=column)
 
 
+def check_file(path: Path) -> None:
+    """Refuse a path that is missing or a directory (French error)."""
+    if path.is_dir():
+        raise DataFileError("c'est un répertoire : donnez le chemin d'un fichier", path=path)
+    if not path.exists():
+        raise DataFileError("fichier introuvable", path=path)
+
+
+def file_bytes(path: Path) -> bytes:
+    """Content of a source file; a missing file, a directory or an unreadable file is a French error."""
+    check_file(path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataFileError(f"fichier illisible ({exc.strerror})", path=path) from exc
+
+
 def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Mask of the points (WGS84 degrees) inside one of :data:`FRANCE_BOXES`."""
     lon = np.asarray(lon, dtype=float)[:, None]
