@@ -156,7 +156,7 @@ def _finess_stock(data: Path) -> Seed:
 
 
 def _finess_extraction(data: Path) -> Seed:
-    """The daily extraction's layout (structureet + geolocalisation lines) built from the real stock sample."""
+    """The daily extraction's layout (structureet + geolocalisation lines) from the real stock sample."""
     stock = pd.read_csv(
         data / "health_professionals/finess_etalab_stock_et_20201231_sample100_dep01.csv",
         sep=";",
