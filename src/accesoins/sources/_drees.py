@@ -21,6 +21,15 @@ from accesoins.sources._table import parse_numbers
 from accesoins.sources._validate import check_range, unique_rows
 
 _HEADER = "Code commune INSEE"
+# Beginning of the six column titles of a vintage sheet, in order (the sheet is read by position).
+_TITLES = (
+    _HEADER,
+    "Commune",
+    "APL aux médecins généralistes",
+    "APL aux médecins généralistes de moins de 65 ans",
+    "Population standardisée",
+    "Population totale",
+)
 _HEADER_ROWS = 30  # the header is searched in the first rows of the sheet (row 9 in the DREES files)
 MAX_APL = 1_000.0  # consultations per inhabitant and year: the highest commune APL is about 15
 MAX_COMMUNE_POPULATION = 3_000_000.0  # Paris, the largest commune, has about 2.1 million people
@@ -92,21 +101,32 @@ def _read_vintage(book: pd.ExcelFile, path: Path, vintage: int) -> pd.DataFrame:
             column="A",
         )
     header_row = int(rows[0])
+    titles = [str(v).strip() for v in head.iloc[header_row].tolist()] + [""] * len(_TITLES)
+    for k, expected in enumerate(_TITLES):
+        if not titles[k].startswith(expected) or (k == 2 and "moins de 65" in titles[k]):
+            raise DataFileError(
+                f"colonne « {expected} » attendue en position {k + 1}, « {titles[k]} » lue",
+                path=path,
+                line=header_row + 1,
+                column="ABCDEF"[k],
+            )
     table = read_workbook(
         path,
-        lambda: pd.read_excel(book, sheet_name=sheet, header=None, skiprows=header_row + 2, dtype=object),
+        lambda: pd.read_excel(
+            book, sheet_name=sheet, header=None, skiprows=header_row + 2, dtype=object, keep_default_na=False
+        ),
     )
-    if table.shape[1] < 6:
-        raise DataFileError(
-            f"6 colonnes attendues dans « {sheet} », {table.shape[1]} lues", path=path, line=header_row + 1
-        )
-    table = table.iloc[:, :6]
+    table = table.reindex(columns=range(6)).replace("", np.nan)
     table.columns = [
         "commune_code", "name", "apl", "apl_under65", "population_standardised", "population_total",
     ]  # fmt: skip
-    table = table[table["commune_code"].notna()].copy()
+    table = table[table.notna().any(axis=1)].copy()
+    table["commune_code"] = table["commune_code"].fillna("")
+    if table.empty:
+        raise DataFileError(f"aucune commune dans la feuille « {sheet} »", path=path, line=header_row + 3)
     lines = table.index.to_numpy() + header_row + 3  # sheet rows (1-based) after the header and units rows
-    code = table["commune_code"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(5)
+    code = table["commune_code"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    code = code.where(code.str.len() != 4, "0" + code)  # a code stored as a number lost its leading zero
     bad = ~code.str.fullmatch(COMMUNE_PATTERN)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -122,7 +142,7 @@ def _read_vintage(book: pd.ExcelFile, path: Path, vintage: int) -> pd.DataFrame:
         ("population_total", MAX_COMMUNE_POPULATION),
     ):
         numbers = _numbers(table[col], path, col, lines)
-        check_range(numbers, path=path, column=col, lines=lines, maximum=maximum, allow_missing=True)
+        check_range(numbers, path=path, column=col, lines=lines, maximum=maximum)
         table[col] = numbers
     return table.reset_index(drop=True)
 

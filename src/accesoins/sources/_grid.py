@@ -8,6 +8,7 @@ rings...) are repaired with a French warning.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,6 +20,7 @@ import shapely
 from accesoins.errors import DataFileError
 from accesoins.sources._table import Column, first_line, parse_numbers, read_table
 from accesoins.sources._validate import (
+    check_field_lengths,
     check_lonlat,
     check_projected,
     check_range,
@@ -88,7 +90,9 @@ def read_qpv(path: str | Path) -> gpd.GeoDataFrame:
     if not path.is_file():
         raise DataFileError("fichier introuvable (ou répertoire au lieu d'un fichier)", path=path)
     try:
-        frame = pyogrio.read_dataframe(path)
+        with warnings.catch_warnings():  # unclosed rings, unparsable values: checked below, in French
+            warnings.simplefilter("ignore")
+            frame = pyogrio.read_dataframe(path)
     except Exception as exc:  # pyogrio raises DataSourceError, GEOSException and others
         raise DataFileError(f"périmètres QPV illisibles ({exc})", path=path) from exc
     check_unique_names([c.lower() for c in frame.columns], path=path)
@@ -108,6 +112,7 @@ def read_qpv(path: str | Path) -> gpd.GeoDataFrame:
         raise DataFileError(
             f"code QPV invalide « {codes.iloc[i]} »", path=path, feature=i + 1, column=code_col
         )
+    check_field_lengths(frame.drop(columns=frame.geometry.name), path=path, first_line=None)
     geometry = valid_polygons(frame.geometry, path=path, lines=None, column="geometry", what="QPV")
     out = gpd.GeoDataFrame(
         {

@@ -43,6 +43,8 @@ def read_iris_population(path: str | Path, *, sheet: str | None = None) -> tuple
         if "IRIS" not in raw.columns or "COM" not in raw.columns:
             raise DataFileError("colonnes « IRIS » et « COM » attendues", path=path, line=1)
         raw = raw[raw["IRIS"].notna()].astype({c: str for c in ("IRIS", "COM")})
+        if raw.empty:
+            raise DataFileError("aucune ligne de données après l'en-tête", path=path, line=2)
     else:
         raw = read_table(path, [Column("IRIS", "code", r"\d{7,9}|\d[AB0-9]\d{7}")], sep=";")
     header_line = 1

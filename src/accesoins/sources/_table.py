@@ -182,6 +182,17 @@ def _raise_separator(path: Path, header_line: str, sep: str, line: int, columns:
 
 
 def _check_line_lengths(path: Path, lines: list[str], first: int) -> None:
+    nul = (
+        next((i for i, line in enumerate(lines) if "\x00" in line), None)
+        if "\x00" in "".join(lines)
+        else None
+    )
+    if nul is not None:
+        raise DataFileError(
+            "octet nul dans la ligne : fichier corrompu ou encodé en UTF-16 (UTF-8 attendu)",
+            path=path,
+            line=first + nul + 1,
+        )
     lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
     long = np.flatnonzero(lengths > MAX_LINE_CHARS)
     if long.size:

@@ -235,7 +235,7 @@ def check_unique_names(names: Sequence[object], *, path: str | Path, line: int =
         seen.add(text)
 
 
-def check_field_lengths(frame: pd.DataFrame, *, path: str | Path, first_line: int) -> None:
+def check_field_lengths(frame: pd.DataFrame, *, path: str | Path, first_line: Lines) -> None:
     """Refuse a text field longer than :data:`MAX_FIELD_CHARS` (a broken quote or a corrupt file)."""
     for column in frame.columns:
         values = frame[column]
