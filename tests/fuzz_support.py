@@ -19,6 +19,7 @@ from __future__ import annotations
 import bz2
 import csv
 import io
+import itertools
 import json
 import random
 import traceback
@@ -120,7 +121,7 @@ def _table_seed(
     suffix: str = ".csv",
 ) -> Seed:
     text = path.read_bytes().decode(encoding)
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep))[: max_rows + 1]
+    rows = list(itertools.islice(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), max_rows + 1))
     header = rows[0]
     cells = {
         role: [(r, header.index(name)) for name in names for r in range(1, len(rows)) if name in header]
@@ -908,11 +909,15 @@ _MUTATORS_BY_KIND: dict[str, dict[str, Mutator]] = {
 }
 
 
-def mutants(source: str, seed: Seed, *, count: int, rng_seed: int = 0) -> Iterator[Mutant]:
-    """``count`` seeded mutants of ``seed``: every mutator once in turn, then random ones."""
+def mutants(
+    source: str, seed: Seed, *, count: int, rng_seed: int = 0, shuffle: bool = False
+) -> Iterator[Mutant]:
+    """``count`` seeded mutants: each mutator once (in a seeded order with ``shuffle``), then random ones."""
     rng = random.Random(f"{source}:{rng_seed}")
     mutators = _MUTATORS_BY_KIND[seed.kind]
     names = list(mutators)
+    if shuffle:
+        rng.shuffle(names)
     for k in range(count):
         name = names[k] if k < len(names) else rng.choice(names)
         yield Mutant(source, name, mutators[name](seed, rng), seed.suffix)

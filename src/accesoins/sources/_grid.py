@@ -70,8 +70,9 @@ def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
     check_projected(
         x + CELL_M / 2, y + CELL_M / 2, crs=GRID_CRS, path=path, lines=2, columns=("idcar_200m", "idcar_200m")
     )
-    pop = parse_numbers(frame["ind"], path=path, column="ind", first_line=2)
-    check_range(pop, path=path, column="ind", lines=2, maximum=MAX_CELL_POPULATION)
+    pop = parse_numbers(
+        frame["ind"], path=path, column="ind", first_line=2, minimum=0, maximum=MAX_CELL_POPULATION
+    )
     imputed = frame.get("imputed", pd.Series("0", index=frame.index)).isin(["1", "true", "True"])
     return gpd.GeoDataFrame(
         {"cell_id": frame["idcar_200m"], "population": pop.astype(float), "imputed": imputed.to_numpy()},

@@ -109,8 +109,9 @@ def read_population_single_age(path: str | Path) -> pd.DataFrame:
     for col in frame.columns:
         m = re.fullmatch(r"SEXE[12]_AGED100(\d{3})", col)
         if m:
-            values = parse_numbers(frame[col], path=path, column=col, first_line=2)
-            check_range(values, path=path, column=col, lines=2, maximum=MAX_COMMUNE_AGE_POPULATION)
+            values = parse_numbers(
+                frame[col], path=path, column=col, first_line=2, minimum=0, maximum=MAX_COMMUNE_AGE_POPULATION
+            )
             age = int(m.group(1))
             ages[age] = ages.get(age, 0.0) + values
     if not ages:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from accesoins.errors import DataFileError
 from accesoins.sources._validate import (
+    MAX_FIELD_CHARS,
     MAX_LINE_CHARS,
     check_field_lengths,
     check_file,
@@ -123,7 +124,8 @@ def read_table(
         frame = frame.drop(columns="__trailing__")
     frame = frame.apply(lambda s: s.str.strip())
     first_data_line = header_no + 1
-    check_field_lengths(frame, path=path, first_line=first_data_line)
+    if max(map(len, body)) > MAX_FIELD_CHARS:  # else no field can be too long
+        check_field_lengths(frame, path=path, first_line=first_data_line)
     for col in columns:
         if col.name in frame.columns:
             frame[col.name] = _convert(frame[col.name], col, path, first_data_line)
@@ -240,12 +242,20 @@ def _check_field_counts(
 
 
 def parse_numbers(
-    values: pd.Series, *, path: str | Path, column: str, first_line: int, allow_empty: bool = False
+    values: pd.Series,
+    *,
+    path: str | Path,
+    column: str,
+    first_line: int,
+    allow_empty: bool = False,
+    minimum: float = -np.inf,
+    maximum: float = np.inf,
 ) -> pd.Series:
     """Numbers of one column (decimal comma accepted), as float64.
 
-    The first value that is not a number (or empty, unless ``allow_empty``) is a
-    French :class:`DataFileError` naming its line (``first_line`` + position) and column.
+    The first value that is not a number (or empty, unless ``allow_empty``), infinite
+    or outside ``[minimum, maximum]`` is a French :class:`DataFileError` naming its
+    line (``first_line`` + position) and column.
     """
     if pd.api.types.is_numeric_dtype(values):
         numbers = values.astype("float64")
@@ -261,7 +271,15 @@ def parse_numbers(
             f"valeur non numérique « {values.iloc[i]} »", path=path, line=first_line + i, column=column
         )
     numbers = numbers.astype("float64")
-    check_range(numbers, path=path, column=column, lines=first_line, minimum=-np.inf, allow_missing=True)
+    check_range(
+        numbers,
+        path=path,
+        column=column,
+        lines=first_line,
+        minimum=minimum,
+        maximum=maximum,
+        allow_missing=True,
+    )
     return numbers
 
 
@@ -282,7 +300,15 @@ def _convert(values: pd.Series, col: Column, path: Path, first_line: int) -> pd.
             )
         return values
     if col.kind in ("int", "float"):
-        numbers = parse_numbers(values, path=path, column=col.name, first_line=first_line, allow_empty=True)
+        numbers = parse_numbers(
+            values,
+            path=path,
+            column=col.name,
+            first_line=first_line,
+            allow_empty=True,
+            minimum=col.minimum,
+            maximum=col.maximum,
+        )
         if col.kind == "int":
             frac = numbers.notna() & (numbers != np.floor(numbers))
             if frac.any():
@@ -293,9 +319,5 @@ def _convert(values: pd.Series, col: Column, path: Path, first_line: int) -> pd.
                     line=first_line + i,
                     column=col.name,
                 )
-        check_range(
-            numbers, path=path, column=col.name, lines=first_line, minimum=col.minimum, maximum=col.maximum,
-            allow_missing=True,
-        )  # fmt: skip
         return numbers.astype("Int64") if col.kind == "int" else numbers.astype("float64")
     return values

@@ -162,7 +162,10 @@ def check_range(
     allow_missing: bool = False,
 ) -> None:
     """Refuse numbers that are not finite or outside ``[minimum, maximum]`` (counts, populations, times)."""
-    v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+    if isinstance(values, np.ndarray) or pd.api.types.is_numeric_dtype(values):
+        v = np.asarray(values, dtype=float)
+    else:
+        v = np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
     missing = np.isnan(v) if allow_missing else np.zeros(len(v), dtype=bool)
     bad = ~missing & ~(np.isfinite(v) & (v >= minimum) & (v <= maximum))
     if bad.any():
