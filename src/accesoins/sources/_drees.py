@@ -134,15 +134,15 @@ def _read_vintage(book: pd.ExcelFile, path: Path, vintage: int) -> pd.DataFrame:
             f"code commune invalide « {code.iloc[i]} »", path=path, line=int(lines[i]), column=_HEADER
         )
     table["commune_code"] = code
-    unique_rows(table, ["commune_code"], path=path, lines=lines, what="commune")
-    for col, maximum in (
-        ("apl", MAX_APL),
-        ("apl_under65", MAX_APL),
-        ("population_standardised", MAX_COMMUNE_POPULATION),
-        ("population_total", MAX_COMMUNE_POPULATION),
+    unique_rows(table, ["commune_code"], path=path, lines=lines, what="commune", column=_HEADER)
+    for col, title, maximum in (
+        ("apl", titles[2], MAX_APL),
+        ("apl_under65", titles[3], MAX_APL),
+        ("population_standardised", titles[4], MAX_COMMUNE_POPULATION),
+        ("population_total", titles[5], MAX_COMMUNE_POPULATION),
     ):
-        numbers = _numbers(table[col], path, col, lines)
-        check_range(numbers, path=path, column=col, lines=lines, maximum=maximum)
+        numbers = _numbers(table[col], path, title, lines)
+        check_range(numbers, path=path, column=title, lines=lines, maximum=maximum)
         table[col] = numbers
     return table.reset_index(drop=True)
 

@@ -189,12 +189,14 @@ def unique_rows(
     lines: Lines,
     what: str,
     policy: Literal["refuse", "drop"] = "refuse",
+    column: str | None = None,
 ) -> pd.DataFrame:
     """``frame`` with each key once.
 
     ``refuse``: a repeated key is an error at its second line. ``drop``: rows
     repeated *exactly* (every column equal) are removed with a French warning
     that counts them, and a key repeated with other values is still an error.
+    ``column`` names the key column as the file does (default: the first key).
     """
     if policy == "drop":
         exact = frame.duplicated(keep="first").to_numpy()
@@ -218,7 +220,7 @@ def unique_rows(
             path,
             lines,
             i,
-            keys[0],
+            column or keys[0],
         )
     return frame
 
