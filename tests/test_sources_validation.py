@@ -1,4 +1,4 @@
-"""Loaders refuse impossible data (issue 15): each broken copy of a real file gives a French error at its place.
+"""Loaders refuse impossible data (issue 15): a broken copy of a real file gives a French error at its place.
 
 The cases are those of the robustness campaign: impossible coordinates and counts,
 duplicated keys and column names, overlong fields, stray quotes, invalid
@@ -275,7 +275,8 @@ def test_drees_truncated_sheet_xml(drees_sheet: list[list[Any]], tmp_path: Path)
 
 # --- geometries --------------------------------------------------------------------------------------
 
-_BOWTIE = '{"type":"Polygon","coordinates":[[[-1.68,48.11],[-1.66,48.13],[-1.66,48.11],[-1.68,48.13],[-1.68,48.11]]]}'
+_RING = [[-1.68, 48.11], [-1.66, 48.13], [-1.66, 48.11], [-1.68, 48.13], [-1.68, 48.11]]
+_BOWTIE = json.dumps({"type": "Polygon", "coordinates": [_RING]})
 
 
 def _qpv_with(data_dir: Path, tmp_path: Path, geometry: str) -> Path:
