@@ -92,6 +92,21 @@ def test_fca_bad_decay(fca_files: dict[str, Path], tmp_path: Path, args: list[st
             "costs_bad.csv, ligne 3, colonne « cost » : valeur non numérique « douze »",
         ),
         ("costs", "origin,destination,cost\nA,A,0\nA,A,3\n", "couple en double"),
+        (
+            "demand",
+            "id,value\nA,-1000\n",
+            "demand_bad.csv, ligne 2, colonne « value » : valeur impossible « -1000 »",
+        ),
+        (
+            "supply",
+            "id,value\nA,inf\n",
+            "supply_bad.csv, ligne 2, colonne « value » : valeur infinie « inf »",
+        ),
+        (
+            "costs",
+            "origin,destination,cost\nA,A,-3\n",
+            "costs_bad.csv, ligne 2, colonne « cost » : valeur impossible",
+        ),
     ],
 )
 def test_fca_bad_files(
@@ -100,7 +115,7 @@ def test_fca_bad_files(
     bad = _write(tmp_path / f"{name}_bad.csv", text)
     result = _fca(fca_files, tmp_path / "o.csv", **{name: bad})
     assert result.exit_code == 2
-    assert message in result.output
+    assert message in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(
@@ -122,35 +137,6 @@ def test_fca_refuses_impossible_options(
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert not out.exists()
-
-
-@pytest.mark.parametrize(
-    ("name", "text", "message"),
-    [
-        (
-            "demand",
-            "id,value\nA,-1000\n",
-            "demand_bad.csv, ligne 2, colonne « value » : valeur impossible « -1000 »",
-        ),
-        (
-            "supply",
-            "id,value\nA,inf\n",
-            "supply_bad.csv, ligne 2, colonne « value » : valeur infinie « inf »",
-        ),
-        (
-            "costs",
-            "origin,destination,cost\nA,A,-3\n",
-            "costs_bad.csv, ligne 2, colonne « cost » : valeur impossible",
-        ),
-    ],
-)
-def test_fca_refuses_impossible_values(
-    fca_files: dict[str, Path], tmp_path: Path, name: str, text: str, message: str
-) -> None:
-    bad = _write(tmp_path / f"{name}_bad.csv", text)
-    result = _fca(fca_files, tmp_path / "o.csv", **{name: bad})
-    assert result.exit_code == 2
-    assert message in " ".join(result.output.split())
 
 
 def test_fca_out_directory(fca_files: dict[str, Path], tmp_path: Path) -> None:
