@@ -92,6 +92,21 @@ def test_fca_bad_decay(fca_files: dict[str, Path], tmp_path: Path, args: list[st
             "costs_bad.csv, ligne 3, colonne « cost » : valeur non numérique « douze »",
         ),
         ("costs", "origin,destination,cost\nA,A,0\nA,A,3\n", "couple en double"),
+        (
+            "demand",
+            "id,value\nA,-1000\n",
+            "demand_bad.csv, ligne 2, colonne « value » : valeur impossible « -1000 »",
+        ),
+        (
+            "supply",
+            "id,value\nA,inf\n",
+            "supply_bad.csv, ligne 2, colonne « value » : valeur infinie « inf »",
+        ),
+        (
+            "costs",
+            "origin,destination,cost\nA,A,-3\n",
+            "costs_bad.csv, ligne 2, colonne « cost » : valeur impossible",
+        ),
     ],
 )
 def test_fca_bad_files(
@@ -100,7 +115,42 @@ def test_fca_bad_files(
     bad = _write(tmp_path / f"{name}_bad.csv", text)
     result = _fca(fca_files, tmp_path / "o.csv", **{name: bad})
     assert result.exit_code == 2
-    assert message in result.output
+    assert message in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scale", "nan"], "--scale doit être un nombre fini strictement positif (reçu : nan)"),
+        (["--scale", "inf"], "--scale doit être un nombre fini strictement positif (reçu : inf)"),
+        (["--scale", "-1"], "--scale doit être un nombre fini strictement positif (reçu : -1.0)"),
+        (["--cutoff", "-5"], "--cutoff doit être un coût fini strictement positif (reçu : -5.0)"),
+        (["--cutoff", "0"], "--cutoff doit être un coût fini strictement positif (reçu : 0.0)"),
+        (["--cutoff", "nan"], "--cutoff doit être un coût fini strictement positif (reçu : nan)"),
+    ],
+)
+def test_fca_refuses_impossible_options(
+    fca_files: dict[str, Path], tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = tmp_path / "o.csv"
+    result = _fca(fca_files, out, *args)
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def test_fca_out_directory(fca_files: dict[str, Path], tmp_path: Path) -> None:
+    result = _fca(fca_files, tmp_path)
+    assert result.exit_code == 2
+    assert f"--out {tmp_path} est un répertoire" in " ".join(result.output.split())
+
+
+def test_registers_import_directory(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["registers", "import", "demandes", str(tmp_path), "--db", str(tmp_path / "r.db")]
+    )
+    assert result.exit_code == 2
+    assert f"{tmp_path} : c'est un répertoire" in " ".join(result.output.split())
 
 
 @pytest.mark.slow

@@ -29,7 +29,7 @@ def test_gironde_build_has_every_commune_and_precisions(store_path: Path, girond
     )  # distinct RPPS with a GP activity in 33063 (443 activities, pandas check)
     assert bordeaux["density_per_100k"] == pytest.approx(bordeaux["etp"] / 254436 * 1e5)
     # every activity is placed, with its precision
-    assert activities["precision"].value_counts().to_dict() == {"commune": 1123, "etablissement": 372}
+    assert activities["precision"].value_counts().to_dict() == {"commune": 1100, "etablissement": 370}
     assert (communes["n_commune"] + communes["n_etablissement"]).sum() == (
         activities["profession"] == "generaliste"
     ).sum()

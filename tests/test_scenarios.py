@@ -182,6 +182,22 @@ def test_site_choice_explained_in_french(engine: ScenarioEngine, candidates: gpd
     assert choice.covered_residents >= choice.ranking["covered_residents"].max()
 
 
+def test_two_new_sites_with_one_name_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "deux.yaml"
+    path.write_text(
+        "nom: deux MSP\nchangements:\n"
+        "  - ajouter_site: {nom: MSP, lon: -0.58, lat: 44.86, generalistes: 2}\n"
+        "  - ajouter_site: {nom: MSP, lon: -0.55, lat: 44.85, generalistes: 3}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        read_scenario(path)
+    assert str(caught.value) == (
+        f"{path} : scénario invalide : plusieurs nouveaux sites portent le nom « MSP » : "
+        "donnez à chacun un nom différent"
+    )
+
+
 def test_scenario_cli(store_path: Path, gironde: str, tmp_path: Path) -> None:
     path = tmp_path / "msp.yaml"
     path.write_text(

@@ -105,16 +105,24 @@ def test_code_wins_over_label() -> None:
 
 
 def test_rpps_2017_counts(rpps: pd.DataFrame) -> None:
+    """1,495 lines, 25 of them exact copies of an earlier line (removed, with a warning)."""
     assert list(rpps.columns) == list(ACTIVITY_COLUMNS)
-    assert len(rpps) == 1495
-    assert rpps["profession"].value_counts().to_dict() == {"generaliste": 1414, "neurologue": 81}
+    assert len(rpps) == 1470
+    assert rpps["profession"].value_counts().to_dict() == {"generaliste": 1390, "neurologue": 80}
     assert rpps["practitioner_id"].nunique() == 1293
-    assert rpps["finess_site"].ne("").sum() == 374
+    assert rpps["finess_site"].ne("").sum() == 372
     assert rpps["commune_code"].nunique() == 169
     assert rpps["activity_id"].is_unique
     assert rpps["practitioner_id"].str.fullmatch(r"\d{11}").all()
     assert rpps["mode"].isin(MODES).all()
-    assert rpps["source_line"].tolist() == list(range(2, 1497))
+    assert rpps["source_line"].is_monotonic_increasing and rpps["source_line"].iloc[-1] == 1496
+    assert 229 not in set(rpps["source_line"])  # line 229 repeats an earlier line
+
+
+def test_rpps_2017_duplicate_lines_are_counted(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        read_rpps_2017(RPPS_2017)
+    assert "25 ligne(s) en double" in caplog.text
 
 
 def test_rpps_2017_known_practitioner(rpps: pd.DataFrame) -> None:
@@ -143,7 +151,7 @@ def test_rpps_2017_mode_inference(rpps: pd.DataFrame) -> None:
     assert by_name["MAISON DE SANTE MARIE GALENE"] == {"liberal"}  # named like an MSP (documented limit)
     assert by_name["AGENCE REGIONALE DE SANTE DE NOUVELLE-AQUITAINE"] == {"salarie"}  # employer name
     assert by_name["CABINET DU DR GIULIA GAIANI"] == {"liberal"}
-    assert rpps["mode"].value_counts().to_dict() == {"liberal": 1099, "salarie": 389, "centre_sante": 7}
+    assert rpps["mode"].value_counts().to_dict() == {"liberal": 1076, "salarie": 387, "centre_sante": 7}
     in_establishment = rpps["finess_site"].ne("")
     assert rpps.loc[in_establishment, "mode"].isin(["salarie", "centre_sante", "liberal"]).all()
     assert rpps.loc[in_establishment & rpps["mode"].eq("liberal"), "site_name"].str.contains("MAISON").all()

@@ -146,6 +146,21 @@ def test_point_outside_the_territory_is_a_french_422(client: TestClient, gironde
             "chaque changement a exactement une clé : ajouter_site, ajouter_population ou retirer",
         ),
         ([{"retraites": {"fichier": "/etc/passwd", "horizon": 2031}}], {}, 422, "champ inconnu"),
+        (
+            [
+                {"ajouter_site": {"lon": -0.584, "lat": 44.857}},
+                {"ajouter_site": {"lon": -0.55, "lat": 44.85}},
+            ],
+            {},
+            422,
+            "plusieurs nouveaux sites portent le nom « Maison de santé » : donnez à chacun un nom différent",
+        ),
+        (
+            [{"ajouter_site": {**GRAND_PARC, "nom": "MSP"}}, {"ajouter_site": {**GRAND_PARC, "nom": "MSP"}}],
+            {},
+            422,
+            "plusieurs nouveaux sites portent le nom « MSP »",
+        ),
         ([{"retirer": {"commune": "06088"}}], {}, 422, "la commune « 06088 » n'est pas dans l'instantané"),
         (
             [{"ajouter_site": GRAND_PARC}],

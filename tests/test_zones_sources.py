@@ -114,10 +114,10 @@ def test_iris_contours_errors_and_repair(tmp_path: Path, caplog: pytest.LogCaptu
         repaired = read_iris_contours(_write(tmp_path / "bowtie.geojson", [bowtie]))
     assert repaired.is_valid.all() and "réparé" in caplog.text
     assert repaired.to_crs("EPSG:2154").area.iloc[0] == pytest.approx(5000.0, rel=1e-6)
-    no_code = _write(tmp_path / "nocode.geojson", [{**_square("x", 0), "properties": {"nom": "a"}}])
+    no_code = _write(tmp_path / "nocode.geojson", [{**_square("x", 700_000), "properties": {"nom": "a"}}])
     with pytest.raises(DataFileError, match=r"colonne « CODE_IRIS »"):
         read_iris_contours(no_code)
-    with pytest.raises(DataFileError, match="entité sans géométrie"):
+    with pytest.raises(DataFileError, match="QPV sans géométrie"):
         read_qpv(
             _write(
                 tmp_path / "empty.geojson",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from accesoins import __version__, geo, indicators, network, outputs, scenarios, sources
-from accesoins.errors import AccesoinsError, ConfigurationError
+from accesoins.errors import AccesoinsError, ConfigurationError, DataFileError
 from accesoins.french import format_number
 from accesoins.labels import label_of
 from accesoins.observatory import (
@@ -79,6 +80,14 @@ def _friendly(func: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _check_output_file(path: Path) -> None:
+    """Refuse an output path that is a directory (the file would replace nothing and fail late)."""
+    if path.is_dir():
+        raise ConfigurationError(
+            f"--out {path} est un répertoire : donnez le nom du fichier à écrire (ex. {path / 'acces.csv'})."
+        )
 
 
 @app.callback()
@@ -357,15 +366,24 @@ def fca(
     La table de coûts est lue dans son orientation (origine = demande, destination = offre) aux deux
     étapes : elle n'est jamais transposée, une table asymétrique reste donc correcte.
     """
+    if not math.isfinite(scale) or scale <= 0:
+        raise ConfigurationError(f"--scale doit être un nombre fini strictement positif (reçu : {scale}).")
+    if cutoff is not None and (not math.isfinite(cutoff) or cutoff <= 0):
+        raise ConfigurationError(
+            f"--cutoff doit être un coût fini strictement positif (reçu : {cutoff}) ; "
+            "omettez-le pour tout garder"
+        )
+    _check_output_file(out_path)
     decay_fn = indicators.parse_decay(decay)
-    d = read_table(demand, [Column("id", nullable=False), Column("value", "float", nullable=False)], sep=",")
-    s = read_table(supply, [Column("id", nullable=False), Column("value", "float", nullable=False)], sep=",")
+    values = [Column("id", nullable=False), Column("value", "float", nullable=False, minimum=0)]
+    d = read_table(demand, values, sep=",")
+    s = read_table(supply, values, sep=",")
     c = read_table(
         costs,
         [
             Column("origin", nullable=False),
             Column("destination", nullable=False),
-            Column("cost", "float", nullable=False),
+            Column("cost", "float", nullable=False, minimum=0),
         ],
         sep=",",
     )
@@ -777,6 +795,8 @@ def registers_import(
     """Importe un CSV dans un registre ; une ligne fautive et rien n'est importé (erreurs ligne par ligne)."""
     from accesoins import registers
 
+    if csv_path.is_dir():
+        raise DataFileError("c'est un répertoire : donnez le chemin du fichier CSV à importer", path=csv_path)
     count = registers.import_csv(_registers(db, store=store), register, csv_path, actor=registers.SYSTEM)
     out.print(f"{count} ligne(s) importée(s) dans le registre « {register} ».")
 

@@ -30,6 +30,7 @@ class DataFileError(AccesoinsError, ValueError):
 
     The message names the file and, when known, the line (1-based, counting the
     header as line 1) and the column, so the user can open the file and fix it.
+    Files without lines (GeoJSON, shapefiles) name the feature (1-based) instead.
 
     Examples
     --------
@@ -44,17 +45,26 @@ class DataFileError(AccesoinsError, ValueError):
         path: str | Path,
         line: int | None = None,
         column: str | None = None,
+        feature: int | None = None,
     ) -> None:
         self.path = str(path)
         self.line = line
         self.column = column
+        self.feature = feature
         self.problem = problem
         where = self.path
         if line is not None:
             where += f", ligne {line}"
+        if feature is not None:
+            where += f", entité n° {feature}"
         if column is not None:
             where += f", colonne « {column} »"
         super().__init__(f"{where} : {problem}")
+
+    @property
+    def located(self) -> bool:
+        """Whether the message points at a place in the file (line, column or feature)."""
+        return self.line is not None or self.column is not None or self.feature is not None
 
 
 class MissingSourceError(AccesoinsError, FileNotFoundError):

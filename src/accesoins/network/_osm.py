@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from accesoins.errors import ConfigurationError, DataFileError
+from accesoins.sources import in_france
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +220,8 @@ def way_profile(tags: dict[str, str], params: RoadSpeedParameters) -> tuple[bool
 
 
 def _check_path(path: Path) -> None:
+    if path.is_dir():
+        raise DataFileError("c'est un répertoire : donnez le chemin d'un extrait OpenStreetMap", path=path)
     if not path.is_file():
         raise DataFileError("fichier OpenStreetMap introuvable", path=path)
     if not path.name.lower().endswith(OSM_SUFFIXES):
@@ -279,15 +282,16 @@ def read_osm_ways(path: str | Path, *, params: RoadSpeedParameters | None = None
             sizes.append(len(node_list))
             classes.append(tags["highway"])
             attributes.append((parse_maxspeed(tags.get("maxspeed")), oneway, car, foot, _urban_tag(tags)))
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # bad coordinate, id, tag...
         raise DataFileError(
             f"fichier OpenStreetMap illisible ou corrompu ({exc}) ; vérifiez le format et l'extension",
             path=path,
         ) from exc
     if missing:
-        log.warning("%s: %d way node(s) without a location dropped", path.name, missing)
+        log.warning("%s : %d nœud(s) de voie sans position valide écarté(s)", path.name, missing)
     if not refs:
         raise DataFileError("aucune voie routable (« highway ») dans l'extrait OpenStreetMap", path=path)
+    _check_in_france(path, refs, lons, lats)
     way_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     attrs = np.array(attributes, dtype=np.float64)
     log.info("%s: %d routable ways, %d way nodes", path.name, len(sizes), len(refs))
@@ -303,6 +307,20 @@ def read_osm_ways(path: str | Path, *, params: RoadSpeedParameters | None = None
         foot=attrs[:, 3].astype(bool),
         urban_tag=attrs[:, 4].astype(np.int8),
     )
+
+
+def _check_in_france(path: Path, refs: array[int], lons: array[float], lats: array[float]) -> None:
+    """Refuse an extract whose routable nodes are not all in France (DROM included)."""
+    lon = np.frombuffer(lons, dtype=np.float64)
+    lat = np.frombuffer(lats, dtype=np.float64)
+    outside = ~in_france(lon, lat)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise DataFileError(
+            f"nœud {refs[i]} hors de France (longitude {lon[i]:g}, latitude {lat[i]:g}) ; "
+            f"{int(outside.sum())} nœud(s) de voie concerné(s) : extrait d'un territoire français attendu",
+            path=path,
+        )
 
 
 def file_checksum(path: str | Path) -> str:

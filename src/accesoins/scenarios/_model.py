@@ -123,6 +123,18 @@ class Scenario(_Strict):
     instantane: str = "dernier"
     changements: list[Change] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _distinct_site_names(self) -> Scenario:
+        """New sites are identified by their name (``scenario:<nom>``): two with one name would merge."""
+        names = [c.ajouter_site.nom for c in self.changements if c.ajouter_site is not None]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"plusieurs nouveaux sites portent le nom « {repeated[0]} » : "
+                "donnez à chacun un nom différent"
+            )
+        return self
+
 
 def read_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file (relative paths inside are relative to the file)."""
@@ -143,7 +155,10 @@ def read_scenario(path: str | Path) -> Scenario:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigurationError(f"{path} : scénario invalide à « {where} » : {first['msg']}") from exc
+        at = f" à « {where} »" if where else ""
+        raise ConfigurationError(
+            f"{path} : scénario invalide{at} : {first['msg'].removeprefix('Value error, ')}"
+        ) from exc
     for change in scenario.changements:
         if change.retraites is not None and not change.retraites.fichier.is_absolute():
             change.retraites.fichier = path.parent / change.retraites.fichier

@@ -34,6 +34,7 @@ from accesoins.sources._grid import read_filosofi_grid
 from accesoins.sources._insee import IRIS_AGE_COLUMNS, read_iris_population, read_population_single_age
 from accesoins.sources._od import read_od_table
 from accesoins.sources._professions import classify_professions, load_professions
+from accesoins.sources._validate import in_france
 from accesoins.sources._zones import ZONE_COLUMNS, read_iris_contours, read_qpv, read_quartiers
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "detect_format",
     "fetch",
     "find_by_header",
+    "in_france",
     "load_professions",
     "locate",
     "read_annuaire_sante",

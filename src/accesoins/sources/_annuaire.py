@@ -9,6 +9,9 @@ practice activity (practitioner × place of practice):
   no profession code, no exercise mode and no address.
 
 Names of practitioners are never carried into the output: identifiers only.
+A line repeated exactly (the 2017 file has 25) is one activity: the copies are
+removed with a French warning that counts them (a practitioner may have
+several activities, so only exact copies are duplicates).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from accesoins.errors import DataFileError
 from accesoins.sources._finess import COMMUNE_PATTERN, FINESS_PATTERN, ascii_upper, classify_site_names
 from accesoins.sources._professions import classify_professions, load_professions, normalise_label
 from accesoins.sources._table import Column, read_table
+from accesoins.sources._validate import unique_rows
 
 __all__ = ["ACTIVITY_COLUMNS", "MODES", "read_annuaire_sante", "read_rpps_2017"]
 
@@ -119,7 +123,8 @@ def read_annuaire_sante(path: str | Path, *, with_place_only: bool = True) -> pd
     """
     path = Path(path)
     frame = read_table(path, _ANNUAIRE_COLUMNS, sep="|", trailing_separator=True)
-    frame["source_line"] = np.arange(2, len(frame) + 2)
+    frame = unique_rows(frame, list(frame.columns), path=path, lines=2, what="activité", policy="drop")
+    frame["source_line"] = frame.index.to_numpy() + 2
     _check_identifiers(frame, path)
     if with_place_only:
         place = (
@@ -213,6 +218,7 @@ def read_rpps_2017(path: str | Path) -> pd.DataFrame:
         ],
         sep=",",
     )
+    frame = unique_rows(frame, list(frame.columns), path=path, lines=2, what="activité", policy="drop")
     empty = pd.Series("", index=frame.index)
     site_type = classify_site_names(frame["RaisonSociale"])
     in_establishment = frame["Etablissement"].eq("oui")
@@ -240,7 +246,7 @@ def read_rpps_2017(path: str | Path) -> pd.DataFrame:
             "postcode": frame["CodePostal"],
             "commune_code": frame["Commune"],
             "commune_name": frame["LibCommune"],
-            "source_line": np.arange(2, len(frame) + 2),
+            "source_line": frame.index.to_numpy() + 2,
         }
     )
     return _finish(out, path)

@@ -11,7 +11,9 @@ in both Lambert 93 (EPSG:2154, metres) and WGS84 (EPSG:4326, degrees):
 - the daily extraction ``etalab-cs1100507-stock-<date>.csv`` (no header, lines
   ``structureet;…`` and ``geolocalisation;…`` joined on the FINESS number).
 
-The official files are Windows-1252; UTF-8 copies are accepted too.
+The official files are Windows-1252; UTF-8 copies are accepted too. A FINESS
+number given twice is refused, and so is a point outside France (DROM included);
+an establishment without coordinates is kept, not located.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pyproj import Transformer
 
 from accesoins.errors import DataFileError
 from accesoins.sources._table import Column, read_table
+from accesoins.sources._validate import Lines, check_lonlat, file_bytes, unique_rows
 
 __all__ = [
     "FINESS_COLUMNS",
@@ -120,10 +123,7 @@ def decode_official(path: Path, sep: str, *, encodings: tuple[str, ...] = ("utf-
     is a safe detection. When no encoding fits, the error of the last one names
     the file, the line and the column (via :func:`read_table`).
     """
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise DataFileError("fichier introuvable", path=path) from exc
+    raw = file_bytes(path)
     for encoding in encodings[:-1]:
         try:
             return raw.decode(encoding)
@@ -243,9 +243,10 @@ def read_finess_geoloc_wgs84(path: str | Path) -> pd.DataFrame:
         ],
         sep=",",
     )
-    _check_unique(frame["code"], path, "code")
+    unique_rows(frame, ["code"], path=path, lines=2, what="numéro FINESS")
     lon = frame["long"].to_numpy(dtype=float)
     lat = frame["lat"].to_numpy(dtype=float)
+    check_lonlat(lon, lat, path=path, lines=2, columns=("long", "lat"))
     x, y = _lonlat_to_lambert93(lon, lat)
     site_type = classify_site_names(frame["label"])
     out = pd.DataFrame(
@@ -264,15 +265,6 @@ def read_finess_geoloc_wgs84(path: str | Path) -> pd.DataFrame:
         }
     )
     return _finish(out)
-
-
-def _check_unique(values: pd.Series, path: Path, column: str, *, first_line: int = 2) -> None:
-    dup = values.duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataFileError(
-            f"numéro FINESS « {values.iloc[i]} » en double", path=path, line=first_line + i, column=column
-        )
 
 
 def read_finess_stock(path: str | Path) -> pd.DataFrame:
@@ -304,11 +296,13 @@ def read_finess_stock(path: str | Path) -> pd.DataFrame:
         skip_lines=skip,
         text=text,
     )
-    _check_unique(frame["nofinesset"], path, "nofinesset", first_line=skip + 2)
+    unique_rows(frame, ["nofinesset"], path=path, lines=skip + 2, what="numéro FINESS")
     long_label = frame.get("liblongcategetab", pd.Series("", index=frame.index))
     sources = frame.get("sourcegeocod", pd.Series("", index=frame.index))
     return _from_projected(
         path,
+        lines=skip + 2,
+        columns=("coordx", "coordy"),
         finess=frame["nofinesset"],
         name=frame["rs"],
         category_code=frame["categetab"],
@@ -323,6 +317,8 @@ def read_finess_stock(path: str | Path) -> pd.DataFrame:
 def _from_projected(
     path: Path,
     *,
+    lines: Lines,
+    columns: tuple[str, str],
     finess: pd.Series,
     name: pd.Series,
     category_code: pd.Series,
@@ -335,6 +331,7 @@ def _from_projected(
     x_arr = x.to_numpy(dtype=float, na_value=np.nan)
     y_arr = y.to_numpy(dtype=float, na_value=np.nan)
     lon, lat, lambert = _projected_to_lonlat(x_arr, y_arr, sources, path)
+    check_lonlat(lon, lat, path=path, lines=lines, columns=columns, allow_missing=True)
     out = pd.DataFrame(
         {
             "finess": finess.to_numpy(),
@@ -408,13 +405,7 @@ def read_finess_extraction(path: str | Path) -> pd.DataFrame:
         ],
     )
     first_lines = [n for n, _ in sections["structureet"]]
-    dup = etab["nofinesset"].duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataFileError(
-            f"numéro FINESS « {etab['nofinesset'].iloc[i]} » en double", path=path, line=first_lines[i],
-            column="nofinesset",
-        )  # fmt: skip
+    unique_rows(etab, ["nofinesset"], path=path, lines=first_lines, what="numéro FINESS")
     geo_columns = [
         Column("nofinesset", "code", pattern=FINESS_PATTERN, nullable=False),
         Column("coordxet", "float"),
@@ -423,7 +414,15 @@ def read_finess_extraction(path: str | Path) -> pd.DataFrame:
     ]
     if sections["geolocalisation"]:
         geo = _read_section(path, sections["geolocalisation"], GEOLOCALISATION_FIELDS, geo_columns)
-        geo = geo.drop_duplicates("nofinesset")
+        geo_lines = [n for n, _ in sections["geolocalisation"]]
+        geo = unique_rows(
+            geo,
+            ["nofinesset"],
+            path=path,
+            lines=geo_lines,
+            what="géolocalisation du numéro FINESS",
+            policy="drop",
+        )
     else:
         geo = pd.DataFrame({c.name: pd.Series(dtype="object") for c in geo_columns})
     geo = geo[["nofinesset", "coordxet", "coordyet", "sourcecoordet"]]
@@ -436,6 +435,8 @@ def read_finess_extraction(path: str | Path) -> pd.DataFrame:
     commune = commune.where(merged["commune"].ne(""), "")
     return _from_projected(
         path,
+        lines=first_lines,
+        columns=("coordxet", "coordyet"),
         finess=merged["nofinesset"],
         name=merged["rs"],
         category_code=merged["categetab"],

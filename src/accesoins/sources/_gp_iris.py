@@ -3,6 +3,8 @@
 One row per IRIS: ``NB`` GPs there (a GP at n addresses counts 1/n at each),
 with the point of one practice address. It is supply by IRIS, not a list of
 practitioners: rows become activities with precision ``iris`` and ``etp`` = NB.
+An IRIS given twice is refused (its GPs would count twice), as are points
+outside France and ``NB`` that is negative, infinite or beyond any IRIS.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from accesoins.sources._insee import IRIS_CODE
 from accesoins.sources._table import Column, read_table
+from accesoins.sources._validate import check_lonlat, unique_rows
 
-IRIS_CODE = r"\d{9}|\d[AB0-9]\d{7}"
+MAX_GP_PER_IRIS = 1_000.0  # full-time-equivalent GPs in one IRIS (the largest has about 26)
 
 
 def read_gp_iris(path: str | Path) -> pd.DataFrame:
@@ -25,12 +29,14 @@ def read_gp_iris(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     cols = [
-        Column("iris", "float", nullable=False),
+        Column("iris", "int", nullable=False, minimum=0, maximum=999_999_999),
         Column("lon", "float", nullable=False),
         Column("lat", "float", nullable=False),
-        Column("NB", "float", nullable=False),
+        Column("NB", "float", nullable=False, minimum=0, maximum=MAX_GP_PER_IRIS),
     ]
     raw = read_table(path, cols, sep=",")
+    check_lonlat(raw["lon"], raw["lat"], path=path, lines=2, columns=("lon", "lat"))
+    unique_rows(raw, ["iris"], path=path, lines=2, what="IRIS")
     iris = raw["iris"].astype("int64").astype(str).str.zfill(9)
     valid = iris.str.fullmatch(IRIS_CODE) & ~iris.str.startswith("00")
     return pd.DataFrame(

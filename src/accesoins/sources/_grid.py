@@ -1,4 +1,8 @@
-"""INSEE Filosofi 200 m population grid."""
+"""INSEE Filosofi 200 m population grid.
+
+Refuses what cannot be: a cell given twice, a cell outside France, a population that is
+negative, infinite or larger than a 200 m square can hold.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,16 @@ import shapely
 
 from accesoins.errors import DataFileError
 from accesoins.sources._table import Column, first_line, parse_numbers, read_table
+from accesoins.sources._validate import (
+    check_projected,
+    check_unique_names,
+    unique_rows,
+)
 
 GRID_CRS = "EPSG:3035"
 CELL_M = 200.0
+MAX_CELL_POPULATION = 50_000.0  # the densest 200 m cells of Paris hold about 10,000 people
+MAX_QPV_POPULATION = 100_000.0  # the largest QPV hold about 40,000 people
 
 
 def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
@@ -30,6 +41,7 @@ def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
     frame = read_table(
         path, [Column("idcar_200m", "code", r"CRS3035RES200mN\d+E\d+", required=False)], sep=sep
     )
+    check_unique_names([c.lower() for c in frame.columns], path=path)
     frame.columns = [c.lower() for c in frame.columns]
     if "idcar_200m" not in frame.columns or "ind" not in frame.columns:
         raise DataFileError("colonnes « idcar_200m » et « ind » attendues", path=path, line=1)
@@ -43,9 +55,15 @@ def read_filosofi_grid(path: str | Path) -> gpd.GeoDataFrame:
             line=i + 2,
             column="idcar_200m",
         )
+    unique_rows(frame, ["idcar_200m"], path=path, lines=2, what="carreau")
     x = ident["x"].astype(float).to_numpy()
     y = ident["y"].astype(float).to_numpy()
-    pop = parse_numbers(frame["ind"], path=path, column="ind", first_line=2)
+    check_projected(
+        x + CELL_M / 2, y + CELL_M / 2, crs=GRID_CRS, path=path, lines=2, columns=("idcar_200m", "idcar_200m")
+    )
+    pop = parse_numbers(
+        frame["ind"], path=path, column="ind", first_line=2, minimum=0, maximum=MAX_CELL_POPULATION
+    )
     imputed = frame.get("imputed", pd.Series("0", index=frame.index)).isin(["1", "true", "True"])
     return gpd.GeoDataFrame(
         {"cell_id": frame["idcar_200m"], "population": pop.astype(float), "imputed": imputed.to_numpy()},

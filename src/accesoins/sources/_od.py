@@ -8,8 +8,12 @@ import pandas as pd
 
 from accesoins.errors import DataFileError
 from accesoins.sources._table import Column, first_line, read_table
+from accesoins.sources._validate import unique_rows
 
 _UNIT = r"\d{4,9}(\.0)?|2[AB]\d{3,7}"
+MAX_MINUTES = 10_080.0  # a week: no trip within France (DROM apart) takes longer
+MAX_SECONDS = MAX_MINUTES * 60
+MAX_KM = 20_000.0
 
 
 def _unit_code(values: pd.Series) -> pd.Series:
@@ -28,7 +32,8 @@ def read_od_table(path: str | Path) -> pd.DataFrame:
 
     Returns ``origin_id``, ``destination_id`` (unit codes as text),
     ``travel_time_min`` and, when given, ``distance_km``. Orientation is the
-    file's: first column = origin.
+    file's: first column = origin. Times and distances must be finite, non-negative
+    and below a week (20,000 km); a pair given twice is refused.
     """
     path = Path(path)
     head = first_line(path)
@@ -36,8 +41,8 @@ def read_od_table(path: str | Path) -> pd.DataFrame:
         cols = [
             Column("IRIS1", "code", _UNIT, nullable=False),
             Column("IRIS2", "code", _UNIT, nullable=False),
-            Column("TIME", "float", nullable=False),
-            Column("KM", "float", required=False),
+            Column("TIME", "float", nullable=False, minimum=0, maximum=MAX_MINUTES),
+            Column("KM", "float", required=False, minimum=0, maximum=MAX_KM),
         ]
         t = read_table(path, cols, sep=",")
         out = pd.DataFrame(
@@ -53,8 +58,8 @@ def read_od_table(path: str | Path) -> pd.DataFrame:
         cols = [
             Column("origin_id", "code", _UNIT, nullable=False),
             Column("destination_id", "code", _UNIT, nullable=False),
-            Column("duration", "float", nullable=False),
-            Column("distance", "float"),
+            Column("duration", "float", nullable=False, minimum=0, maximum=MAX_SECONDS),
+            Column("distance", "float", minimum=0, maximum=MAX_KM * 1000),
         ]
         t = read_table(path, cols, sep=",")
         out = pd.DataFrame(
@@ -69,7 +74,7 @@ def read_od_table(path: str | Path) -> pd.DataFrame:
         cols = [
             Column("origin_id", nullable=False),
             Column("destination_id", nullable=False),
-            Column("travel_time_min", "float", nullable=False),
+            Column("travel_time_min", "float", nullable=False, minimum=0, maximum=MAX_MINUTES),
         ]
         t = read_table(path, cols, sep=",")
         out = t[["origin_id", "destination_id", "travel_time_min"]]
@@ -80,9 +85,5 @@ def read_od_table(path: str | Path) -> pd.DataFrame:
             path=path,
             line=1,
         )
-    negative = out["travel_time_min"] < 0
-    if negative.any():
-        raise DataFileError(
-            "temps de trajet négatif", path=path, line=int(negative.to_numpy().nonzero()[0][0]) + 2
-        )
+    unique_rows(out, ["origin_id", "destination_id"], path=path, lines=2, what="couple origine / destination")
     return out.reset_index(drop=True)

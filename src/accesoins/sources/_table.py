@@ -21,6 +21,15 @@ import numpy as np
 import pandas as pd
 
 from accesoins.errors import DataFileError
+from accesoins.sources._validate import (
+    MAX_FIELD_CHARS,
+    MAX_LINE_CHARS,
+    check_field_lengths,
+    check_file,
+    check_range,
+    check_unique_names,
+    file_bytes,
+)
 
 Kind = Literal["text", "code", "int", "float"]
 
@@ -34,6 +43,7 @@ class Column:
     ``kind`` is ``text`` (any string), ``code`` (string matching ``pattern``),
     ``int`` or ``float`` (parsed, decimal comma accepted). ``required`` columns
     must be present in the header; ``nullable=False`` forbids empty cells.
+    Numbers must be finite and within ``[minimum, maximum]`` (no bound by default).
     """
 
     name: str
@@ -41,6 +51,8 @@ class Column:
     pattern: str | None = None
     required: bool = True
     nullable: bool = True
+    minimum: float = -np.inf
+    maximum: float = np.inf
 
 
 def read_table(
@@ -69,11 +81,13 @@ def read_table(
         raise DataFileError("le fichier est vide", path=path)
     header_line = lines[skip_lines].lstrip("\ufeff")
     header_no = skip_lines + 1
+    _check_line_lengths(path, lines, 0)
     header = _split_header(header_line, sep)
     if trailing_separator and header and header[-1] == "":
         header = header[:-1]
     if len(header) == 1:
         _raise_separator(path, header_line, sep, header_no, columns)
+    check_unique_names(header, path=path, line=header_no)
     missing = [c.name for c in columns if c.required and c.name not in header]
     if missing:
         raise DataFileError(
@@ -100,10 +114,18 @@ def read_table(
         quoting=csv.QUOTE_MINIMAL,
         engine="c",
     )
+    if len(frame) != len(body):  # a quoted field spanning lines: never valid in official files
+        raise DataFileError(
+            f"{len(body)} lignes lues mais {len(frame)} enregistrements : guillemet mal placé",
+            path=path,
+            line=header_no + 1,
+        )
     if trailing_separator:
         frame = frame.drop(columns="__trailing__")
     frame = frame.apply(lambda s: s.str.strip())
     first_data_line = header_no + 1
+    if max(map(len, body)) > MAX_FIELD_CHARS:  # else no field can be too long
+        check_field_lengths(frame, path=path, first_line=first_data_line)
     for col in columns:
         if col.name in frame.columns:
             frame[col.name] = _convert(frame[col.name], col, path, first_data_line)
@@ -112,18 +134,13 @@ def read_table(
 
 def first_line(path: str | Path) -> str:
     """The header line of a text file (for choosing a layout), or a French error when unreadable."""
-    try:
-        with Path(path).open(encoding="utf-8", errors="replace") as fh:
-            return fh.readline()
-    except FileNotFoundError as exc:
-        raise DataFileError("fichier introuvable", path=path) from exc
+    check_file(Path(path))
+    with Path(path).open(encoding="utf-8", errors="replace") as fh:
+        return fh.readline()
 
 
 def _decode(path: Path, encoding: str, sep: str) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise DataFileError("fichier introuvable", path=path) from exc
+    raw = file_bytes(path)
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -166,13 +183,48 @@ def _raise_separator(path: Path, header_line: str, sep: str, line: int, columns:
     )
 
 
+def _check_line_lengths(path: Path, lines: list[str], first: int) -> None:
+    nul = (
+        next((i for i, line in enumerate(lines) if "\x00" in line), None)
+        if "\x00" in "".join(lines)
+        else None
+    )
+    if nul is not None:
+        raise DataFileError(
+            "octet nul dans la ligne : fichier corrompu ou encodé en UTF-16 (UTF-8 attendu)",
+            path=path,
+            line=first + nul + 1,
+        )
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    long = np.flatnonzero(lengths > MAX_LINE_CHARS)
+    if long.size:
+        i = int(long[0])
+        raise DataFileError(
+            f"ligne trop longue ({int(lengths[i])} caractères, au plus {MAX_LINE_CHARS}) : fichier corrompu "
+            "ou séparateur de lignes manquant",
+            path=path,
+            line=first + i + 1,
+        )
+
+
+def _quoted_field_count(path: Path, line: str, sep: str, line_no: int) -> int:
+    """Separators of one line read as CSV; an unclosed or misplaced quote is an error at that line."""
+    try:
+        return len(next(csv.reader([line], delimiter=sep, strict=True))) - 1
+    except csv.Error as exc:
+        raise DataFileError(
+            f"guillemet non fermé ou mal placé ({exc}) : un champ ne peut pas s'étendre sur plusieurs lignes",
+            path=path,
+            line=line_no,
+        ) from exc
+
+
 def _check_field_counts(
     path: Path, body: list[str], sep: str, expected: int, header_no: int, header: list[str]
 ) -> None:
-    if any('"' in line for line in body[:1000]) or '"' in "".join(body[-1000:]):
-        counts = np.fromiter((len(r) - 1 for r in csv.reader(body, delimiter=sep)), dtype=np.int64)
-    else:
-        counts = np.fromiter((line.count(sep) for line in body), dtype=np.int64, count=len(body))
+    counts = np.fromiter((line.count(sep) for line in body), dtype=np.int64, count=len(body))
+    for i in (i for i, line in enumerate(body) if '"' in line):
+        counts[i] = _quoted_field_count(path, body[i], sep, header_no + 1 + i)
     bad = np.flatnonzero(counts != expected - 1)
     if bad.size:
         i = int(bad[0])
@@ -190,12 +242,20 @@ def _check_field_counts(
 
 
 def parse_numbers(
-    values: pd.Series, *, path: str | Path, column: str, first_line: int, allow_empty: bool = False
+    values: pd.Series,
+    *,
+    path: str | Path,
+    column: str,
+    first_line: int,
+    allow_empty: bool = False,
+    minimum: float = -np.inf,
+    maximum: float = np.inf,
 ) -> pd.Series:
     """Numbers of one column (decimal comma accepted), as float64.
 
-    The first value that is not a number (or empty, unless ``allow_empty``) is a
-    French :class:`DataFileError` naming its line (``first_line`` + position) and column.
+    The first value that is not a number (or empty, unless ``allow_empty``), infinite
+    or outside ``[minimum, maximum]`` is a French :class:`DataFileError` naming its
+    line (``first_line`` + position) and column.
     """
     if pd.api.types.is_numeric_dtype(values):
         numbers = values.astype("float64")
@@ -210,7 +270,17 @@ def parse_numbers(
         raise DataFileError(
             f"valeur non numérique « {values.iloc[i]} »", path=path, line=first_line + i, column=column
         )
-    return numbers.astype("float64")
+    numbers = numbers.astype("float64")
+    check_range(
+        numbers,
+        path=path,
+        column=column,
+        lines=first_line,
+        minimum=minimum,
+        maximum=maximum,
+        allow_missing=True,
+    )
+    return numbers
 
 
 def _convert(values: pd.Series, col: Column, path: Path, first_line: int) -> pd.Series:
@@ -230,7 +300,15 @@ def _convert(values: pd.Series, col: Column, path: Path, first_line: int) -> pd.
             )
         return values
     if col.kind in ("int", "float"):
-        numbers = parse_numbers(values, path=path, column=col.name, first_line=first_line, allow_empty=True)
+        numbers = parse_numbers(
+            values,
+            path=path,
+            column=col.name,
+            first_line=first_line,
+            allow_empty=True,
+            minimum=col.minimum,
+            maximum=col.maximum,
+        )
         if col.kind == "int":
             frac = numbers.notna() & (numbers != np.floor(numbers))
             if frac.any():
@@ -241,6 +319,5 @@ def _convert(values: pd.Series, col: Column, path: Path, first_line: int) -> pd.
                     line=first_line + i,
                     column=col.name,
                 )
-            return numbers.astype("Int64")
-        return numbers.astype("float64")
+        return numbers.astype("Int64") if col.kind == "int" else numbers.astype("float64")
     return values

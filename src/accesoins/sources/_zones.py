@@ -21,10 +21,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
 
 from accesoins.errors import DataFileError
 from accesoins.sources._table import Column, first_line, read_table
+from accesoins.sources._validate import check_file, check_lonlat, check_unique_names, valid_polygons
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,12 @@ def _reject(
 
 
 def _read_layer(path: Path, what: str) -> gpd.GeoDataFrame:
-    """Any OGR vector file, attribute names lower-cased; a Shapefile without ``.cpg`` is read as UTF-8."""
-    if not path.exists():
-        raise DataFileError(f"{what} : fichier absent", path=path)
+    """Any OGR vector file, attribute names lower-cased; a Shapefile without ``.cpg`` is read as UTF-8.
+
+    Polygons are checked by the sources' one validator: invalid ones repaired with
+    a French warning, missing or non-areal ones refused, all of them in France.
+    """
+    check_file(path)
     encoding = "utf-8" if path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists() else None
     try:
         frame = pyogrio.read_dataframe(path, encoding=encoding)
@@ -61,43 +64,14 @@ def _read_layer(path: Path, what: str) -> gpd.GeoDataFrame:
         raise DataFileError(f"{what} : le fichier n'a pas de géométrie", path=path)
     if frame.crs is None:
         raise DataFileError(f"{what} : système de coordonnées absent (fichier .prj ou « crs »)", path=path)
+    check_unique_names([c.lower() for c in frame.columns], path=path)
     frame.columns = [c if c == frame.geometry.name else c.lower() for c in frame.columns]
     frame = frame.set_geometry(frame.geometry.name)
-    return _valid_polygons(frame, path, what)
-
-
-def _valid_polygons(frame: gpd.GeoDataFrame, path: Path, what: str) -> gpd.GeoDataFrame:
-    """Polygons only; empty geometries are errors, invalid ones are repaired with a warning."""
-    geom = frame.geometry.to_numpy()
-    empty = shapely.is_missing(geom) | shapely.is_empty(geom)
-    _reject(empty, lambda i: f"{what} : entité sans géométrie", path=path, column="geometry")
-    kinds = shapely.get_type_id(geom)
-    not_polygon = ~pd.Series(kinds).isin([3, 6, 7]).to_numpy()  # Polygon, MultiPolygon, collection
-    _reject(
-        not_polygon,
-        lambda i: f"{what} : géométrie {geom[i].geom_type} au lieu d'un polygone",
-        path=path,
-        column="geometry",
-    )
-    invalid = ~shapely.is_valid(geom)
-    if invalid.any():
-        lines = ", ".join(str(i + 1) for i in invalid.nonzero()[0][:5])
-        log.warning(
-            "%s : %d polygone(s) invalide(s) réparé(s) (entités %s%s)",
-            path,
-            int(invalid.sum()),
-            lines,
-            "…" if invalid.sum() > 5 else "",
-        )
-        repaired = shapely.make_valid(geom[invalid])
-        polygons = shapely.get_parts(repaired, return_index=True)
-        keep = pd.Series(polygons[0]).map(lambda g: g.geom_type in ("Polygon", "MultiPolygon")).to_numpy()
-        merged = (
-            gpd.GeoSeries(polygons[0][keep]).groupby(polygons[1][keep]).agg(lambda s: shapely.union_all(s))
-        )
-        geom = geom.copy()
-        geom[invalid.nonzero()[0][merged.index.to_numpy()]] = merged.to_numpy()
-        frame = frame.set_geometry(gpd.GeoSeries(geom, index=frame.index, crs=frame.crs))
+    polygons = valid_polygons(frame.geometry, path=path, lines=None, column="geometry", what=what)
+    frame = frame.set_geometry(gpd.GeoSeries(polygons, index=frame.index, crs=frame.crs))
+    corners = frame.geometry.to_crs(ZONE_CRS).bounds.to_numpy()
+    for lon, lat in ((0, 1), (2, 3)):
+        check_lonlat(corners[:, lon], corners[:, lat], path=path, lines=None, columns=("geometry",) * 2)
     return frame
 
 
@@ -169,7 +143,7 @@ def read_qpv(path: str | Path) -> gpd.GeoDataFrame:
     when the file has ``z``) and ``population`` when the file has ``pop``.
     """
     path = Path(path)
-    what = "périmètres QPV"
+    what = "QPV"
     frame = _read_layer(path, what)
     code_col = _column(frame, ("code_qp", "code_qpv", "q"), path, what)
     codes = _codes(frame[code_col], r"Q[PN]\w{6}", path, code_col, what)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from accesoins.errors import ConfigurationError
 from accesoins.outputs._disclosure import public_layer
@@ -98,7 +98,7 @@ class ScenarioCreate(_Strict):
     changements: list[ChangeCreate] = Field(min_length=1, max_length=20)
 
     def to_scenario(self, snapshot_id: str) -> Scenario:
-        """The engine's scenario for these changes."""
+        """The engine's scenario for these changes (a French ConfigurationError when they contradict)."""
         changes: list[Change] = []
         for c in self.changements:
             if c.ajouter_site is not None:
@@ -107,7 +107,10 @@ class ScenarioCreate(_Strict):
                 changes.append(Change(ajouter_population=AddPopulation(**c.ajouter_population.model_dump())))
             elif c.retirer is not None:
                 changes.append(Change(retirer=Remove(commune=c.retirer.commune)))
-        return Scenario(nom=self.nom, instantane=snapshot_id, changements=changes)
+        try:
+            return Scenario(nom=self.nom, instantane=snapshot_id, changements=changes)
+        except ValidationError as exc:  # e.g. two new sites with one name
+            raise ConfigurationError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
 
 
 def delta_legend(delta: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
