@@ -563,7 +563,7 @@ def serve(
     """Lance l'observatoire web (carte, fiches, comparaisons, API JSON sous /api) avec uvicorn."""
     import uvicorn
 
-    from accesoins.outputs.web import create_app
+    from accesoins.app import create_app
 
     path = _store(store)
     with Store(path, read_only=True) as s:

@@ -18,13 +18,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
 from accesoins.french import format_number
-from accesoins.outputs.web._problems import ProblemError
+from accesoins.http_problems import ProblemError
 from accesoins.registers._api import (
     PREFIX,
     RowId,
     authenticate,
     check_csrf,
     current_actor,
+    end_session,
     registers_of,
     set_session,
 )
@@ -44,7 +45,7 @@ from accesoins.registers._schemas import (
     Stage,
     french_error,
 )
-from accesoins.registers._security import PROJECT_READERS, SESSION_COOKIE, STAFF, Actor
+from accesoins.registers._security import PROJECT_READERS, STAFF, Actor
 from accesoins.registers._service import PlaceNotFoundError, Registers
 
 _env = Environment(loader=PackageLoader("accesoins.registers", "templates"), autoescape=select_autoescape())
@@ -218,7 +219,7 @@ def login_form(
     suite: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     try:
-        user = authenticate(request, regs, email, password)
+        user = authenticate(regs, email, password)
     except ProblemError as exc:  # too many attempts
         return render(request, "connexion.html", actor, status=exc.status, suite=suite, problem=exc.detail)
     if user is None:
@@ -243,7 +244,7 @@ def logout_form(
     if actor.user_id is not None:
         check_csrf(request, actor, csrf_token)
     response = RedirectResponse(f"{PREFIX}/annuaire", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    end_session(request, response)
     return response
 
 

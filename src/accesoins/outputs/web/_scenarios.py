@@ -21,8 +21,8 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from accesoins.errors import ConfigurationError
+from accesoins.http_problems import ProblemError, not_found
 from accesoins.outputs.web._classes import format_fr
-from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.outputs.web._service import LEVELS, MISSING_COLOR, ObservatoryService, SnapshotData
 from accesoins.scenarios import AddPopulation, AddSite, Change, Remove, Scenario, ScenarioEngine
 

@@ -24,8 +24,8 @@ import pandas as pd
 import shapely
 
 from accesoins.errors import StoreError
+from accesoins.http_problems import ProblemError, not_found
 from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
-from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.sources import load_professions, read_apl_drees, sha256_of
 from accesoins.store import Store, diff_snapshots
 
