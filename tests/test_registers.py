@@ -250,7 +250,7 @@ def test_cli_registers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert result.exit_code == 0, result.output
         return result.output
 
-    assert "révision 0001" in run("migrate")
+    assert "révision 0002" in run("migrate")
     assert "créé (rôle agent)" in run(
         "create-user", "agent@example.org", "--role", "agent", "--password", PASSWORD
     )

@@ -699,10 +699,33 @@ def registers_import(
     db: RegistersDb = None,
     store: StorePath = None,
 ) -> None:
-    """Importe un CSV dans un registre ; une ligne fautive et rien n'est importé (erreurs ligne par ligne)."""
+    """Importe un CSV dans un registre, tout ou rien : ligne fautive ou interruption, rien n'est importé."""
     from accesoins import registers
 
-    count = registers.import_csv(_registers(db, store=store), register, csv_path, actor=registers.SYSTEM)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} ligne(s)"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("Ouverture des registres", total=None)
+        regs = _registers(db, store=store)
+        bar.update(task, description=f"Import dans « {register} »")
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            count = registers.import_csv(regs, register, csv_path, actor=registers.SYSTEM, progress=advance)
+        except KeyboardInterrupt:
+            bar.stop()
+            console.print(
+                "[yellow]Interrompu : import annulé, aucune ligne n'a été ajoutée "
+                f"au registre « {register} ».[/]"
+            )
+            raise typer.Exit(130) from None
     out.print(f"{count} ligne(s) importée(s) dans le registre « {register} ».")
 
 
