@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from accesoins.errors import AccesoinsError, StoreError, UnknownChoiceError
 
@@ -125,6 +126,7 @@ def document_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _FIELDS = {"query": "paramètre", "path": "chemin", "body": "corps"}
 _HTTP_TITLES = {404: "Ressource introuvable", 405: "Méthode non autorisée"}
 
@@ -156,6 +158,16 @@ def _validation_message(err: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return f"{where} : champ inconnu"
     return f"{where} : valeur non valide (« {err.get('input')} »)"
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route accepts at this path (Starlette's own 405 names only the first route's)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -191,4 +203,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = (
             f"Aucune ressource à l'adresse {request.url.path}." if exc.status_code == 404 else title + "."
         )
-        return problem_response(request, exc.status_code, title, detail, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return problem_response(request, exc.status_code, title, detail, headers=headers)

@@ -130,7 +130,8 @@ def read_register_csv(name: str, path: str | Path) -> list[BaseModel]:
     if path.is_dir():
         raise DataFileError("c'est un dossier : donnez un fichier CSV", path=path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as f:  # CR inside a quoted value is kept
+            text = f.read()
     except FileNotFoundError as exc:
         raise DataFileError("fichier introuvable", path=path) from exc
     except UnicodeDecodeError as exc:
