@@ -87,6 +87,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", f"{P}/projets"): READERS,
     ("GET", f"{P}/projets/{{project_id}}"): READERS,
     ("POST", f"{P}/projets/{{project_id}}/etape"): STAFF,
+    ("POST", f"{P}/projets"): STAFF,
+    ("GET", f"{P}/adresses"): STAFF,
+    ("POST", f"{P}/adresses"): STAFF,
 }
 
 
@@ -165,6 +168,9 @@ def _call(api: Api, role: str, method: str, path: str) -> Any:
         f"{P}/demandes/{{request_id}}/suivi": {"csrf_token": csrf, "statut": "en_cours", "note": "Appel"},
         f"{P}/projets/{{project_id}}/etape": {"csrf_token": csrf, "etape": "financement", "note": "Dossier"},
         f"{P}/locaux": {"csrf_token": csrf, "label": "L", "lat": "44.8", "lon": "-0.6", "surface_m2": "30"},
+        f"{P}/projets": {"csrf_token": csrf, "name": "MSP", "kind": "msp", "stage": "porteur"},
+        f"{P}/adresses": {"csrf_token": csrf, "structure": "PMI", "kind": "pmi", "commune": "Pessac"}
+        | {"lat": "44,8", "lon": "-0,6"},
     }
     if method == "POST" and path in forms:
         kwargs["data"] = forms[path]

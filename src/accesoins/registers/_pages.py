@@ -36,7 +36,10 @@ from accesoins.registers._schemas import (
     PROJECT_KINDS,
     REQUEST_STATUSES,
     STAGES,
+    STATUS_LABELS,
+    DirectoryCreate,
     PremisesCreate,
+    ProjectCreate,
     ProjectOut,
     ProjectPartnerView,
     ProjectUpdate,
@@ -68,6 +71,7 @@ _env.globals.update(
     STAGE_ORDER=list(STAGES),
     CRITERIA=CRITERIA,
     REQUEST_STATUSES=REQUEST_STATUSES,
+    STATUS_LABELS=STATUS_LABELS,
 )
 LABELS = {
     "professional_name": "nom",
@@ -87,6 +91,15 @@ LABELS = {
     "available_on": "date de disponibilité",
     "owner_kind": "propriétaire",
     "contact_phone": "téléphone",
+    "name": "nom du projet",
+    "kind": "type",
+    "stage": "étape",
+    "porteur_name": "porteur",
+    "porteur_email": "courriel du porteur",
+    "porteur_phone": "téléphone du porteur",
+    "structure": "structure",
+    "commune": "commune",
+    "opening_hours": "horaires",
 }
 
 Who = Annotated[Actor, Depends(current_actor)]
@@ -124,6 +137,8 @@ def form_model(model: type[BaseModel], form: dict[str, str]) -> tuple[Any, list[
     for name, field in model.model_fields.items():
         if field.annotation is bool:
             data[name] = name in form
+        elif "float" in str(field.annotation) and name in data:
+            data[name] = data[name].replace(",", ".")  # decimal comma as typed in French
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
@@ -349,13 +364,51 @@ async def premises_form(request: Request, actor: Who, regs: Regs) -> Response:
     )
 
 
+# --- staff: the directory of useful addresses -----------------------------------------------------------
+@pages.get("/adresses", response_class=HTMLResponse, response_model=None)
+def addresses_page(request: Request, actor: Who, regs: Regs) -> Response:
+    denied = guard(request, actor, STAFF)
+    if denied:
+        return denied
+    return render(request, "adresses.html", actor, rows=regs.directory(), problems=[], values={})
+
+
+@pages.post("/adresses", response_model=None)
+async def addresses_form(request: Request, actor: Who, regs: Regs) -> Response:
+    def create(data: Any) -> str:
+        regs.create_directory_entry(actor, data)
+        return f"{PREFIX}/adresses"
+
+    return await _staff_form(
+        request,
+        actor,
+        model=DirectoryCreate,
+        template="adresses.html",
+        rows=regs.directory,
+        create=create,
+    )
+
+
 # --- projects -----------------------------------------------------------------------------------------
 @pages.get("/projets", response_class=HTMLResponse, response_model=None)
 def projects_page(request: Request, actor: Who, regs: Regs) -> Response:
     denied = guard(request, actor, PROJECT_READERS)
     if denied:
         return denied
-    return render(request, "projets.html", actor, rows=[_visible(actor, v) for v in regs.projects(actor)])
+    rows = [_visible(actor, v) for v in regs.projects(actor)]
+    return render(request, "projets.html", actor, rows=rows, problems=[], values={})
+
+
+@pages.post("/projets", response_model=None)
+async def project_form(request: Request, actor: Who, regs: Regs) -> Response:
+    return await _staff_form(
+        request,
+        actor,
+        model=ProjectCreate,
+        template="projets.html",
+        rows=lambda: [_visible(actor, v) for v in regs.projects(actor)],
+        create=lambda data: f"{PREFIX}/projets/{regs.create_project(actor, data)['id']}",
+    )
 
 
 @pages.get("/projets/{project_id}", response_class=HTMLResponse, response_model=None)

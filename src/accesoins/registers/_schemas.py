@@ -10,6 +10,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 ROLES = ("public", "agent", "administrateur", "partenaire")
 Role = Literal["public", "agent", "administrateur", "partenaire"]
 REQUEST_STATUSES = ("nouvelle", "en_cours", "installee", "abandonnee")
+STATUS_LABELS = {
+    "nouvelle": "nouvelle",
+    "en_cours": "en cours",
+    "installee": "installée",
+    "abandonnee": "abandonnée",
+    "disponible": "disponible",
+    "reserve": "réservé",
+    "loue": "loué",
+    "proposee": "proposé",
+}
+"""French label of each status of a request, a premises or a match (pages show these, never the codes)."""
 CLOSED_STATUSES = ("installee", "abandonnee")
 RequestStatus = Literal["nouvelle", "en_cours", "installee", "abandonnee"]
 PROFESSIONS = {
