@@ -93,12 +93,18 @@ _DOCUMENTED = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` of these error statuses, each an ``application/problem+json`` body."""
+def problem_responses(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of error statuses, each an ``application/problem+json`` body.
+
+    ``problem_responses(401, 403)`` uses the generic French descriptions; ``e404="Niveau inconnu"``
+    documents a status with the route's own words.
+    """
+    wanted = {status: _DOCUMENTED[status] for status in statuses}
+    wanted |= {int(key.removeprefix("e")): text for key, text in described.items()}
     schema = {"$ref": "#/components/schemas/Problem"}
     return {
-        status: {"description": _DOCUMENTED[status], "content": {PROBLEM_JSON: {"schema": schema}}}
-        for status in statuses
+        status: {"description": text, "content": {PROBLEM_JSON: {"schema": schema}}}
+        for status, text in sorted(wanted.items())
     }
 
 

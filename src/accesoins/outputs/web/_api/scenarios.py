@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from accesoins.http_problems import problem_responses
 from accesoins.outputs.web._scenarios import ScenarioCreate, ScenarioService
-from accesoins.outputs.web._schemas import problem_responses
 
 router = APIRouter(tags=["scénarios"])
 GEOJSON = "application/geo+json"
