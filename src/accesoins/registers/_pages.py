@@ -268,7 +268,7 @@ def space_page(request: Request, actor: Who) -> Response:
     return guard(request, actor, STAFF | PROJECT_READERS) or render(request, "espace.html", actor)
 
 
-# --- staff: requests and premises ---------------------------------------------------------------------
+# --- staff: requests, premises, useful addresses -----------------------------------------------------
 @pages.get("/demandes", response_class=HTMLResponse, response_model=None)
 def requests_page(request: Request, actor: Who, regs: Regs) -> Response:
     denied = guard(request, actor, STAFF)
@@ -340,53 +340,53 @@ def follow_up_form(
     return RedirectResponse(f"{PREFIX}/demandes/{request_id}", status_code=303)
 
 
-@pages.get("/locaux", response_class=HTMLResponse, response_model=None)
-def premises_page(request: Request, actor: Who, regs: Regs) -> Response:
-    denied = guard(request, actor, STAFF)
-    if denied:
-        return denied
-    return render(request, "locaux.html", actor, rows=regs.premises_list(actor), problems=[], values={})
+def _list_with_form(
+    path: str,
+    template: str,
+    model: type[BaseModel],
+    rows: Callable[[Registers, Actor], Any],
+    create: Callable[[Registers, Actor, Any], object],
+) -> None:
+    """A staff page listing a register with its creation form (GET), and the form's handler (POST)."""
+    name = path.strip("/")
+
+    @pages.get(path, response_class=HTMLResponse, response_model=None, name=f"{name}_page")
+    def list_page(request: Request, actor: Who, regs: Regs) -> Response:
+        denied = guard(request, actor, STAFF)
+        if denied:
+            return denied
+        return render(request, template, actor, rows=rows(regs, actor), problems=[], values={})
+
+    @pages.post(path, response_model=None, name=f"{name}_form")
+    async def creation_form(request: Request, actor: Who, regs: Regs) -> Response:
+        def record(data: Any) -> str:
+            create(regs, actor, data)
+            return f"{PREFIX}{path}"
+
+        return await _staff_form(
+            request,
+            actor,
+            model=model,
+            template=template,
+            rows=lambda: rows(regs, actor),
+            create=record,
+        )
 
 
-@pages.post("/locaux", response_model=None)
-async def premises_form(request: Request, actor: Who, regs: Regs) -> Response:
-    def create(data: Any) -> str:
-        regs.create_premises(actor, data)
-        return f"{PREFIX}/locaux"
-
-    return await _staff_form(
-        request,
-        actor,
-        model=PremisesCreate,
-        template="locaux.html",
-        rows=lambda: regs.premises_list(actor),
-        create=create,
-    )
-
-
-# --- staff: the directory of useful addresses -----------------------------------------------------------
-@pages.get("/adresses", response_class=HTMLResponse, response_model=None)
-def addresses_page(request: Request, actor: Who, regs: Regs) -> Response:
-    denied = guard(request, actor, STAFF)
-    if denied:
-        return denied
-    return render(request, "adresses.html", actor, rows=regs.directory(), problems=[], values={})
-
-
-@pages.post("/adresses", response_model=None)
-async def addresses_form(request: Request, actor: Who, regs: Regs) -> Response:
-    def create(data: Any) -> str:
-        regs.create_directory_entry(actor, data)
-        return f"{PREFIX}/adresses"
-
-    return await _staff_form(
-        request,
-        actor,
-        model=DirectoryCreate,
-        template="adresses.html",
-        rows=regs.directory,
-        create=create,
-    )
+_list_with_form(
+    "/locaux",
+    "locaux.html",
+    PremisesCreate,
+    rows=lambda regs, actor: regs.premises_list(actor),
+    create=lambda regs, actor, data: regs.create_premises(actor, data),
+)
+_list_with_form(  # the public directory, managed by staff
+    "/adresses",
+    "adresses.html",
+    DirectoryCreate,
+    rows=lambda regs, actor: regs.directory(),
+    create=lambda regs, actor, data: regs.create_directory_entry(actor, data),
+)
 
 
 # --- projects -----------------------------------------------------------------------------------------
