@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,7 +29,12 @@ PROJECT_READERS = frozenset({"agent", "administrateur", "partenaire"})
 ADMIN = frozenset({"administrateur"})
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("mot de passe factice pour égaliser les temps")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to check unknown accounts against (made on first sign-in, not when the CLI starts)."""
+    return _hasher.hash("mot de passe factice pour égaliser les temps")
 
 
 def hash_password(password: str) -> str:
@@ -39,7 +45,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; an unknown account costs the same time as a wrong password."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
