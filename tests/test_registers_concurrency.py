@@ -119,7 +119,7 @@ def test_sign_in_throttle_holds_across_threads_and_processes(regs: Registers, db
 def test_logout_and_password_change_end_sessions(tmp_path: Path) -> None:
     app = create_registers_app(f"sqlite:///{tmp_path / 'r.sqlite'}", secret="secret-de-test")
     regs: Registers = app.state.registers
-    user = regs.create_user("agent@example.org", PASSWORD, role="agent")
+    regs.create_user("agent@example.org", PASSWORD, role="agent")
     credentials = {"email": "agent@example.org", "password": PASSWORD}
     with TestClient(app) as first, TestClient(app) as second:
         csrf = first.post(f"{A}/session", json=credentials).json()["csrf_token"]
@@ -130,9 +130,18 @@ def test_logout_and_password_change_end_sessions(tmp_path: Path) -> None:
             assert thief.get(f"{A}/demandes").status_code == 401
         second.post(f"{A}/session", json=credentials)
         assert second.get(f"{A}/demandes").status_code == 200
-        regs.set_password(SYSTEM, user.id, "un-nouveau-mot-de-passe-2026")
+        runner = CliRunner()
+        db = str(regs.engine.url)
+        changed = runner.invoke(
+            cli_app,
+            ["registers", "set-password", "AGENT@example.org", "--password", "neuf-2026-neuf", "--db", db],
+        )
+        assert changed.exit_code == 0 and "sessions ouvertes sont fermées" in changed.output
         assert second.get(f"{A}/demandes").status_code == 401
         assert second.post(f"{A}/session", json=credentials).status_code == 401
+        assert (
+            second.post(f"{A}/session", json={**credentials, "password": "neuf-2026-neuf"}).status_code == 200
+        )
     regs.engine.dispose()
 
 

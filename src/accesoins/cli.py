@@ -691,6 +691,25 @@ def registers_create_user(
     out.print(f"Compte {user.email} créé (rôle {user.role}).")
 
 
+@registers_app.command("set-password")
+@_friendly
+def registers_set_password(
+    email: Annotated[str, typer.Argument(help="Adresse électronique du compte.")],
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="Nouveau mot de passe (12 caractères au moins) ; demandé sinon."),
+    ] = None,
+    db: RegistersDb = None,
+) -> None:
+    """Change le mot de passe d'un compte et ferme toutes ses sessions ouvertes."""
+    from accesoins import registers
+
+    if password is None:
+        password = typer.prompt("Nouveau mot de passe", hide_input=True, confirmation_prompt=True)
+    _registers(db).set_password(registers.SYSTEM, email, password)
+    out.print(f"Mot de passe de {email} changé ; ses sessions ouvertes sont fermées.")
+
+
 @registers_app.command("import")
 @_friendly
 def registers_import(

@@ -161,17 +161,17 @@ class Registers:
             user = s.scalar(select(User).where(func.lower(User.email) == email.lower(), User.active))
         return user if verify_password(user.password_hash if user else None, password) else None
 
-    def set_password(self, actor: Actor, user_id: int, password: str) -> None:
-        """Change a password and end every open session of the account (a thief's included)."""
+    def set_password(self, actor: Actor, email: str, password: str) -> None:
+        """Change an account's password and end all its open sessions (a thief's included)."""
         if len(password) < 12:
             raise ConfigurationError("mot de passe trop court : au moins 12 caractères")
         with self.session() as s:
-            user = s.get(User, user_id)
+            user = s.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
             if user is None:
-                raise RegisterNotFoundError("compte", user_id)
+                raise ConfigurationError(f"aucun compte pour {email}")
             user.password_hash = hash_password(password)
-            s.execute(delete(UserSession).where(UserSession.user_id == user_id))
-            self.audit(s, actor, "modification", "user", user_id, "mot de passe changé, sessions closes")
+            s.execute(delete(UserSession).where(UserSession.user_id == user.id))
+            self.audit(s, actor, "modification", "user", user.id, "mot de passe changé, sessions closes")
 
     # --- sessions and sign-in throttle ------------------------------------------------------------------
     def open_session(self, user_id: int) -> tuple[str, str]:
