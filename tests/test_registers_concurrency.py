@@ -335,3 +335,24 @@ def test_405_allow_and_problems_in_the_openapi_schema(tmp_path: Path) -> None:
     public = schema["paths"][f"{A}/annuaire"]["get"]["responses"]
     assert "401" not in public and "422" in public
     app.state.registers.engine.dispose()
+
+
+def test_the_served_application_mounts_both_with_one_problems_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accesoins.app import create_app
+
+    monkeypatch.setenv("ACCESOINS_REGISTERS_URL", f"sqlite:///{tmp_path / 'r.sqlite'}")
+    monkeypatch.setenv("ACCESOINS_REGISTERS_SECRET", "s")
+    app = create_app(tmp_path / "absent.duckdb", warm=False)
+    with TestClient(app) as client:
+        web = client.delete("/api/snapshots")
+        assert web.status_code == 405 and web.headers["allow"] == "GET"
+        assert web.headers["content-type"] == "application/problem+json"
+        registers = client.put(f"{A}/demandes")
+        assert registers.status_code == 405 and registers.headers["allow"] == "GET, POST"
+        schema = client.get("/api/openapi.json").json()
+    layers = schema["paths"]["/api/layers/{level}"]["get"]["responses"]["404"]
+    assert layers["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert f"{A}/demandes" in schema["paths"]
+    app.state.registers.engine.dispose()
