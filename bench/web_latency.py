@@ -6,18 +6,23 @@ answers, then times ``--requests`` fiche requests from one keep-alive HTTP clien
 * ``fiche_first``: each commune requested for the first time (the snapshot is loaded, the fiche is
   computed and then cached by the server);
 * ``fiche_repeat``: the same communes again (cached fiche: routing, validation, JSON);
-* ``layer``: the classified commune GeoJSON layer (cached after the first request).
+* ``layer``: the classified commune GeoJSON layer (cached after the first request);
+* under load, ``--concurrency`` clients at once (50 by default, asyncio on one loopback connection
+  pool): ``load_scenario`` POSTs ``/api/scenarios`` (a new MSP with 4 GPs at a different commune's
+  point each time), ``load_read`` GETs fiches, both mixed in the same burst as a public page would.
 
 The snapshot itself is loaded by the first request (``snapshot_load``: tables read once per snapshot id).
-Prints ``key=value`` lines, latencies in milliseconds (p50, p99, max).
+Prints ``key=value`` lines, latencies in milliseconds (p50, p95, p99, max).
 
     python bench/web_latency.py --store /tmp/web.duckdb               # Gironde snapshot built beforehand
     python bench/web_latency.py --url http://127.0.0.1:8000 --requests 500
+    python bench/web_latency.py --store /tmp/web.duckdb --concurrency 50 --load-requests 200
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import socket
 import subprocess
@@ -27,6 +32,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import shapely
 
 
 def _free_port() -> int:
@@ -57,8 +63,55 @@ def _stats(name: str, ms: list[float]) -> None:
     a = np.asarray(ms)
     print(f"{name}_n={a.size}")
     print(f"{name}_p50_ms={np.percentile(a, 50):.2f}")
+    print(f"{name}_p95_ms={np.percentile(a, 95):.2f}")
     print(f"{name}_p99_ms={np.percentile(a, 99):.2f}")
     print(f"{name}_max_ms={a.max():.2f}")
+
+
+def _points(client: httpx.Client, params: dict[str, str]) -> list[tuple[float, float]]:
+    """A point inside each commune of the snapshot (where a what-if places its new MSP)."""
+    layer = client.get("/api/layers/commune", params={**params, "measure": "apl"})
+    layer.raise_for_status()
+    points = []
+    for feature in layer.json()["features"]:
+        if feature.get("geometry"):
+            p = shapely.geometry.shape(feature["geometry"]).representative_point()
+            points.append((round(p.x, 5), round(p.y, 5)))
+    return points
+
+
+async def _load(
+    url: str, snapshot: str | None, codes: list[str], points: list[tuple[float, float]], n: int, conc: int
+) -> dict[str, list[float]]:
+    """``n`` scenario POSTs and ``n`` fiche GETs, interleaved, at most ``conc`` in flight."""
+    params = {"snapshot": snapshot} if snapshot else {}
+    gate = asyncio.Semaphore(conc)
+    times: dict[str, list[float]] = {"load_scenario": [], "load_read": []}
+    errors: dict[str, int] = {"load_scenario": 0, "load_read": 0}
+    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
+
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def one(kind: str, i: int) -> None:
+            async with gate:
+                t = time.perf_counter()
+                if kind == "load_scenario":
+                    lon, lat = points[i % len(points)]
+                    body = {
+                        "snapshot": snapshot,
+                        "changements": [{"ajouter_site": {"lon": lon, "lat": lat, "generalistes": 4}}],
+                    }
+                    r = await client.post("/api/scenarios", json=body)
+                else:
+                    r = await client.get(f"/api/units/commune/{codes[i % len(codes)]}", params=params)
+                times[kind].append(1e3 * (time.perf_counter() - t))
+                errors[kind] += r.status_code >= 400
+
+        jobs = [one(kind, i) for i in range(n) for kind in ("load_scenario", "load_read")]
+        await asyncio.gather(*jobs)
+    for kind, count in errors.items():
+        print(f"{kind}_errors={count}")
+    return times
 
 
 def main() -> None:
@@ -69,6 +122,8 @@ def main() -> None:
     parser.add_argument("--url", help="an already running server (otherwise one is started)")
     parser.add_argument("--snapshot", default=None, help="snapshot id (default: the latest)")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=50, help="requests in flight at once (0: skip)")
+    parser.add_argument("--load-requests", type=int, default=200, help="scenario POSTs (and as many reads)")
     args = parser.parse_args()
     proc = None
     if args.url:
@@ -104,6 +159,23 @@ def main() -> None:
                 client.get("/api/layers/commune", params={**params, "measure": "apl"}).raise_for_status()
                 ms.append(1e3 * (time.perf_counter() - t))
             _stats("layer", ms)
+            if args.concurrency:
+                points = _points(client, params)
+                t = time.perf_counter()  # first what-if loads the snapshot's engine
+                body = {"snapshot": args.snapshot, "changements": [{"ajouter_site": {
+                    "lon": points[0][0], "lat": points[0][1], "generalistes": 4}}]}
+                client.post("/api/scenarios", json=body).raise_for_status()
+                print(f"first_scenario_ms={1e3 * (time.perf_counter() - t):.1f}")
+                print(f"concurrency={args.concurrency}")
+                t = time.perf_counter()
+                load = asyncio.run(
+                    _load(url, args.snapshot, codes, points, args.load_requests, args.concurrency)
+                )
+                wall = time.perf_counter() - t
+                for name, ms in load.items():
+                    _stats(name, ms)
+                print(f"load_wall_s={wall:.2f}")
+                print(f"load_scenarios_per_s={args.load_requests / wall:.1f}")
     finally:
         if proc is not None:
             proc.terminate()

@@ -62,7 +62,7 @@ def regs(engine: Engine) -> Registers:
 def test_migrations_from_empty_database(empty_db_url: str) -> None:
     engine = make_engine(empty_db_url)
     assert current_revision(engine) is None
-    assert migrate(engine) == head_revision() == "0001"
+    assert migrate(engine) == head_revision() == "0002"
     tables = set(inspect(engine).get_table_names())
     assert {
         "reg_request",
@@ -72,9 +72,11 @@ def test_migrations_from_empty_database(empty_db_url: str) -> None:
         "reg_directory",
         "reg_audit",
         "reg_user",
+        "reg_session",
+        "reg_login_attempt",
         "reg_alembic_version",
     } <= tables
-    assert migrate(engine) == "0001"  # idempotent
+    assert migrate(engine) == "0002"  # idempotent
     engine.dispose()
 
 
@@ -248,7 +250,7 @@ def test_cli_registers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert result.exit_code == 0, result.output
         return result.output
 
-    assert "révision 0001" in run("migrate")
+    assert "révision 0002" in run("migrate")
     assert "créé (rôle agent)" in run(
         "create-user", "agent@example.org", "--role", "agent", "--password", PASSWORD
     )

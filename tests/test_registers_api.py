@@ -87,6 +87,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", f"{P}/projets"): READERS,
     ("GET", f"{P}/projets/{{project_id}}"): READERS,
     ("POST", f"{P}/projets/{{project_id}}/etape"): STAFF,
+    ("POST", f"{P}/projets"): STAFF,
+    ("GET", f"{P}/adresses"): STAFF,
+    ("POST", f"{P}/adresses"): STAFF,
 }
 
 
@@ -134,8 +137,11 @@ def _call(api: Api, role: str, method: str, path: str) -> Any:
     n = next(_n)
     client, csrf = api.clients[role], api.csrf[role]
     headers = {"X-CSRF-Token": csrf} if csrf else {}
-    if (method, path) in {("DELETE", f"{A}/session"), ("POST", f"{P}/deconnexion")}:  # keep role's session
-        client = TestClient(api.app, cookies=dict(client.cookies.items()))
+    if (method, path) in {("DELETE", f"{A}/session"), ("POST", f"{P}/deconnexion")} and csrf:
+        client = TestClient(api.app)  # logout ends the session: sign in again, keep the role's own session
+        signed = client.post(f"{A}/session", json={"email": f"{role}@example.org", "password": PASSWORD})
+        csrf = signed.json()["csrf_token"]
+        headers = {"X-CSRF-Token": csrf}
     ids = {"request_id": 1, "premises_id": 1, "project_id": 1, "entry_id": 1}
     if method == "DELETE" and "entry_id" in path:
         ids["entry_id"] = api.regs.create_directory_entry(SYSTEM, DirectoryCreate(**DIRECTORY[2])).id
@@ -162,6 +168,9 @@ def _call(api: Api, role: str, method: str, path: str) -> Any:
         f"{P}/demandes/{{request_id}}/suivi": {"csrf_token": csrf, "statut": "en_cours", "note": "Appel"},
         f"{P}/projets/{{project_id}}/etape": {"csrf_token": csrf, "etape": "financement", "note": "Dossier"},
         f"{P}/locaux": {"csrf_token": csrf, "label": "L", "lat": "44.8", "lon": "-0.6", "surface_m2": "30"},
+        f"{P}/projets": {"csrf_token": csrf, "name": "MSP", "kind": "msp", "stage": "porteur"},
+        f"{P}/adresses": {"csrf_token": csrf, "structure": "PMI", "kind": "pmi", "commune": "Pessac"}
+        | {"lat": "44,8", "lon": "-0,6"},
     }
     if method == "POST" and path in forms:
         kwargs["data"] = forms[path]
@@ -248,7 +257,7 @@ def test_sign_in_is_throttled_after_repeated_failures(api: Api) -> None:
     assert r.status_code == 429 and "réessayez dans 15 minutes" in r.json()["detail"]
     page = client.post(f"{P}/connexion", data={"email": email.upper(), "password": PASSWORD})
     assert page.status_code == 429 and "Trop d&#39;essais" in page.text
-    api.app.state.registers_throttle.succeeded(email)  # other tests sign in with this account
+    api.regs.sign_in_succeeded(email)  # other tests sign in with this account
     client.close()
 
 
@@ -282,8 +291,10 @@ def test_schemathesis_finds_no_server_error(api: Api) -> None:
     from hypothesis import HealthCheck, given, settings
 
     schema = schemathesis.openapi.from_asgi(f"{A}/openapi.json", api.app)
-    cookies = {"accesoins_registres": api.clients["administrateur"].cookies.get("accesoins_registres")}
-    headers = {"X-CSRF-Token": api.csrf["administrateur"]}
+    own = TestClient(api.app)  # its own session: DELETE /session ends it, not the other tests' one
+    signed = own.post(f"{A}/session", json={"email": "administrateur@example.org", "password": PASSWORD})
+    cookies = {"accesoins_registres": own.cookies.get("accesoins_registres")}
+    headers = {"X-CSRF-Token": signed.json()["csrf_token"]}
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
@@ -317,7 +328,7 @@ def test_pages_guide_has_a_print_stylesheet(api: Api) -> None:
 def test_web_observatory_mounts_the_registers_only_when_configured(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from accesoins.outputs.web import create_app
+    from accesoins.app import create_app
 
     monkeypatch.delenv("ACCESOINS_REGISTERS_URL", raising=False)
     with TestClient(create_app(tmp_path / "absent.duckdb", warm=False)) as client:

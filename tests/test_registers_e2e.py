@@ -88,20 +88,21 @@ def test_agent_records_request_and_premises_and_sees_the_match(page: Any, server
     page.goto(f"{server}/registres/locaux")
     page.fill("#label", "Cabinet Arlac")
     page.fill("#commune", "Mérignac")
-    page.fill("#lat", "44,8420")  # a French decimal comma is refused with a French message…
-    page.fill("#lon", "-0.6300")
+    page.fill("#lat", "44 N")  # a value that is not a number is refused with a French message…
+    page.fill("#lon", "-0,6300")  # (a French decimal comma is read)
     page.fill("#surface_m2", "55")
     page.fill("#available_on", "2026-07-01")
     page.select_option("#owner_kind", "bailleur_social")
     page.check("#accessible_pmr")
     page.click("#enregistrer-local")
     assert "latitude : nombre attendu" in page.locator(".problem").inner_text()
-    page.fill("#lat", "44.8420")  # …and the form keeps what was typed
+    page.fill("#lat", "44,8420")  # …and the form keeps what was typed
     assert page.input_value("#label") == "Cabinet Arlac"
     page.check("#accessible_pmr")
     page.click("#enregistrer-local")
     page.wait_for_url(f"{server}/registres/locaux")
     assert "Cabinet Arlac" in page.locator("#locaux").inner_text()
+    assert page.locator("#locaux td.statut").first.inner_text() == "disponible"
     page.goto(request_url)
     match = page.locator(".match").first
     assert "Cabinet Arlac" in match.inner_text()
@@ -115,6 +116,55 @@ def test_agent_records_request_and_premises_and_sees_the_match(page: Any, server
     page.wait_for_selector("#notes")
     assert "(agent@example.org) : Visite du cabinet Arlac prévue" in page.locator("#notes").inner_text()
     assert page.locator("#statut").input_value() == "en_cours"
+    assert "statut : en cours" in page.locator("main p").first.inner_text()  # a label, never the code
+    page.goto(f"{server}/registres/demandes")
+    assert page.locator("#demandes td.statut").first.inner_text() == "en cours"
+    assert "en_cours" not in page.locator("main").inner_text()
+
+
+def test_agent_records_a_project_and_a_useful_address_with_forms(page: Any, server: str) -> None:
+    _sign_in(page, server, "agent@example.org", "/registres/projets")
+    page.fill("#name", "Centre de santé de Bègles")
+    page.select_option("#kind", "centre_de_sante")
+    page.fill("#commune", "Bègles")
+    page.select_option("#stage", "porteur")
+    page.fill("#porteur_name", "Mairie de Bègles")
+    page.fill("#porteur_email", "sante@mairie")  # the browser accepts it, the registers do not
+    page.click("#enregistrer-projet")
+    problem = page.locator(".problem").inner_text()
+    assert "Le projet n'a pas été enregistré" in problem
+    assert "courriel du porteur : format non valide" in problem
+    assert page.input_value("#name") == "Centre de santé de Bègles"  # what was typed is kept
+    page.fill("#porteur_email", "sante@mairie-begles.example.org")
+    page.click("#enregistrer-projet")
+    page.wait_for_url("**/registres/projets/*")
+    assert page.locator("#etape").inner_text() == "porteur"
+    assert "Centre de santé de Bègles" in page.locator("h1").inner_text()
+    page.click("text=Gérer l'annuaire")
+    page.wait_for_url(f"{server}/registres/adresses")
+    page.fill("#structure", "PMI de Bègles")
+    page.select_option("#kind", "pmi")
+    page.fill("#address", "2 rue Calixte Camelle")
+    page.fill("#commune", "Bègles")
+    page.fill("#lat", "44,8080")
+    page.fill("#lon", "-0,5480")
+    page.fill("#phone", "05 56 49 00 00 poste 3")
+    page.check("#pmr_accessible")
+    page.click("#enregistrer-adresse")
+    assert "téléphone : format non valide" in page.locator(".problem").inner_text()
+    page.screenshot(path=str(SHOTS / "registres_adresse_erreur.png"), full_page=True)
+    page.fill("#phone", "05 56 49 00 00")
+    page.check("#pmr_accessible")
+    page.click("#enregistrer-adresse")
+    page.wait_for_url(f"{server}/registres/adresses")
+    assert "PMI de Bègles" in page.locator("#adresses").inner_text()
+    page.goto(f"{server}/registres/annuaire?besoin=pmi&lieu=Bègles")
+    assert "PMI de Bègles" in page.locator("#resultats li.card").first.inner_text()
+    page.goto(f"{server}/registres/projets")
+    page.screenshot(path=str(SHOTS / "registres_projets_formulaire.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server}/registres/adresses")
+    page.screenshot(path=str(SHOTS / "registres_adresses_telephone.png"), full_page=True)
 
 
 def test_agent_moves_a_project_to_the_next_stage(page: Any, server: str) -> None:

@@ -8,6 +8,7 @@ to artefacts/screenshots/.
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from collections.abc import Iterator
@@ -116,9 +117,35 @@ def test_grid_level_and_departures(client: TestClient, gironde: str) -> None:
 
 def test_engine_loaded_once_per_snapshot(client: TestClient, gironde: str) -> None:
     service = client.app.state.scenarios  # type: ignore[attr-defined]
-    first = service.engine(gironde)[0]
+    first = service.engine(gironde)
     assert client.post("/api/scenarios", json=_msp(gironde)).status_code == 200
-    assert service.engine(gironde)[0] is first
+    assert service.engine(gironde) is first
+
+
+def test_concurrent_what_ifs_share_the_engine_and_give_the_sequential_results(
+    client: TestClient, gironde: str
+) -> None:
+    """No lock around runs: eight different what-ifs at once equal the same ones run one by one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from accesoins.outputs.web._scenarios import ScenarioCreate
+
+    service = client.app.state.scenarios  # type: ignore[attr-defined]
+    sites = [(-0.58 + 0.01 * i, 44.84 - 0.005 * i) for i in range(8)]
+    bodies = [
+        ScenarioCreate.model_validate(
+            {
+                "snapshot": gironde,
+                "changements": [{"ajouter_site": {"lon": x, "lat": y, "generalistes": 2 + i}}],
+            }
+        )
+        for i, (x, y) in enumerate(sites)
+    ]
+    alone = [service.simulate(b) for b in bodies]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(service.simulate, bodies))
+    assert together == alone
+    assert len({json.loads(t)["touched_units"] for t in together}) > 1  # the what-ifs do differ
 
 
 def test_point_outside_the_territory_is_a_french_422(client: TestClient, gironde: str) -> None:

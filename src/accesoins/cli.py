@@ -662,7 +662,7 @@ def serve(
     """Lance l'observatoire web (carte, fiches, comparaisons, API JSON sous /api) avec uvicorn."""
     import uvicorn
 
-    from accesoins.outputs.web import create_app
+    from accesoins.app import create_app
 
     path = _store(store)
     with Store(path, read_only=True) as s:
@@ -784,6 +784,25 @@ def registers_create_user(
     out.print(f"Compte {user.email} créé (rôle {user.role}).")
 
 
+@registers_app.command("set-password")
+@_friendly
+def registers_set_password(
+    email: Annotated[str, typer.Argument(help="Adresse électronique du compte.")],
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="Nouveau mot de passe (12 caractères au moins) ; demandé sinon."),
+    ] = None,
+    db: RegistersDb = None,
+) -> None:
+    """Change le mot de passe d'un compte et ferme toutes ses sessions ouvertes."""
+    from accesoins import registers
+
+    if password is None:
+        password = typer.prompt("Nouveau mot de passe", hide_input=True, confirmation_prompt=True)
+    _registers(db).set_password(registers.SYSTEM, email, password)
+    out.print(f"Mot de passe de {email} changé ; ses sessions ouvertes sont fermées.")
+
+
 @registers_app.command("import")
 @_friendly
 def registers_import(
@@ -792,12 +811,35 @@ def registers_import(
     db: RegistersDb = None,
     store: StorePath = None,
 ) -> None:
-    """Importe un CSV dans un registre ; une ligne fautive et rien n'est importé (erreurs ligne par ligne)."""
+    """Importe un CSV dans un registre, tout ou rien : ligne fautive ou interruption, rien n'est importé."""
     from accesoins import registers
 
     if csv_path.is_dir():
         raise DataFileError("c'est un répertoire : donnez le chemin du fichier CSV à importer", path=csv_path)
-    count = registers.import_csv(_registers(db, store=store), register, csv_path, actor=registers.SYSTEM)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} ligne(s)"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("Ouverture des registres", total=None)
+        regs = _registers(db, store=store)
+        bar.update(task, description=f"Import dans « {register} »")
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            count = registers.import_csv(regs, register, csv_path, actor=registers.SYSTEM, progress=advance)
+        except KeyboardInterrupt:
+            bar.stop()
+            console.print(
+                "[yellow]Interrompu : import annulé, aucune ligne n'a été ajoutée "
+                f"au registre « {register} ».[/]"
+            )
+            raise typer.Exit(130) from None
     out.print(f"{count} ligne(s) importée(s) dans le registre « {register} ».")
 
 

@@ -7,14 +7,16 @@ log, the retention rule and the RGPD export.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
-from accesoins.outputs.web._problems import ProblemError
+from accesoins.http_problems import ProblemError, problem_responses
 from accesoins.registers._models import User
 from accesoins.registers._schemas import (
     AuditOut,
@@ -43,12 +45,12 @@ from accesoins.registers._security import (
     ADMIN,
     ANONYMOUS,
     CSRF_HEADER,
+    LOGIN_WINDOW_S,
     PROJECT_READERS,
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
     STAFF,
     Actor,
-    LoginThrottle,
     same_token,
 )
 from accesoins.registers._service import Registers
@@ -64,15 +66,13 @@ def registers_of(request: Request) -> Registers:
 
 
 def current_actor(request: Request) -> Actor:
-    """The signed-in user from the session cookie, or an anonymous resident."""
-    state = request.app.state
-    data = state.registers_signer.read(request.cookies.get(SESSION_COOKIE))
-    if data is None:
+    """The signed-in user of the session cookie's open session, or an anonymous resident."""
+    key = request.app.state.registers_signer.read(request.cookies.get(SESSION_COOKIE))
+    found = registers_of(request).session_user(key) if key else None
+    if found is None:
         return ANONYMOUS
-    user = registers_of(request).user(data["u"])
-    if user is None:
-        return ANONYMOUS
-    return Actor(user.id, user.email, user.role, data["c"])
+    user, csrf = found
+    return Actor(user.id, user.email, user.role, csrf)
 
 
 def check_csrf(request: Request, actor: Actor, form_token: str | None = None) -> None:
@@ -118,41 +118,68 @@ Regs = Annotated[Registers, Depends(registers_of)]
 api = APIRouter(prefix=f"{PREFIX}/api")
 
 
+def document_statuses(router: APIRouter) -> None:
+    """Add to each route's OpenAPI the problem statuses it can answer (called once routes are defined).
+
+    Every route: 422 (validation) and 503 (base busy); a role-checked one (``actor``): 401 and 403; a
+    route with a row number: 404; the sign-in: 401 and 429.
+    """
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        params = inspect.signature(route.endpoint).parameters
+        statuses = {422, 503}
+        if "actor" in params:
+            statuses |= {401, 403}
+        if "{" in route.path:
+            statuses.add(404)
+        if route.name == "login":
+            statuses |= {401, 429}
+        route.responses = {**problem_responses(*sorted(statuses)), **route.responses}
+
+
 def set_session(request: Request, response: Response, user_id: int) -> str:
-    cookie, csrf = request.app.state.registers_signer.issue(user_id)
+    """Open a server-side session, put its signed key in the cookie; return its CSRF token."""
+    key, csrf = registers_of(request).open_session(user_id)
     response.set_cookie(
         SESSION_COOKIE,
-        cookie,
+        request.app.state.registers_signer.sign(key),
         max_age=SESSION_MAX_AGE_S,
         path=PREFIX,
         httponly=True,
         samesite="lax",
         secure=request.app.state.registers_secure_cookie,
     )
-    return str(csrf)
+    return csrf
 
 
-def authenticate(request: Request, regs: Registers, email: str, password: str) -> User | None:
-    """Check a password, refusing (429) an account after too many recent failures."""
-    throttle: LoginThrottle = request.app.state.registers_throttle
-    if throttle.blocked(email):
+def end_session(request: Request, response: Response) -> None:
+    """Logout: delete the server-side session (the cookie is then worthless) and the cookie."""
+    key = request.app.state.registers_signer.read(request.cookies.get(SESSION_COOKIE))
+    if key:
+        registers_of(request).end_session(key)
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+
+
+def authenticate(regs: Registers, email: str, password: str) -> User | None:
+    """Check a password, refusing (429) an account after too many recent attempts (counted in the base)."""
+    if not regs.sign_in_allowed(email):
         raise ProblemError(
             429,
             "Trop de tentatives",
             "Trop d'essais de connexion pour ce compte : réessayez dans 15 minutes.",
+            headers={"Retry-After": str(LOGIN_WINDOW_S)},
         )
     user = regs.authenticate(email, password)
-    if user is None:
-        throttle.failed(email)
-    else:
-        throttle.succeeded(email)
+    if user is not None:
+        regs.sign_in_succeeded(email)
     return user
 
 
 # --- session ------------------------------------------------------------------------------------------
 @api.post("/session", tags=["session"], summary="Connexion (renvoie le jeton CSRF)")
 def login(body: LoginIn, request: Request, response: Response, regs: Regs) -> SessionOut:
-    user = authenticate(request, regs, body.email, body.password)
+    user = authenticate(regs, body.email, body.password)
     if user is None:
         raise ProblemError(401, "Identifiants non valides", "Adresse électronique ou mot de passe incorrect.")
     csrf = set_session(request, response, user.id)
@@ -172,7 +199,7 @@ def logout(request: Request, actor: Annotated[Actor, Depends(current_actor)]) ->
     if actor.user_id is not None:
         check_csrf(request, actor)
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    end_session(request, response)
     return response
 
 
@@ -336,3 +363,6 @@ def apply_retention(
     actor: Admin, regs: Regs, mois: Annotated[int, Query(ge=1, le=1200)] = 24
 ) -> dict[str, list[int]]:
     return {"anonymisees": regs.anonymise_closed(actor, months=mois)}
+
+
+document_statuses(api)

@@ -10,19 +10,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.exc import OperationalError
 
 from accesoins import __version__
 from accesoins.errors import AccesoinsError
-from accesoins.outputs.web._problems import install_problem_handlers, problem_response
+from accesoins.http_problems import install_problem_handlers, problem_response
 from accesoins.registers._api import api
 from accesoins.registers._db import make_engine, migrate
 from accesoins.registers._matching import AplLookup
 from accesoins.registers._pages import pages
-from accesoins.registers._security import LoginThrottle, SessionSigner
+from accesoins.registers._security import SessionSigner
 from accesoins.registers._service import PlaceNotFoundError, RegisterNotFoundError, Registers
 
 log = logging.getLogger(__name__)
 DEFAULT_URL = "sqlite:///var/registres.sqlite"
+RETRY_AFTER_S = 2
 
 
 class RegistersSettings(BaseSettings):
@@ -64,7 +66,6 @@ def install_registers(
     app.state.registers = registers
     app.state.registers_signer = SessionSigner(secret)
     app.state.registers_secure_cookie = secure_cookie
-    app.state.registers_throttle = LoginThrottle()
 
     @app.exception_handler(RegisterNotFoundError)
     async def _not_found(request: Request, exc: RegisterNotFoundError) -> JSONResponse:
@@ -73,6 +74,18 @@ def install_registers(
     @app.exception_handler(PlaceNotFoundError)
     async def _place(request: Request, exc: PlaceNotFoundError) -> JSONResponse:
         return problem_response(request, 404, "Lieu introuvable", str(exc))
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("registres indisponibles : %s", exc.orig)
+        return problem_response(
+            request,
+            503,
+            "Registres momentanément indisponibles",
+            "La base des registres est occupée ou injoignable : rien n'a été enregistré, "
+            f"réessayez dans {RETRY_AFTER_S} secondes.",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
 
     app.include_router(api)
     app.include_router(pages)

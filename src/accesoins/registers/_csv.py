@@ -1,16 +1,19 @@
 """CSV import and export of each register, with French errors per file, line and column.
 
-An import validates every row before writing any: a file with errors imports nothing and the error
-lists them all (line 1 is the header). Separators ``;`` and ``,`` are both read; booleans accept
-oui/non, vrai/faux, 1/0; dates are ISO (2026-09-01) or French (01/09/2026).
+An import validates every row before writing any, then writes them in one transaction: a file with
+errors imports nothing and the error lists them all (line 1 is the header); an interrupted import
+leaves nothing either. Exported text cells that a spreadsheet would run as formulas are neutralised.
+Separators ``;`` and ``,`` are both read; booleans accept oui/non, vrai/faux, 1/0; dates are ISO
+(2026-09-01) or French (01/09/2026).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,20 +85,61 @@ def _cell(model: type[BaseModel], column: str, raw: str) -> Any:
     return text
 
 
+def _records(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Rows of a CSV text with the line each starts on; a stray quote is a French error with its line.
+
+    A quote opened and never closed (or closed further down) would swallow the following rows into one
+    value: refused when a value spans lines of which one looks like a row of the file.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    line = 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise RegisterImportError(
+                path,
+                [
+                    DataFileError(
+                        f'guillemet mal placé ({exc}) : fermez-le ou doublez-le ("") dans la valeur',
+                        path=path,
+                        line=line + 1,
+                    )
+                ],
+            ) from None
+        start, line = line + 1, reader.line_num
+        yield start, record
+
+
+def _swallowed_rows(record: list[str], delimiter: str, n_columns: int) -> bool:
+    """True when a value holds a line that looks like a row of the file (a stray quote merged rows)."""
+    return any(
+        part.count(delimiter) >= n_columns - 1
+        for value in record
+        if "\n" in value
+        for part in value.splitlines()
+    )
+
+
 def read_register_csv(name: str, path: str | Path) -> list[BaseModel]:
     """Validated rows of a register's CSV file; :class:`RegisterImportError` lists every bad cell."""
     model = _model(name)
     path = Path(path)
+    if path.is_dir():
+        raise DataFileError("c'est un dossier : donnez un fichier CSV", path=path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as f:  # CR inside a quoted value is kept
+            text = f.read()
     except FileNotFoundError as exc:
         raise DataFileError("fichier introuvable", path=path) from exc
     except UnicodeDecodeError as exc:
         raise DataFileError("encodage non reconnu : enregistrez le fichier en UTF-8", path=path) from exc
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") >= first.count(",") and ";" in first else ","
-    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    records = _records(path, text, delimiter)
+    header = [h.strip() for h in next(records, (1, []))[1]]
     expected = _columns(model)
     errors: list[DataFileError] = []
     for column in header:
@@ -119,16 +163,33 @@ def read_register_csv(name: str, path: str | Path) -> list[BaseModel]:
     if errors:
         raise RegisterImportError(path, errors)
     rows: list[BaseModel] = []
-    for record in reader:
-        line = reader.line_num
-        data = {}
-        for key, value in record.items():
-            column = (key or "").strip()
-            if column in expected and isinstance(value, str) and value.strip() != "":
-                data[column] = _cell(model, column, value)
-        if None in record:
-            errors.append(DataFileError("plus de valeurs que de colonnes", path=path, line=line))
+    for line, record in records:
+        if not record or record == [""]:
             continue
+        if len(record) != len(header):
+            errors.append(
+                DataFileError(
+                    f"{len(record)} valeur(s) pour {len(header)} colonnes (séparateur « {delimiter} »)",
+                    path=path,
+                    line=line,
+                )
+            )
+            continue
+        if _swallowed_rows(record, delimiter, len(header)):
+            errors.append(
+                DataFileError(
+                    "guillemet isolé : les lignes suivantes sont tombées dans une seule valeur ; "
+                    'fermez-le ou doublez-le ("") dans la valeur',
+                    path=path,
+                    line=line,
+                )
+            )
+            continue
+        data = {
+            column: _cell(model, column, _unquote_formula(value))
+            for column, value in zip(header, record, strict=True)
+            if column in expected and value.strip() != ""
+        }
         try:
             rows.append(model.model_validate(data))
         except ValidationError as exc:
@@ -140,8 +201,19 @@ def read_register_csv(name: str, path: str | Path) -> list[BaseModel]:
     return rows
 
 
-def import_csv(registers: Registers, name: str, path: str | Path, *, actor: Actor) -> int:
-    """Add every row of a register's CSV file (all or nothing); return the number of rows added."""
+def import_csv(
+    registers: Registers,
+    name: str,
+    path: str | Path,
+    *,
+    actor: Actor,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Add every row of a register's CSV file in one transaction; return the number of rows added.
+
+    All or nothing: an error, Ctrl-C or a killed process leaves the registers as they were.
+    ``progress(done, total)`` is called after each row (the CLI draws a bar with it).
+    """
     rows = read_register_csv(name, path)
     create: dict[str, Callable[[Actor, Any], object]] = {
         "demandes": registers.create_request,
@@ -149,9 +221,31 @@ def import_csv(registers: Registers, name: str, path: str | Path, *, actor: Acto
         "projets": registers.create_project,
         "annuaire": registers.create_directory_entry,
     }
-    for row in rows:
-        create[name](actor, row)
+    with registers.transaction():
+        for done, row in enumerate(rows, start=1):
+            create[name](actor, row)
+            if progress is not None:
+                progress(done, len(rows))
     return len(rows)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (shown as text).
+
+    Examples
+    --------
+    >>> print(neutralise_formula('=HYPERLINK("http://x")'), neutralise_formula("Dr A"))
+    '=HYPERLINK("http://x") Dr A
+    """
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _unquote_formula(text: str) -> str:
+    """Inverse of :func:`neutralise_formula` on import (an exported file imports back unchanged)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
 def _plain(value: Any) -> str:
@@ -161,7 +255,9 @@ def _plain(value: Any) -> str:
         return "oui" if value else "non"
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)  # a negative number is data, not a formula
+    return neutralise_formula(str(value))
 
 
 def export_csv(registers: Registers, name: str, path: str | Path, *, actor: Actor) -> int:

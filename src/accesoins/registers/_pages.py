@@ -18,26 +18,28 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
 from accesoins.french import format_number
-from accesoins.outputs.web._problems import ProblemError
+from accesoins.http_problems import ProblemError
 from accesoins.registers._api import (
     PREFIX,
     RowId,
     authenticate,
     check_csrf,
     current_actor,
+    end_session,
     registers_of,
     set_session,
 )
 from accesoins.registers._schemas import (
     DIRECTORY_KINDS,
     OWNER_KINDS,
-    PREMISES_STATUS_LABELS,
     PROFESSIONS,
     PROJECT_KINDS,
-    REQUEST_STATUS_LABELS,
     REQUEST_STATUSES,
     STAGES,
+    STATUS_LABELS,
+    DirectoryCreate,
     PremisesCreate,
+    ProjectCreate,
     ProjectOut,
     ProjectPartnerView,
     ProjectUpdate,
@@ -46,7 +48,7 @@ from accesoins.registers._schemas import (
     Stage,
     french_error,
 )
-from accesoins.registers._security import PROJECT_READERS, SESSION_COOKIE, STAFF, Actor
+from accesoins.registers._security import PROJECT_READERS, STAFF, Actor
 from accesoins.registers._service import PlaceNotFoundError, Registers
 
 _env = Environment(loader=PackageLoader("accesoins.registers", "templates"), autoescape=select_autoescape())
@@ -69,8 +71,7 @@ _env.globals.update(
     STAGE_ORDER=list(STAGES),
     CRITERIA=CRITERIA,
     REQUEST_STATUSES=REQUEST_STATUSES,
-    REQUEST_STATUS_LABELS=REQUEST_STATUS_LABELS,
-    PREMISES_STATUS_LABELS=PREMISES_STATUS_LABELS,
+    STATUS_LABELS=STATUS_LABELS,
 )
 LABELS = {
     "professional_name": "nom",
@@ -90,6 +91,15 @@ LABELS = {
     "available_on": "date de disponibilité",
     "owner_kind": "propriétaire",
     "contact_phone": "téléphone",
+    "name": "nom du projet",
+    "kind": "type",
+    "stage": "étape",
+    "porteur_name": "porteur",
+    "porteur_email": "courriel du porteur",
+    "porteur_phone": "téléphone du porteur",
+    "structure": "structure",
+    "commune": "commune",
+    "opening_hours": "horaires",
 }
 
 Who = Annotated[Actor, Depends(current_actor)]
@@ -127,6 +137,8 @@ def form_model(model: type[BaseModel], form: dict[str, str]) -> tuple[Any, list[
     for name, field in model.model_fields.items():
         if field.annotation is bool:
             data[name] = name in form
+        elif "float" in str(field.annotation) and name in data:
+            data[name] = data[name].replace(",", ".")  # decimal comma as typed in French
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
@@ -222,7 +234,7 @@ def login_form(
     suite: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     try:
-        user = authenticate(request, regs, email, password)
+        user = authenticate(regs, email, password)
     except ProblemError as exc:  # too many attempts
         return render(request, "connexion.html", actor, status=exc.status, suite=suite, problem=exc.detail)
     if user is None:
@@ -247,7 +259,7 @@ def logout_form(
     if actor.user_id is not None:
         check_csrf(request, actor, csrf_token)
     response = RedirectResponse(f"{PREFIX}/annuaire", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    end_session(request, response)
     return response
 
 
@@ -256,7 +268,7 @@ def space_page(request: Request, actor: Who) -> Response:
     return guard(request, actor, STAFF | PROJECT_READERS) or render(request, "espace.html", actor)
 
 
-# --- staff: requests and premises ---------------------------------------------------------------------
+# --- staff: requests, premises, useful addresses -----------------------------------------------------
 @pages.get("/demandes", response_class=HTMLResponse, response_model=None)
 def requests_page(request: Request, actor: Who, regs: Regs) -> Response:
     denied = guard(request, actor, STAFF)
@@ -328,28 +340,53 @@ def follow_up_form(
     return RedirectResponse(f"{PREFIX}/demandes/{request_id}", status_code=303)
 
 
-@pages.get("/locaux", response_class=HTMLResponse, response_model=None)
-def premises_page(request: Request, actor: Who, regs: Regs) -> Response:
-    denied = guard(request, actor, STAFF)
-    if denied:
-        return denied
-    return render(request, "locaux.html", actor, rows=regs.premises_list(actor), problems=[], values={})
+def _list_with_form(
+    path: str,
+    template: str,
+    model: type[BaseModel],
+    rows: Callable[[Registers, Actor], Any],
+    create: Callable[[Registers, Actor, Any], object],
+) -> None:
+    """A staff page listing a register with its creation form (GET), and the form's handler (POST)."""
+    name = path.strip("/")
+
+    @pages.get(path, response_class=HTMLResponse, response_model=None, name=f"{name}_page")
+    def list_page(request: Request, actor: Who, regs: Regs) -> Response:
+        denied = guard(request, actor, STAFF)
+        if denied:
+            return denied
+        return render(request, template, actor, rows=rows(regs, actor), problems=[], values={})
+
+    @pages.post(path, response_model=None, name=f"{name}_form")
+    async def creation_form(request: Request, actor: Who, regs: Regs) -> Response:
+        def record(data: Any) -> str:
+            create(regs, actor, data)
+            return f"{PREFIX}{path}"
+
+        return await _staff_form(
+            request,
+            actor,
+            model=model,
+            template=template,
+            rows=lambda: rows(regs, actor),
+            create=record,
+        )
 
 
-@pages.post("/locaux", response_model=None)
-async def premises_form(request: Request, actor: Who, regs: Regs) -> Response:
-    def create(data: Any) -> str:
-        regs.create_premises(actor, data)
-        return f"{PREFIX}/locaux"
-
-    return await _staff_form(
-        request,
-        actor,
-        model=PremisesCreate,
-        template="locaux.html",
-        rows=lambda: regs.premises_list(actor),
-        create=create,
-    )
+_list_with_form(
+    "/locaux",
+    "locaux.html",
+    PremisesCreate,
+    rows=lambda regs, actor: regs.premises_list(actor),
+    create=lambda regs, actor, data: regs.create_premises(actor, data),
+)
+_list_with_form(  # the public directory, managed by staff
+    "/adresses",
+    "adresses.html",
+    DirectoryCreate,
+    rows=lambda regs, actor: regs.directory(),
+    create=lambda regs, actor, data: regs.create_directory_entry(actor, data),
+)
 
 
 # --- projects -----------------------------------------------------------------------------------------
@@ -358,7 +395,20 @@ def projects_page(request: Request, actor: Who, regs: Regs) -> Response:
     denied = guard(request, actor, PROJECT_READERS)
     if denied:
         return denied
-    return render(request, "projets.html", actor, rows=[_visible(actor, v) for v in regs.projects(actor)])
+    rows = [_visible(actor, v) for v in regs.projects(actor)]
+    return render(request, "projets.html", actor, rows=rows, problems=[], values={})
+
+
+@pages.post("/projets", response_model=None)
+async def project_form(request: Request, actor: Who, regs: Regs) -> Response:
+    return await _staff_form(
+        request,
+        actor,
+        model=ProjectCreate,
+        template="projets.html",
+        rows=lambda: [_visible(actor, v) for v in regs.projects(actor)],
+        create=lambda data: f"{PREFIX}/projets/{regs.create_project(actor, data)['id']}",
+    )
 
 
 @pages.get("/projets/{project_id}", response_class=HTMLResponse, response_model=None)

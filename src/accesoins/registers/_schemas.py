@@ -10,10 +10,19 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 ROLES = ("public", "agent", "administrateur", "partenaire")
 Role = Literal["public", "agent", "administrateur", "partenaire"]
 REQUEST_STATUSES = ("nouvelle", "en_cours", "installee", "abandonnee")
+STATUS_LABELS = {
+    "nouvelle": "nouvelle",
+    "en_cours": "en cours",
+    "installee": "installée",
+    "abandonnee": "abandonnée",
+    "disponible": "disponible",
+    "reserve": "réservé",
+    "loue": "loué",
+    "proposee": "proposé",
+}
+"""French label of each status of a request, a premises or a match (pages show these, never the codes)."""
 CLOSED_STATUSES = ("installee", "abandonnee")
 RequestStatus = Literal["nouvelle", "en_cours", "installee", "abandonnee"]
-REQUEST_STATUS_LABELS = {"nouvelle": "nouvelle", "en_cours": "en cours", "installee": "installé(e)",
-                         "abandonnee": "abandonnée"}
 PROFESSIONS = {
     "generaliste": "médecin généraliste",
     "infirmier": "infirmier ou infirmière",
@@ -35,7 +44,6 @@ OWNER_KINDS = {
 }
 OwnerKind = Literal["bailleur_social", "commune", "intercommunalite", "prive", "autre"]
 PremisesStatus = Literal["disponible", "reserve", "loue"]
-PREMISES_STATUS_LABELS = {"disponible": "disponible", "reserve": "réservé", "loue": "loué"}
 PROJECT_KINDS = {
     "msp": "maison de santé pluriprofessionnelle",
     "centre_de_sante": "centre de santé",

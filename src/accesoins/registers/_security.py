@@ -1,19 +1,18 @@
 """Accounts, argon2 password hashes, signed session cookies and CSRF tokens.
 
-The session cookie is signed (itsdangerous) and carries the user id and a random CSRF token; every
-unsafe request (POST, PATCH, PUT, DELETE) must send the same token in the ``X-CSRF-Token`` header or
-the ``csrf_token`` form field. Cookies are ``HttpOnly`` and ``SameSite=Lax``.
+The session cookie is signed (itsdangerous) and carries the key of a session row (user, CSRF token,
+expiry) that logout and a password change delete; every unsafe request (POST, PATCH, PUT, DELETE) must
+send the session's CSRF token in the ``X-CSRF-Token`` header or the ``csrf_token`` form field.
+Cookies are ``HttpOnly`` and ``SameSite=Lax``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,7 +29,12 @@ PROJECT_READERS = frozenset({"agent", "administrateur", "partenaire"})
 ADMIN = frozenset({"administrateur"})
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("mot de passe factice pour égaliser les temps")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to check unknown accounts against (made on first sign-in, not when the CLI starts)."""
+    return _hasher.hash("mot de passe factice pour égaliser les temps")
 
 
 def hash_password(password: str) -> str:
@@ -41,7 +45,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; an unknown account costs the same time as a wrong password."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -65,60 +69,46 @@ SYSTEM = Actor(None, "système (ligne de commande)", "administrateur")
 
 
 class SessionSigner:
-    """Signs and reads the session cookie (``secret`` from settings; random when none is configured)."""
+    """Signs and reads the session cookie, which carries the key of a server-side session.
+
+    The signature (``secret`` from settings, random when none is configured) turns away forged cookies
+    without a database read; the session itself lives in the database, so logout ends it.
+    """
 
     def __init__(self, secret: str) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt="accesoins-registres-session")
 
-    def issue(self, user_id: int) -> tuple[str, str]:
-        """New cookie value and its CSRF token."""
-        csrf = secrets.token_urlsafe(24)
-        return self._serializer.dumps({"u": user_id, "c": csrf}), csrf
+    def sign(self, session_key: str) -> str:
+        """Cookie value for a session key."""
+        return self._serializer.dumps({"k": session_key})
 
-    def read(self, cookie: str | None) -> dict[str, Any] | None:
+    def read(self, cookie: str | None) -> str | None:
+        """The session key of a well-signed, unexpired cookie, else None."""
         if not cookie:
             return None
         try:
             data = self._serializer.loads(cookie, max_age=SESSION_MAX_AGE_S)
         except BadSignature:
             return None
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("u"), int)
-            or not isinstance(data.get("c"), str)
-        ):
+        if not isinstance(data, dict) or not isinstance(data.get("k"), str):
             return None
-        return data
+        return str(data["k"])
+
+
+def new_session_secrets() -> tuple[str, str]:
+    """A random session key (kept in the cookie, stored hashed) and a CSRF token."""
+    return secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+
+
+def digest(session_key: str) -> str:
+    """SHA-256 of a session key: a stolen database copy holds no usable cookie."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
 
 
 def same_token(expected: str, given: str | None) -> bool:
     return bool(expected) and given is not None and hmac.compare_digest(expected, given)
 
 
-class LoginThrottle:
-    """At most ``attempts`` failed sign-ins per account within ``window_s`` seconds (in memory)."""
-
-    def __init__(self, *, attempts: int = LOGIN_ATTEMPTS, window_s: float = LOGIN_WINDOW_S) -> None:
-        self.attempts = attempts
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key.strip().lower(), deque())
-        while failures and now - failures[0] > self.window_s:
-            failures.popleft()
-        return failures
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.attempts
-
-    def failed(self, key: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._recent(key, now).append(now)
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key.strip().lower(), None)
+def account_key(email: str) -> str:
+    """The throttle's key of an account (case and surrounding spaces ignored)."""
+    return email.strip().lower()[:254]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, case, delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from accesoins.errors import AccesoinsError, ConfigurationError
@@ -25,6 +26,7 @@ from accesoins.registers._models import (
     AuditEvent,
     DirectoryEntry,
     InstallationRequest,
+    LoginAttempt,
     Match,
     Premises,
     Project,
@@ -32,6 +34,7 @@ from accesoins.registers._models import (
     ProjectPartner,
     ProjectStage,
     User,
+    UserSession,
     utcnow,
 )
 from accesoins.registers._schemas import (
@@ -47,7 +50,17 @@ from accesoins.registers._schemas import (
     RequestCreate,
     RequestUpdate,
 )
-from accesoins.registers._security import Actor, hash_password, verify_password
+from accesoins.registers._security import (
+    LOGIN_ATTEMPTS,
+    LOGIN_WINDOW_S,
+    SESSION_MAX_AGE_S,
+    Actor,
+    account_key,
+    digest,
+    hash_password,
+    new_session_secrets,
+    verify_password,
+)
 
 log = logging.getLogger(__name__)
 ANONYMISED = "anonymisé"
@@ -91,11 +104,27 @@ class Registers:
         self.engine = engine
         self.apl = apl
         self._sessions = session_factory(engine)
+        self._batch = threading.local()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """One transaction; inside :meth:`transaction` (same thread), that transaction instead."""
+        current: Session | None = getattr(self._batch, "session", None)
+        if current is not None:
+            yield current
+            return
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Run several operations as one transaction: all are stored, or none (even on Ctrl-C or kill)."""
+        with self._sessions() as session, session.begin():
+            self._batch.session = session
+            try:
+                yield session
+            finally:
+                self._batch.session = None
 
     @staticmethod
     def audit(
@@ -131,6 +160,75 @@ class Registers:
         with self.session() as s:
             user = s.scalar(select(User).where(func.lower(User.email) == email.lower(), User.active))
         return user if verify_password(user.password_hash if user else None, password) else None
+
+    def set_password(self, actor: Actor, email: str, password: str) -> None:
+        """Change an account's password and end all its open sessions (a thief's included)."""
+        if len(password) < 12:
+            raise ConfigurationError("mot de passe trop court : au moins 12 caractères")
+        with self.session() as s:
+            user = s.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+            if user is None:
+                raise ConfigurationError(f"aucun compte pour {email}")
+            user.password_hash = hash_password(password)
+            s.execute(delete(UserSession).where(UserSession.user_id == user.id))
+            self.audit(s, actor, "modification", "user", user.id, "mot de passe changé, sessions closes")
+
+    # --- sessions and sign-in throttle ------------------------------------------------------------------
+    def open_session(self, user_id: int) -> tuple[str, str]:
+        """A new server-side session of ``user_id``: its key (for the cookie) and its CSRF token."""
+        key, csrf = new_session_secrets()
+        now = utcnow()
+        with self.session() as s:
+            s.execute(delete(UserSession).where(UserSession.expires_at < now))
+            s.add(
+                UserSession(
+                    key_hash=digest(key),
+                    user_id=user_id,
+                    csrf=csrf,
+                    created_at=now,
+                    expires_at=now + dt.timedelta(seconds=SESSION_MAX_AGE_S),
+                )
+            )
+        return key, csrf
+
+    def session_user(self, key: str) -> tuple[User, str] | None:
+        """The active user of an open, unexpired session and its CSRF token; None once it has ended."""
+        with self.session() as s:
+            found = s.execute(
+                select(User, UserSession.csrf)
+                .join(UserSession, UserSession.user_id == User.id)
+                .where(UserSession.key_hash == digest(key), UserSession.expires_at > utcnow(), User.active)
+            ).first()
+        return (found[0], str(found[1])) if found else None
+
+    def end_session(self, key: str) -> None:
+        """Logout: the session's cookie no longer opens anything, even if it was copied."""
+        with self.session() as s:
+            s.execute(delete(UserSession).where(UserSession.key_hash == digest(key)))
+
+    def sign_in_allowed(self, email: str) -> bool:
+        """Record a sign-in attempt on an account; False past the limit within the window.
+
+        The attempt is committed before counting, so that of any set of concurrent attempts (threads or
+        server processes) the last to commit sees all the others: never more than the limit get through.
+        """
+        key, now = account_key(email), utcnow()
+        since = now - dt.timedelta(seconds=LOGIN_WINDOW_S)
+        with self.session() as s:
+            s.execute(delete(LoginAttempt).where(LoginAttempt.at < since))
+            s.add(LoginAttempt(account=key, at=now))
+        with self.session() as s:
+            count = s.scalar(
+                select(func.count())
+                .select_from(LoginAttempt)
+                .where(LoginAttempt.account == key, LoginAttempt.at >= since)
+            )
+        return int(count or 0) <= LOGIN_ATTEMPTS
+
+    def sign_in_succeeded(self, email: str) -> None:
+        """A right password clears the account's counted attempts."""
+        with self.session() as s:
+            s.execute(delete(LoginAttempt).where(LoginAttempt.account == account_key(email)))
 
     def user(self, user_id: int) -> User | None:
         with self.session() as s:
@@ -191,15 +289,36 @@ class Registers:
         return row
 
     def follow_up(self, actor: Actor, request_id: int, *, status: str, note: str) -> InstallationRequest:
-        """Change a request's status and append a dated, signed note to its follow-up notes."""
-        row = self.request(actor, request_id)
-        notes = row.notes
+        """Change a request's status and append a dated, signed note to its follow-up notes.
+
+        One UPDATE appends the note in the database (``notes || line``): never read, then written back,
+        so agents writing at the same time all keep their note.
+        """
+        req = InstallationRequest
+        today = dt.date.today()
+        values: dict[str, Any] = {
+            "status": status,
+            "updated_at": utcnow(),
+            "closed_on": func.coalesce(req.closed_on, today) if status in CLOSED_STATUSES else None,
+        }
         if note.strip():
-            line = f"{dt.date.today():%d/%m/%Y} ({actor.email}) : {note.strip()}"
-            notes = f"{notes}\n{line}" if notes else line
-        return self.update_request(
-            actor, request_id, RequestUpdate.model_validate({"status": status, "notes": notes[-5000:]})
-        )
+            line = f"{today:%d/%m/%Y} ({actor.email}) : {note.strip()}"
+            values["notes"] = case((req.notes == "", line), else_=req.notes + "\n" + line)
+        with self.session() as s:
+            done = s.execute(
+                update(req)
+                .where(req.id == request_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if not done.rowcount:  # type: ignore[attr-defined]
+                raise RegisterNotFoundError("demande d'installation", request_id)
+            row = s.get(InstallationRequest, request_id, populate_existing=True)
+            if row is None:
+                raise RegisterNotFoundError("demande d'installation", request_id)
+            self.audit(s, actor, "modification", "request", request_id, "suivi : statut, note")
+            self._refresh_matches(s, requests=[row])
+        return row
 
     # --- premises -----------------------------------------------------------------------------------
     def premises_list(self, actor: Actor) -> Sequence[Premises]:

@@ -107,6 +107,9 @@ class ScenarioEngine:
         base = self.levels[apl_level]
         self.demand = base.units["population_standardised"].astype(float)
         self._base = self._solve(base.weights, self.demand.to_numpy(), self.supply.to_numpy())
+        # Built on first use, then only read: concurrent runs share them (a race builds one twice).
+        self._origins: dict[str, pd.DataFrame] = {}
+        self._trees: dict[str, tuple[shapely.STRtree, np.ndarray]] = {}
 
     # -- loading ------------------------------------------------------------------------------
     @classmethod
@@ -211,19 +214,35 @@ class ScenarioEngine:
             log.warning("%d praticien(s) inconnu(s) dans l'instantané ignoré(s)", len(unknown))
         return ids
 
+    def _tree(self, key: str, geometries: gpd.GeoSeries) -> tuple[shapely.STRtree, np.ndarray]:
+        """Spatial index of ``geometries`` (built once per key) and their positions in the series."""
+        if key not in self._trees:
+            keep = np.flatnonzero(geometries.notna().to_numpy())
+            self._trees[key] = (shapely.STRtree(geometries.to_numpy()[keep]), keep)
+        return self._trees[key]
+
+    def _first_containing(self, key: str, geometries: gpd.GeoSeries, point: shapely.Point) -> int | None:
+        """Position of the first geometry (in series order) that contains ``point``, None if none does."""
+        tree, positions = self._tree(key, geometries)
+        hits = tree.query(point, predicate="within")
+        return int(positions[hits].min()) if len(hits) else None
+
     def _unit_at(self, lon: float, lat: float) -> str:
         """Demand unit of the APL level that contains (or, for point-only units, is nearest to) a point."""
         units = self.levels[self.apl_level].units
         point = shapely.Point(lon, lat)
-        if self.communes is not None and not self.communes.geometry.dropna().contains(point).any():
+        if (
+            self.communes is not None
+            and self._first_containing("communes", self.communes.geometry, point) is None
+        ):
             raise ConfigurationError(
                 f"le point ({lon:.5f}, {lat:.5f}) est hors du territoire de l'instantané : "
                 "vérifiez les coordonnées (longitude, latitude en degrés WGS84) ou le territoire du scénario"
             )
-        polygons = units.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
-        inside = units.index[polygons & units.geometry.contains(point)]
-        if len(inside):
-            return str(inside[0])
+        polygons = units.geometry.where(units.geometry.geom_type.isin(["Polygon", "MultiPolygon"]))
+        inside = self._first_containing(f"polygons:{self.apl_level}", polygons, point)
+        if inside is not None:
+            return str(units.index[inside])
         located = units[units.geometry.notna()].to_crs("EPSG:2154")
         target = gpd.GeoSeries([point], crs="EPSG:4326").to_crs("EPSG:2154").iloc[0]
         return str(located.geometry.distance(target).idxmin())
@@ -232,6 +251,22 @@ class ScenarioEngine:
         units = self.levels[self.apl_level].units
         pop = float(units.loc[unit, "population"])
         return float(units.loc[unit, "population_standardised"]) / pop if pop > 0 else 1.0
+
+    def _level_origins(self, level: _Level) -> pd.DataFrame:
+        """The level's units as origins of the cost model (built once per level, in the model's CRS)."""
+        if level.name not in self._origins:
+            origins: pd.DataFrame = pd.DataFrame({"id": level.units.index})
+            if "point_lon" in level.units:
+                origins = gpd.GeoDataFrame(
+                    {"id": level.units.index, "density_per_km2": level.units["density_per_km2"]},
+                    geometry=gpd.points_from_xy(level.units["point_lon"], level.units["point_lat"]),
+                    crs="EPSG:4326",
+                )
+                crs = getattr(self.cost_model, "crs", None)  # a metric model projects once, not per run
+                if crs is not None:
+                    origins = origins.to_crs(crs)
+            self._origins[level.name] = origins
+        return self._origins[level.name]
 
     def _new_columns(self, level: _Level, new_sites: list[AddSite]) -> sp.csr_matrix:
         """Weights from the level's units to the scenario's new sites."""
@@ -246,21 +281,12 @@ class ScenarioEngine:
             crs="EPSG:4326",
         )
         dest["density_per_km2"] = dest["unit_id"].map(self.levels[self.apl_level].units["density_per_km2"])
-        origins = (
-            gpd.GeoDataFrame(
-                {"id": level.units.index, "density_per_km2": level.units["density_per_km2"]},
-                geometry=gpd.points_from_xy(level.units["point_lon"], level.units["point_lat"]),
-                crs="EPSG:4326",
-            )
-            if "point_lon" in level.units
-            else pd.DataFrame({"id": level.units.index})
-        )
         if level.name == "carreau":
-            cells = gpd.GeoDataFrame(
-                {"cell_id": level.units.index}, geometry=level.units.geometry, crs="EPSG:4326"
-            )
-            dest["unit_id"] = [str(next(iter(cells.index[cells.contains(p)]), "")) for p in dest.geometry]
-        costs = self.cost_model.travel_times(origins, dest, max_time_min=self.decay.reach_min)
+            found = [self._first_containing("cells", level.units.geometry, p) for p in dest.geometry]
+            dest["unit_id"] = ["" if i is None else str(level.units.index[i]) for i in found]
+        costs = self.cost_model.travel_times(
+            self._level_origins(level), dest, max_time_min=self.decay.reach_min
+        )
         pairs: CostPairs = cost_pairs(costs, level.units.index, pd.Index(dest["id"]))
         return pairs.weights(self.decay, cutoff=self.decay.reach_min).to_csr()
 

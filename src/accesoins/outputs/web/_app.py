@@ -14,10 +14,10 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from accesoins import __version__
+from accesoins.http_problems import install_problem_handlers
 from accesoins.indicators import UNDER_SERVED
 from accesoins.labels import APL_CLASS_NOTE, format_threshold
 from accesoins.outputs.web._api import api_router
-from accesoins.outputs.web._problems import install_problem_handlers
 from accesoins.outputs.web._scenarios import ScenarioService
 from accesoins.outputs.web._service import ObservatoryService
 
@@ -67,11 +67,6 @@ def create_app(store_path: str | Path, *, warm: bool = True) -> FastAPI:
     app.state.scenarios = ScenarioService(service)  # one what-if engine cached per snapshot
     install_problem_handlers(app)
     app.include_router(api_router)
-    # --- registres locaux (#7) : montés sous /registres seulement si ACCESOINS_REGISTERS_URL est défini ---
-    from accesoins.registers import mount_registers
-
-    mount_registers(app, store_path=store_path)
-
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")

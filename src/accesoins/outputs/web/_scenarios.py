@@ -4,27 +4,31 @@ Reads a validated scenario (new site, new residents, departure of a commune's
 GPs) and the snapshot's cached units; returns the engine's French summary and
 a GeoJSON of the APL change per unit (after − before) with a diverging legend.
 Loading an engine takes about half a second, so it is done once per snapshot;
-a what-if then only recomputes the units within reach of the changes.
+a what-if then only recomputes the units within reach of the changes, on a
+pool of worker threads of its own (concurrent what-ifs share the engine).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 from dataclasses import replace
 from typing import Any, Literal
 
+import anyio
+import anyio.to_thread
 import numpy as np
 import pandas as pd
 import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from accesoins.errors import ConfigurationError
+from accesoins.http_problems import ProblemError, not_found
 from accesoins.outputs._disclosure import public_layer
 from accesoins.outputs.web._classes import format_fr
-from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.outputs.web._service import LEVELS, MISSING_COLOR, ObservatoryService, SnapshotData
 from accesoins.scenarios import AddPopulation, AddSite, Change, Remove, Scenario, ScenarioEngine
 
@@ -162,16 +166,22 @@ def delta_legend(delta: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
 
 
 class ScenarioService:
-    """What-ifs over the observatory's snapshots, one :class:`ScenarioEngine` cached per snapshot."""
+    """What-ifs over the observatory's snapshots, one :class:`ScenarioEngine` cached per snapshot.
+
+    An engine only reads its arrays during a run (each run copies what it changes), so runs share it
+    without a lock. They run in their own pool of worker threads, as many as processors: a burst of
+    what-ifs waits there, in order, without holding the threads that serve the map and the fiches.
+    """
 
     def __init__(self, observatory: ObservatoryService) -> None:
         self.observatory = observatory
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
-        self._engines: dict[str, tuple[ScenarioEngine, threading.Lock]] = {}
+        self._engines: dict[str, ScenarioEngine] = {}
+        self._runs = anyio.CapacityLimiter(os.cpu_count() or 1)
 
-    def engine(self, snapshot_id: str) -> tuple[ScenarioEngine, threading.Lock]:
-        """The snapshot's engine (loaded once) and the lock that serialises its runs."""
+    def engine(self, snapshot_id: str) -> ScenarioEngine:
+        """The snapshot's engine (loaded once, then shared by concurrent runs)."""
         with self._lock:
             if snapshot_id in self._engines:
                 return self._engines[snapshot_id]
@@ -186,19 +196,21 @@ class ScenarioService:
                     engine = ScenarioEngine.from_store(store, snapshot_id)
             except ConfigurationError as exc:
                 raise ProblemError(422, "Scénarios indisponibles", str(exc)) from exc
-            entry = (engine, threading.Lock())
             with self._lock:
-                self._engines[snapshot_id] = entry
-            return entry
+                self._engines[snapshot_id] = engine
+            return engine
+
+    async def simulate_in_pool(self, request: ScenarioCreate) -> bytes:
+        """:meth:`simulate` on the what-if worker threads (the event loop and read threads stay free)."""
+        return await anyio.to_thread.run_sync(self.simulate, request, limiter=self._runs)
 
     def simulate(self, request: ScenarioCreate) -> bytes:
         """GeoJSON of the APL change per unit of ``request.level``, with summary and legend members."""
         data = self.observatory.snapshot(request.snapshot)
-        engine, run_lock = self.engine(data.snapshot_id)
+        engine = self.engine(data.snapshot_id)
         self._check_communes(data, request)
         try:
-            with run_lock:
-                result = engine.run(request.to_scenario(data.snapshot_id))
+            result = engine.run(request.to_scenario(data.snapshot_id))
         except ConfigurationError as exc:  # point outside the territory, unknown site...
             raise ProblemError(422, "Scénario impossible", str(exc)) from exc
         result = replace(result, table=_public_result(data, result.table))

@@ -155,22 +155,3 @@ class ComparisonPublic(BaseModel):
     snapshot_id: str
     level: str
     units: list[FichePublic]
-
-
-class Problem(BaseModel):
-    """Erreur au format « problem details » (RFC 9457), en français."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-
-
-def problem_responses(**descriptions: str) -> dict[int | str, dict[str, object]]:
-    """OpenAPI ``responses`` for error codes (``e404="..."``) served as ``application/problem+json``."""
-    schema = Problem.model_json_schema()
-    return {
-        int(code[1:]): {"description": text, "content": {"application/problem+json": {"schema": schema}}}
-        for code, text in descriptions.items()
-    }

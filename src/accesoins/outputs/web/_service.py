@@ -25,12 +25,12 @@ import shapely
 
 from accesoins.errors import StoreError
 from accesoins.geo import Level, Precision
+from accesoins.http_problems import ProblemError, not_found
 from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
 from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of, level_plural
 from accesoins.network import CostSourceCode
 from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer, public_sites
 from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
-from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.sources import Profession
 from accesoins.store import Store, diff_snapshots
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Response
 
+from accesoins.http_problems import problem_responses
 from accesoins.outputs.web._api.deps import (
     ClassesQuery,
     MeasureQuery,
@@ -15,7 +16,6 @@ from accesoins.outputs.web._api.deps import (
     SnapshotDep,
 )
 from accesoins.outputs.web._api.units import UnitQuery
-from accesoins.outputs.web._schemas import problem_responses
 
 router = APIRouter(prefix="/downloads", tags=["téléchargements"])
 _MEDIA = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from accesoins.http_problems import problem_responses
 from accesoins.outputs.web._api.deps import (
     ClassesQuery,
     MeasureQuery,
@@ -12,7 +13,6 @@ from accesoins.outputs.web._api.deps import (
     ServiceDep,
     SnapshotDep,
 )
-from accesoins.outputs.web._schemas import problem_responses
 
 router = APIRouter(tags=["couches"])
 GEOJSON = "application/geo+json"

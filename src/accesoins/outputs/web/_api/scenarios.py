@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from accesoins.http_problems import problem_responses
 from accesoins.outputs.web._scenarios import ScenarioCreate, ScenarioService
-from accesoins.outputs.web._schemas import problem_responses
 
 router = APIRouter(tags=["scénarios"])
 GEOJSON = "application/geo+json"
@@ -32,7 +32,7 @@ ScenariosDep = Annotated[ScenarioService, Depends(get_scenarios)]
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}}, **_ERRORS},
 )
-def simulate(body: ScenarioCreate, scenarios: ScenariosDep) -> Response:
+async def simulate(body: ScenarioCreate, scenarios: ScenariosDep) -> Response:
     """Applique les changements (ajouter une maison de santé, des habitants, retirer les généralistes d'une
     commune) à l'instantané et renvoie l'écart d'APL (après − avant) de chaque unité du niveau demandé.
 
@@ -41,4 +41,4 @@ def simulate(body: ScenarioCreate, scenarios: ScenariosDep) -> Response:
     (sites et logements placés) et `changed_bbox` (emprise des unités modifiées) accompagnent la collection.
     Un point hors du territoire de l'instantané est refusé (422, message en français).
     """
-    return Response(scenarios.simulate(body), media_type=GEOJSON)
+    return Response(await scenarios.simulate_in_pool(body), media_type=GEOJSON)

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from accesoins.http_problems import problem_responses
 from accesoins.outputs.web._api.deps import ServiceDep, SnapshotDep
-from accesoins.outputs.web._schemas import ComparisonPublic, FichePublic, UnitSummary, problem_responses
+from accesoins.outputs.web._schemas import ComparisonPublic, FichePublic, UnitSummary
 
 router = APIRouter(tags=["unités"])
 _ERRORS = problem_responses(e404="Niveau ou unité inconnu", e422="Paramètre non valide")
