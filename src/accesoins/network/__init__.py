@@ -10,7 +10,7 @@ networks plug in through the same :class:`CostSource` protocol
 and :func:`isochrones` draws the area reachable around sites.
 """
 
-from accesoins.network._costs import CostSource, CrowFlyCosts, OdTableCosts
+from accesoins.network._costs import CostSource, CrowFlyCosts, CrowFlyPoints, IndexedCosts, OdTableCosts
 from accesoins.network._graph import (
     RoadGraph,
     RoadNetworkCosts,
@@ -27,6 +27,8 @@ from accesoins.network._osm import RoadSpeedParameters, load_road_speeds, read_o
 __all__ = [
     "CostSource",
     "CrowFlyCosts",
+    "CrowFlyPoints",
+    "IndexedCosts",
     "OdTableCosts",
     "RoadGraph",
     "RoadNetworkCosts",
