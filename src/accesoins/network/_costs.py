@@ -114,9 +114,10 @@ class CrowFlyCosts:
             np.concatenate([origins["id"].to_numpy(dtype=object), destinations[key].to_numpy(dtype=object)])
         )
         codes = codes.astype(np.int64, copy=False)
+        n = len(origins)
         return (
-            CrowFlyPoints(_metric_xy(origins, self.crs), self._speeds(origins), codes[: len(origins)]),
-            CrowFlyPoints(_metric_xy(destinations, self.crs), self._speeds(destinations), codes[len(origins) :]),
+            CrowFlyPoints(_metric_xy(origins, self.crs), self._speeds(origins), codes[:n]),
+            CrowFlyPoints(_metric_xy(destinations, self.crs), self._speeds(destinations), codes[n:]),
         )
 
     def reach_m(self, max_time_min: float) -> float:
