@@ -27,6 +27,7 @@ from accesoins.indicators._supply import (
     etp_share,
     gp_activity,
 )
+from accesoins.indicators._tiles import in_memory_catchment, plan_tiles, tiled_catchment
 
 __all__ = [
     "APL_MODES",
@@ -50,7 +51,10 @@ __all__ = [
     "five_year_bands",
     "floating_catchment",
     "gp_activity",
+    "in_memory_catchment",
     "parse_decay",
+    "plan_tiles",
     "standardised_population",
+    "tiled_catchment",
     "unit_supply",
 ]
