@@ -42,6 +42,7 @@ CUTOFF_MIN = 20.0
 DECAY_SPEC = "steps:10=1,15=0.6667,20=0.3333"
 CELL_M = 200.0
 FRANCE_BOX_M = ((100_000.0, 1_100_000.0), (6_100_000.0, 7_100_000.0))  # Lambert-93
+NATIONAL_CELLS = 2_300_000
 RPPS = "health_professionals/rpps_2017_gironde33_generalistes_neurologues.csv"
 
 
@@ -81,10 +82,18 @@ def gironde_case(n_cells: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def france_case(n_cells: int, seed: int) -> dict[str, np.ndarray]:
-    """Synthetic cells over France's extent, clustered around towns; one site per 1,000 inhabitants."""
+    """Synthetic cells over France's extent, clustered around towns; one site per 1,000 inhabitants.
+
+    At 2.3 million cells the box is France's (1,000 km square, 400 towns);
+    smaller cases shrink the box and the number of towns with the cells, so the
+    density (cells, inhabitants and sites per km²) stays that of France.
+    """
     rng = np.random.default_rng(seed)
+    shrink = np.sqrt(n_cells / NATIONAL_CELLS)
     (x0, x1), (y0, y1) = FRANCE_BOX_M
-    towns = np.column_stack([rng.uniform(x0, x1, 400), rng.uniform(y0, y1, 400)])
+    x1, y1 = x0 + (x1 - x0) * shrink, y0 + (y1 - y0) * shrink
+    n_towns = max(round(400 * n_cells / NATIONAL_CELLS), 1)
+    towns = np.column_stack([rng.uniform(x0, x1, n_towns), rng.uniform(y0, y1, n_towns)])
     n_town = int(n_cells * 0.7)
     around = towns[rng.integers(0, len(towns), n_town)] + rng.normal(0.0, 8_000.0, (n_town, 2))
     background = np.column_stack(
@@ -108,7 +117,7 @@ def count_pairs(case: dict[str, np.ndarray]) -> int:
     return CrowFlyCosts().indexed(cells, sites, max_time_min=CUTOFF_MIN).origin.size
 
 
-def child(case_file: Path, mode: str, out_file: Path, tile_m: float) -> None:
+def child(case_file: Path, mode: str, out_file: Path, tile_points: int) -> None:
     """One measured run: E2SFCA of the cached case, then seconds and peak RSS on stdout."""
     from accesoins.indicators import in_memory_catchment, parse_decay, tiled_catchment
     from accesoins.network import CrowFlyCosts, CrowFlyPoints
@@ -124,7 +133,7 @@ def child(case_file: Path, mode: str, out_file: Path, tile_m: float) -> None:
     if mode == "memory":
         result = in_memory_catchment(*args, decay=decay, cutoff=CUTOFF_MIN)
     elif mode == "tiled":
-        result = tiled_catchment(*args, decay=decay, cutoff=CUTOFF_MIN, tile_m=tile_m)
+        result = tiled_catchment(*args, decay=decay, cutoff=CUTOFF_MIN, max_points=tile_points)
     else:
         from distributed import LocalCluster
 
@@ -133,7 +142,7 @@ def child(case_file: Path, mode: str, out_file: Path, tile_m: float) -> None:
         ) as cluster:
             start = time.perf_counter()  # the cluster's start is not the computation
             result = tiled_catchment(
-                *args, decay=decay, cutoff=CUTOFF_MIN, tile_m=tile_m, dask=cluster.scheduler_address
+                *args, decay=decay, cutoff=CUTOFF_MIN, max_points=tile_points, dask=cluster.scheduler_address
             )
     seconds = time.perf_counter() - start
     np.save(out_file, result.access)
@@ -141,11 +150,11 @@ def child(case_file: Path, mode: str, out_file: Path, tile_m: float) -> None:
     print(f"seconds={seconds:.2f} peak_rss_mb={peak_mb:.0f}")
 
 
-def measure(case_file: Path, mode: str, tile_m: float, work: Path) -> tuple[float, float, np.ndarray]:
+def measure(case_file: Path, mode: str, tile_points: int, work: Path) -> tuple[float, float, np.ndarray]:
     """Run one mode in a fresh process; its seconds, peak RSS (MB) and access values."""
     out = work / f"{mode}.npy"
     cmd = [sys.executable, __file__, "--child", mode, "--case-file", str(case_file), "--out", str(out)]
-    cmd += ["--tile-m", str(tile_m)]
+    cmd += ["--tile-points", str(tile_points)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     fields = dict(item.split("=") for item in done.stdout.split()[-2:])
     return float(fields["seconds"]), float(fields["peak_rss_mb"]), np.load(out)
@@ -157,23 +166,23 @@ def main() -> int:
     parser.add_argument("--cells", type=int, default=None, help="100,000 (département) or 2,300,000 (France)")
     parser.add_argument("--modes", default="memory,tiled,cluster")
     parser.add_argument("--curve", default="", help="France: comma-separated cell counts, tiled runs only")
-    parser.add_argument("--tile-m", type=float, default=10_000.0)
+    parser.add_argument("--tile-points", type=int, default=20_000, help="demand points per tile")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--child", choices=["memory", "tiled", "cluster"], help=argparse.SUPPRESS)
     parser.add_argument("--case-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.case_file, args.child, args.out, args.tile_m)
+        child(args.case_file, args.child, args.out, args.tile_points)
         return 0
     build = gironde_case if args.case == "departement" else france_case
-    default_cells = 100_000 if args.case == "departement" else 2_300_000
+    default_cells = 100_000 if args.case == "departement" else NATIONAL_CELLS
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.curve:
             for n in (int(v) for v in args.curve.split(",")):
                 np.savez(work / "case.npz", **build(n, args.seed))
-                seconds, peak, _ = measure(work / "case.npz", "tiled", args.tile_m, work)
+                seconds, peak, _ = measure(work / "case.npz", "tiled", args.tile_points, work)
                 print(f"curve cells={n} seconds={seconds:.2f} peak_rss_mb={peak:.0f}", flush=True)
             return 0
         n = args.cells or default_cells
@@ -181,12 +190,13 @@ def main() -> int:
         np.savez(work / "case.npz", **case)
         pairs = count_pairs(case) if n <= 300_000 else "not_counted"  # too many to hold at once
         print(
-            f"case={args.case} cells={n} sites={len(case['supply'])} pairs={pairs} tile_m={args.tile_m:g}",
+            f"case={args.case} cells={n} sites={len(case['supply'])} pairs={pairs} "
+            f"tile_points={args.tile_points}",
             flush=True,
         )
         reference: np.ndarray | None = None
         for mode in args.modes.split(","):
-            seconds, peak, access = measure(work / "case.npz", mode, args.tile_m, work)
+            seconds, peak, access = measure(work / "case.npz", mode, args.tile_points, work)
             if reference is None:
                 reference = access
             diff = float(np.abs(access - reference).max())

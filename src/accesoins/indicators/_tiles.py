@@ -1,7 +1,7 @@
 """Floating catchment tile by tile, so memory is bounded by a tile and tiles can run on Dask.
 
-The demand points are cut into square tiles; each tile gets the supply sites
-within the catchment's reach of its bounding box (its halo), so every pair
+The demand points are cut into tiles; each tile gets the supply sites within
+the catchment's reach of its bounding box (its halo), so every pair
 within the cutoff is computed exactly once, by the tile of its origin. Step 1
 needs a site's whole catchment: each tile adds its weighted demand per site
 and the partial sums are reduced across tiles; step 2 then runs per tile with
@@ -9,14 +9,17 @@ the ratios of its halo. Pairs are recomputed in step 2 rather than kept, so no
 task ever holds more than one tile's pairs.
 
 Tiles are Dask tasks: the local threaded scheduler by default, a distributed
-cluster when an address (``tcp://…``) is given. The result equals the
+cluster when an address (``tcp://…``) is given. Tiles hold a bounded number of
+demand points (a k-d split), so dense towns get small tiles. The result equals the
 in-memory path (:func:`in_memory_catchment`) up to the order of additions.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +31,7 @@ from accesoins.network import CrowFlyCosts, CrowFlyPoints
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-DEFAULT_TILE_M = 10_000.0  # side of a tile: about 2,500 cells of 200 m, a few million pairs at most
+DEFAULT_TILE_POINTS = 20_000  # demand points per tile: a few million pairs at most, ~100 MB
 
 
 @dataclass(frozen=True)
@@ -40,25 +43,33 @@ class Tile:
 
 
 def plan_tiles(
-    origins_xy: FloatArray, destinations_xy: FloatArray, *, tile_m: float, halo_m: float
+    origins_xy: FloatArray, destinations_xy: FloatArray, *, max_points: int, halo_m: float
 ) -> list[Tile]:
-    """Square tiles of side ``tile_m`` over the demand points, each with the sites within ``halo_m``."""
-    if len(origins_xy) == 0:
-        return []
-    cell = np.floor((origins_xy - origins_xy.min(axis=0)) / tile_m).astype(np.int64)
-    key = cell[:, 0] * (int(cell[:, 1].max()) + 1) + cell[:, 1]
-    order = np.argsort(key, kind="stable")
-    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    """Tiles of at most ``max_points`` demand points, each with the sites within ``halo_m`` of its box.
+
+    The points are halved at the median of the box's longer side until each
+    part is small enough (a k-d split), so dense towns get small tiles and the
+    countryside large ones: memory follows the points, not the area.
+    """
     by_x = np.argsort(destinations_xy[:, 0], kind="stable")
     sorted_x = destinations_xy[by_x, 0]
     tiles = []
-    for members in np.split(order, bounds):
+    stack = [np.arange(len(origins_xy), dtype=np.int64)] if len(origins_xy) else []
+    while stack:
+        members = stack.pop()
         xy = origins_xy[members]
-        (x0, y0), (x1, y1) = xy.min(axis=0) - halo_m, xy.max(axis=0) + halo_m
+        low, high = xy.min(axis=0), xy.max(axis=0)
+        if len(members) > max(max_points, 1):
+            axis = int(np.argmax(high - low))
+            half = len(members) // 2
+            split = np.argpartition(xy[:, axis], half)
+            stack += [members[split[half:]], members[split[:half]]]
+            continue
+        (x0, y0), (x1, y1) = low - halo_m, high + halo_m
         candidates = by_x[np.searchsorted(sorted_x, x0, "left") : np.searchsorted(sorted_x, x1, "right")]
         y = destinations_xy[candidates, 1]
         near = np.sort(candidates[(y >= y0) & (y <= y1)])
-        tiles.append(Tile(members.astype(np.int64), near.astype(np.int64)))
+        tiles.append(Tile(np.sort(members), near.astype(np.int64)))
     return tiles
 
 
@@ -89,11 +100,11 @@ def _tile_catchment(
     return np.asarray(part, dtype=np.float64)
 
 
-def _reduce(parts: Sequence[FloatArray], tiles: Sequence[Tile], n_destinations: int) -> FloatArray:
-    """Sum the tiles' partial catchments into one weighted demand per site."""
+def _reduce(parts: Sequence[FloatArray], destinations: Sequence[IntArray], n_destinations: int) -> FloatArray:
+    """Sum the tiles' partial catchments (each over its halo sites) into one weighted demand per site."""
     total = np.zeros(n_destinations)
-    for part, tile in zip(parts, tiles, strict=True):
-        total[tile.destinations] += part
+    for part, positions in zip(parts, destinations, strict=True):
+        total[positions] += part
     return total
 
 
@@ -118,10 +129,11 @@ def _tile_access(
     return _weights(costs, origins, destinations, decay, cutoff).spread(ratio[positions])
 
 
-def _assemble(parts: Sequence[FloatArray], tiles: Sequence[Tile], n_origins: int) -> FloatArray:
+def _assemble(parts: Sequence[FloatArray], origins: Sequence[IntArray], n_origins: int) -> FloatArray:
+    """Put each tile's access back at its points' positions."""
     access = np.zeros(n_origins)
-    for part, tile in zip(parts, tiles, strict=True):
-        access[tile.origins] = part
+    for part, positions in zip(parts, origins, strict=True):
+        access[positions] = part
     return access
 
 
@@ -135,40 +147,49 @@ def tiled_catchment(
     decay: Decay,
     cutoff: float,
     scale: float = 1.0,
-    tile_m: float = DEFAULT_TILE_M,
+    max_points: int = DEFAULT_TILE_POINTS,
     dask: str | None = None,
 ) -> FcaResult:
     """E2SFCA of ``origins`` (demand) to ``destinations`` (supply) on crow-fly costs, tile by tile.
 
+    ``max_points``: demand points per tile (bounds the memory of a task).
     ``dask``: address of a Dask distributed scheduler (``tcp://host:8786``);
     ``None`` runs the tiles on the local threaded scheduler.
     """
-    from dask.base import compute  # the engine is loaded only when tiles run
-    from dask.delayed import delayed
-
     p = np.ascontiguousarray(demand, dtype=np.float64)
     s = np.ascontiguousarray(supply, dtype=np.float64)
-    tiles = plan_tiles(origins.xy_m, destinations.xy_m, tile_m=tile_m, halo_m=costs.reach_m(cutoff))
-    task = delayed  # impure: keys are not hashes of the tiles' arrays
-    inputs = [(origins.take(t.origins), destinations.take(t.destinations)) for t in tiles]
-    parts = [
-        task(_tile_catchment)(costs, o, d, p[t.origins], decay, cutoff)
-        for t, (o, d) in zip(tiles, inputs, strict=True)
-    ]
-    catchment = task(_reduce)(parts, tiles, len(destinations))
-    ratio = task(_ratio)(catchment, s, scale)
-    access_parts = [
-        task(_tile_access)(costs, o, d, ratio, t.destinations, decay, cutoff)
-        for t, (o, d) in zip(tiles, inputs, strict=True)
-    ]
-    access = task(_assemble)(access_parts, tiles, len(origins))
+    tiles = plan_tiles(origins.xy_m, destinations.xy_m, max_points=max_points, halo_m=costs.reach_m(cutoff))
+    # A plain task graph: building it costs one dict entry per task (Delayed objects cost far more).
+    run = f"accesoins-fca-{uuid.uuid4().hex}"
+    catchment, ratio, access = f"{run}-catchment", f"{run}-ratio", f"{run}-access"
+    graph: dict[Any, Any] = {}
+    for k, t in enumerate(tiles):
+        o, d = origins.take(t.origins), destinations.take(t.destinations)
+        graph[(f"{run}-part", k)] = (_tile_catchment, costs, o, d, p[t.origins], decay, cutoff)
+        graph[(f"{run}-access", k)] = (_tile_access, costs, o, d, ratio, t.destinations, decay, cutoff)
+    keys = range(len(tiles))
+    graph[catchment] = (
+        _reduce,
+        [(f"{run}-part", k) for k in keys],
+        [t.destinations for t in tiles],
+        len(destinations),
+    )
+    graph[ratio] = (_ratio, catchment, s, scale)
+    graph[access] = (
+        _assemble,
+        [(f"{run}-access", k) for k in keys],
+        [t.origins for t in tiles],
+        len(origins),
+    )
     if dask:
-        from distributed import Client
+        from distributed import Client  # the engine is loaded only when tiles run
 
         with Client(dask) as client:  # type: ignore[no-untyped-call]
-            done = client.compute([catchment, ratio, access], sync=True)
+            done = client.get(graph, [catchment, ratio, access], sync=True)
     else:
-        done = compute(catchment, ratio, access, scheduler="threads")  # type: ignore[no-untyped-call]
+        from dask.threaded import get
+
+        done = get(graph, [catchment, ratio, access])
     return FcaResult(access=done[2], ratio=done[1], catchment_demand=done[0])
 
 
