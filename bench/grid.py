@@ -16,7 +16,7 @@ Costs: the crow-fly model (``parameters/crowfly.yaml``), DREES steps and a
 20-min cutoff. Each measured run is a fresh process (``--child``) that loads
 the case from an ``.npz`` cache, computes, and reports ``seconds`` (the
 E2SFCA: cost pairs and both steps, not the case loading) and its own peak RSS
-(``resource.getrusage``; the LocalCluster runs in-process, ``processes=False``,
+(``VmHWM`` of ``/proc/self/status``; the LocalCluster runs in-process, ``processes=False``,
 so its two workers are counted). The parent prints ``max_abs_diff=`` of each
 run's access against the in-memory run.
 
@@ -117,7 +117,7 @@ def count_pairs(case: dict[str, np.ndarray]) -> int:
     return CrowFlyCosts().indexed(cells, sites, max_time_min=CUTOFF_MIN).origin.size
 
 
-def child(case_file: Path, mode: str, out_file: Path, tile_points: int) -> None:
+def child(case_file: Path, mode: str, out_file: Path, tile_pairs: int) -> None:
     """One measured run: E2SFCA of the cached case, then seconds and peak RSS on stdout."""
     from accesoins.indicators import in_memory_catchment, parse_decay, tiled_catchment
     from accesoins.network import CrowFlyCosts, CrowFlyPoints
@@ -133,7 +133,7 @@ def child(case_file: Path, mode: str, out_file: Path, tile_points: int) -> None:
     if mode == "memory":
         result = in_memory_catchment(*args, decay=decay, cutoff=CUTOFF_MIN)
     elif mode == "tiled":
-        result = tiled_catchment(*args, decay=decay, cutoff=CUTOFF_MIN, max_points=tile_points)
+        result = tiled_catchment(*args, decay=decay, cutoff=CUTOFF_MIN, max_pairs=tile_pairs)
     else:
         from distributed import LocalCluster
 
@@ -142,19 +142,27 @@ def child(case_file: Path, mode: str, out_file: Path, tile_points: int) -> None:
         ) as cluster:
             start = time.perf_counter()  # the cluster's start is not the computation
             result = tiled_catchment(
-                *args, decay=decay, cutoff=CUTOFF_MIN, max_points=tile_points, dask=cluster.scheduler_address
+                *args, decay=decay, cutoff=CUTOFF_MIN, max_pairs=tile_pairs, dask=cluster.scheduler_address
             )
     seconds = time.perf_counter() - start
     np.save(out_file, result.access)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     print(f"seconds={seconds:.2f} peak_rss_mb={peak_mb:.0f}")
 
 
-def measure(case_file: Path, mode: str, tile_points: int, work: Path) -> tuple[float, float, np.ndarray]:
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (``VmHWM``: unlike ``ru_maxrss``, not inherited at exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(case_file: Path, mode: str, tile_pairs: int, work: Path) -> tuple[float, float, np.ndarray]:
     """Run one mode in a fresh process; its seconds, peak RSS (MB) and access values."""
     out = work / f"{mode}.npy"
     cmd = [sys.executable, __file__, "--child", mode, "--case-file", str(case_file), "--out", str(out)]
-    cmd += ["--tile-points", str(tile_points)]
+    cmd += ["--tile-pairs", str(tile_pairs)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     fields = dict(item.split("=") for item in done.stdout.split()[-2:])
     return float(fields["seconds"]), float(fields["peak_rss_mb"]), np.load(out)
@@ -166,14 +174,14 @@ def main() -> int:
     parser.add_argument("--cells", type=int, default=None, help="100,000 (département) or 2,300,000 (France)")
     parser.add_argument("--modes", default="memory,tiled,cluster")
     parser.add_argument("--curve", default="", help="France: comma-separated cell counts, tiled runs only")
-    parser.add_argument("--tile-points", type=int, default=20_000, help="demand points per tile")
+    parser.add_argument("--tile-pairs", type=int, default=2_000_000, help="bound on points × halo sites")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--child", choices=["memory", "tiled", "cluster"], help=argparse.SUPPRESS)
     parser.add_argument("--case-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.case_file, args.child, args.out, args.tile_points)
+        child(args.case_file, args.child, args.out, args.tile_pairs)
         return 0
     build = gironde_case if args.case == "departement" else france_case
     default_cells = 100_000 if args.case == "departement" else NATIONAL_CELLS
@@ -182,7 +190,7 @@ def main() -> int:
         if args.curve:
             for n in (int(v) for v in args.curve.split(",")):
                 np.savez(work / "case.npz", **build(n, args.seed))
-                seconds, peak, _ = measure(work / "case.npz", "tiled", args.tile_points, work)
+                seconds, peak, _ = measure(work / "case.npz", "tiled", args.tile_pairs, work)
                 print(f"curve cells={n} seconds={seconds:.2f} peak_rss_mb={peak:.0f}", flush=True)
             return 0
         n = args.cells or default_cells
@@ -191,12 +199,12 @@ def main() -> int:
         pairs = count_pairs(case) if n <= 300_000 else "not_counted"  # too many to hold at once
         print(
             f"case={args.case} cells={n} sites={len(case['supply'])} pairs={pairs} "
-            f"tile_points={args.tile_points}",
+            f"tile_pairs={args.tile_pairs}",
             flush=True,
         )
         reference: np.ndarray | None = None
         for mode in args.modes.split(","):
-            seconds, peak, access = measure(work / "case.npz", mode, args.tile_points, work)
+            seconds, peak, access = measure(work / "case.npz", mode, args.tile_pairs, work)
             if reference is None:
                 reference = access
             diff = float(np.abs(access - reference).max())

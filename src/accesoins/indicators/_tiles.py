@@ -9,8 +9,8 @@ the ratios of its halo. Pairs are recomputed in step 2 rather than kept, so no
 task ever holds more than one tile's pairs.
 
 Tiles are Dask tasks: the local threaded scheduler by default, a distributed
-cluster when an address (``tcp://…``) is given. Tiles hold a bounded number of
-demand points (a k-d split), so dense towns get small tiles. The result equals the
+cluster when an address (``tcp://…``) is given. A tile's points × halo sites
+is bounded (a k-d split), so dense towns get small tiles. The result equals the
 in-memory path (:func:`in_memory_catchment`) up to the order of additions.
 """
 
@@ -31,7 +31,7 @@ from accesoins.network import CrowFlyCosts, CrowFlyPoints
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-DEFAULT_TILE_POINTS = 20_000  # demand points per tile: a few million pairs at most, ~100 MB
+DEFAULT_TILE_PAIRS = 2_000_000  # bound on a tile's pairs (points × halo sites): ~100 MB
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,14 @@ class Tile:
 
 
 def plan_tiles(
-    origins_xy: FloatArray, destinations_xy: FloatArray, *, max_points: int, halo_m: float
+    origins_xy: FloatArray, destinations_xy: FloatArray, *, max_pairs: int, halo_m: float
 ) -> list[Tile]:
-    """Tiles of at most ``max_points`` demand points, each with the sites within ``halo_m`` of its box.
+    """Tiles whose points × halo sites stay within ``max_pairs`` (halo: the sites within ``halo_m``).
 
-    The points are halved at the median of the box's longer side until each
-    part is small enough (a k-d split), so dense towns get small tiles and the
-    countryside large ones: memory follows the points, not the area.
+    The points are halved at the median of the box's longer side until the
+    bound holds (a k-d split; a single point is never split), so dense towns
+    get small tiles and the countryside large ones: a tile's pairs, hence its
+    memory, are bounded whatever the density.
     """
     by_x = np.argsort(destinations_xy[:, 0], kind="stable")
     sorted_x = destinations_xy[by_x, 0]
@@ -59,17 +60,17 @@ def plan_tiles(
         members = stack.pop()
         xy = origins_xy[members]
         low, high = xy.min(axis=0), xy.max(axis=0)
-        if len(members) > max(max_points, 1):
+        (x0, y0), (x1, y1) = low - halo_m, high + halo_m
+        candidates = by_x[np.searchsorted(sorted_x, x0, "left") : np.searchsorted(sorted_x, x1, "right")]
+        y = destinations_xy[candidates, 1]
+        near = candidates[(y >= y0) & (y <= y1)]
+        if len(members) > 1 and len(members) * len(near) > max_pairs:
             axis = int(np.argmax(high - low))
             half = len(members) // 2
             split = np.argpartition(xy[:, axis], half)
             stack += [members[split[half:]], members[split[:half]]]
             continue
-        (x0, y0), (x1, y1) = low - halo_m, high + halo_m
-        candidates = by_x[np.searchsorted(sorted_x, x0, "left") : np.searchsorted(sorted_x, x1, "right")]
-        y = destinations_xy[candidates, 1]
-        near = np.sort(candidates[(y >= y0) & (y <= y1)])
-        tiles.append(Tile(np.sort(members), near.astype(np.int64)))
+        tiles.append(Tile(np.sort(members), np.sort(near).astype(np.int64)))
     return tiles
 
 
@@ -147,18 +148,18 @@ def tiled_catchment(
     decay: Decay,
     cutoff: float,
     scale: float = 1.0,
-    max_points: int = DEFAULT_TILE_POINTS,
+    max_pairs: int = DEFAULT_TILE_PAIRS,
     dask: str | None = None,
 ) -> FcaResult:
     """E2SFCA of ``origins`` (demand) to ``destinations`` (supply) on crow-fly costs, tile by tile.
 
-    ``max_points``: demand points per tile (bounds the memory of a task).
+    ``max_pairs``: bound on a tile's points × halo sites (bounds the memory of a task).
     ``dask``: address of a Dask distributed scheduler (``tcp://host:8786``);
     ``None`` runs the tiles on the local threaded scheduler.
     """
     p = np.ascontiguousarray(demand, dtype=np.float64)
     s = np.ascontiguousarray(supply, dtype=np.float64)
-    tiles = plan_tiles(origins.xy_m, destinations.xy_m, max_points=max_points, halo_m=costs.reach_m(cutoff))
+    tiles = plan_tiles(origins.xy_m, destinations.xy_m, max_pairs=max_pairs, halo_m=costs.reach_m(cutoff))
     # A plain task graph: building it costs one dict entry per task (Delayed objects cost far more).
     run = f"accesoins-fca-{uuid.uuid4().hex}"
     catchment, ratio, access = f"{run}-catchment", f"{run}-ratio", f"{run}-access"
