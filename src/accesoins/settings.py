@@ -9,12 +9,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """``ACCESOINS_DATA``: directory of source files; ``ACCESOINS_STORE``: the DuckDB store file."""
+    """Where things are, from ``ACCESOINS_*`` variables.
+
+    ``ACCESOINS_DATA``: directory of source files; ``ACCESOINS_STORE``: the DuckDB
+    store file; ``ACCESOINS_CACHE``: directory of derived tables kept between runs
+    (the communes of France as Parquet); ``ACCESOINS_DASK``: address of a Dask
+    distributed scheduler for tiled computations (none: local threads).
+    """
 
     model_config = SettingsConfigDict(env_prefix="ACCESOINS_", extra="ignore")
 
     data: Path = Field(default=Path("data"), description="répertoire des fichiers sources")
     store: Path = Field(default=Path("var/accesoins.duckdb"), description="fichier de l'entrepôt DuckDB")
+    cache: Path = Field(
+        default=Path.home() / ".cache" / "accesoins", description="répertoire des tables dérivées (cache)"
+    )
+    dask: str | None = Field(default=None, description="ordonnanceur Dask distribué (tcp://hôte:port)")
 
 
 def get_settings() -> Settings:
