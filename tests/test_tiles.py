@@ -74,7 +74,15 @@ def test_tiled_equals_in_memory_and_dataframe_path(case: tuple[gpd.GeoDataFrame,
     supply = np.ones(len(sites))
     whole = in_memory_catchment(demand, supply, cells, sites, CrowFlyCosts(), decay=DECAY, cutoff=CUTOFF)
     tiled = tiled_catchment(
-        demand, supply, cells, sites, CrowFlyCosts(), decay=DECAY, cutoff=CUTOFF, max_pairs=TILE_PAIRS
+        demand,
+        supply,
+        cells,
+        sites,
+        CrowFlyCosts(),
+        decay=DECAY,
+        cutoff=CUTOFF,
+        max_pairs=TILE_PAIRS,
+        dask="",
     )
     _check_equal(tiled, whole)
     costs = CrowFlyCosts().travel_times(cells_gdf, sites_gdf, max_time_min=CUTOFF)
@@ -93,7 +101,9 @@ def test_tiled_equals_in_memory_and_dataframe_path(case: tuple[gpd.GeoDataFrame,
 
 
 @pytest.mark.slow
-def test_tiles_on_a_dask_local_cluster(case: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]) -> None:
+def test_tiles_on_a_dask_local_cluster_named_by_the_settings(
+    case: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
     distributed = pytest.importorskip("distributed")
     cells_gdf, _ = case
     cells, sites = _points(case)
@@ -103,15 +113,9 @@ def test_tiles_on_a_dask_local_cluster(case: tuple[gpd.GeoDataFrame, gpd.GeoData
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
+        monkeypatch.setenv("ACCESOINS_DASK", cluster.scheduler_address)
         tiled = tiled_catchment(
-            demand,
-            supply,
-            cells,
-            sites,
-            CrowFlyCosts(),
-            decay=DECAY,
-            cutoff=CUTOFF,
-            max_pairs=TILE_PAIRS,
-            dask=cluster.scheduler_address,
+            demand, supply, cells, sites, CrowFlyCosts(), decay=DECAY, cutoff=CUTOFF, max_pairs=TILE_PAIRS
         )
+        assert cluster.scheduler.transition_counter > 0  # the tiles ran on the cluster
     _check_equal(tiled, whole)

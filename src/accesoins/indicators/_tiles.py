@@ -155,8 +155,12 @@ def tiled_catchment(
 
     ``max_pairs``: bound on a tile's points × halo sites (bounds the memory of a task).
     ``dask``: address of a Dask distributed scheduler (``tcp://host:8786``);
-    ``None`` runs the tiles on the local threaded scheduler.
+    ``None`` takes the ``ACCESOINS_DASK`` setting; an empty address (or no
+    setting) runs the tiles on the local threaded scheduler.
     """
+    from accesoins.settings import get_settings
+
+    address = get_settings().dask if dask is None else dask
     p = np.ascontiguousarray(demand, dtype=np.float64)
     s = np.ascontiguousarray(supply, dtype=np.float64)
     tiles = plan_tiles(origins.xy_m, destinations.xy_m, max_pairs=max_pairs, halo_m=costs.reach_m(cutoff))
@@ -182,10 +186,10 @@ def tiled_catchment(
         [t.origins for t in tiles],
         len(origins),
     )
-    if dask:
+    if address:
         from distributed import Client  # the engine is loaded only when tiles run
 
-        with Client(dask) as client:  # type: ignore[no-untyped-call]
+        with Client(address) as client:  # type: ignore[no-untyped-call]
             done = client.get(graph, [catchment, ratio, access], sync=True)
     else:
         from dask.threaded import get
