@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,7 @@ DECAY_SPEC = "steps:10=1,15=0.6667,20=0.3333"
 CELL_M = 200.0
 FRANCE_BOX_M = ((100_000.0, 1_100_000.0), (6_100_000.0, 7_100_000.0))  # Lambert-93
 NATIONAL_CELLS = 2_300_000
+MODES = ("memory", "tiled", "cluster", "frame")  # frame: the DataFrame path with text ids
 RPPS = "health_professionals/rpps_2017_gironde33_generalistes_neurologues.csv"
 
 
@@ -117,6 +119,34 @@ def count_pairs(case: dict[str, np.ndarray]) -> int:
     return CrowFlyCosts().indexed(cells, sites, max_time_min=CUTOFF_MIN).origin.size
 
 
+def frame_path(case: Any, decay: Any) -> Any:
+    """The DataFrame path: text identifiers, a long cost table and ``catchment_access``."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from accesoins.indicators import FcaResult, catchment_access
+    from accesoins.network import CrowFlyCosts
+
+    xy, site_xy = case["cell_xy"], case["site_xy"]
+    cell_id = pd.Index([f"CRS2154RES200mN{int(y)}E{int(x)}-{k}" for k, (x, y) in enumerate(xy)])
+    site_id = pd.Index([f"site-{k}" for k in range(len(site_xy))])
+    cells = gpd.GeoDataFrame(
+        {"id": cell_id}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:2154"
+    )
+    sites = gpd.GeoDataFrame(
+        {"id": site_id}, geometry=gpd.points_from_xy(site_xy[:, 0], site_xy[:, 1]), crs="EPSG:2154"
+    )
+    costs = CrowFlyCosts().travel_times(cells, sites, max_time_min=CUTOFF_MIN)
+    result = catchment_access(
+        pd.Series(case["population"], index=cell_id),
+        pd.Series(case["supply"], index=site_id),
+        costs,
+        decay=decay,
+        cutoff=CUTOFF_MIN,
+    )
+    return FcaResult(result.access.to_numpy(), result.ratio.to_numpy(), result.catchment_demand.to_numpy())
+
+
 def child(case_file: Path, mode: str, out_file: Path, tile_pairs: int) -> None:
     """One measured run: E2SFCA of the cached case, then seconds and peak RSS on stdout."""
     from accesoins.indicators import in_memory_catchment, parse_decay, tiled_catchment
@@ -130,7 +160,9 @@ def child(case_file: Path, mode: str, out_file: Path, tile_pairs: int) -> None:
     decay, costs = parse_decay(DECAY_SPEC), CrowFlyCosts()
     args = (case["population"], case["supply"], cells, sites, costs)
     start = time.perf_counter()
-    if mode == "memory":
+    if mode == "frame":
+        result = frame_path(case, decay)
+    elif mode == "memory":
         result = in_memory_catchment(*args, decay=decay, cutoff=CUTOFF_MIN)
     elif mode == "tiled":
         result = tiled_catchment(*args, decay=decay, cutoff=CUTOFF_MIN, max_pairs=tile_pairs)
@@ -172,11 +204,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=["departement", "france"], default="departement")
     parser.add_argument("--cells", type=int, default=None, help="100,000 (département) or 2,300,000 (France)")
-    parser.add_argument("--modes", default="memory,tiled,cluster")
+    parser.add_argument("--modes", default="memory,tiled,cluster", help=f"among {','.join(MODES)}")
     parser.add_argument("--curve", default="", help="France: comma-separated cell counts, tiled runs only")
     parser.add_argument("--tile-pairs", type=int, default=2_000_000, help="bound on points × halo sites")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--child", choices=["memory", "tiled", "cluster"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--case-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
