@@ -19,14 +19,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from accesoins.indicators._decay import Decay
 from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
-from accesoins.network import CrowFlyCosts, CrowFlyPoints
+
+if TYPE_CHECKING:  # at run time the cost model is only called: indicators need not load geopandas
+    from accesoins.network import CrowFlyCosts, CrowFlyPoints
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
