@@ -151,7 +151,10 @@ def _options(
 
 
 Territory = Annotated[
-    str, typer.Option("--territory", "-t", help="Département (33), SIREN d'EPCI ou codes commune.")
+    str,
+    typer.Option(
+        "--territory", "-t", help="France, région (R75), département (33), SIREN d'EPCI ou codes commune."
+    ),
 ]
 Vintage = Annotated[
     int, typer.Option("--vintage", help="Millésime des paramètres APL de la DREES (2022, 2023).")
