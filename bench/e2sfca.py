@@ -21,7 +21,8 @@ largest access value.
 
     python bench/e2sfca.py                       # both, 5 runs of ours, 1 of PySAL
     python bench/e2sfca.py --communes 5000 --repeat 9 --pysal-repeat 2
-    python bench/e2sfca.py --only ours --cache /tmp/e2sfca.npz   # whole-process timing
+    python bench/e2sfca.py --only ours --cache /tmp/e2sfca.npz   # one side as a whole process
+    python bench/e2sfca.py --whole-process 3    # whole processes, alternated, with the pairwise ratio
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -221,6 +224,40 @@ def run_pysal(
     return median, result
 
 
+def whole_process(args: argparse.Namespace) -> int:
+    """Whole processes, alternated (ours, PySAL, load-only baseline) ``args.whole_process`` times.
+
+    Each run is a fresh interpreter that imports its library, reads the cached
+    case and computes once: what a user waiting for a command sees. The ratio
+    is taken pair by pair (PySAL run k / ours run k), so a machine whose speed
+    drifts between rounds affects both sides of a pair alike.
+    """
+    cache = args.cache or Path(tempfile.gettempdir()) / f"e2sfca-{args.communes}-{args.seed}.npz"
+    load_or_build(args.communes, seed=args.seed, speed_kph=args.speed_kph, cache=cache)
+    base = [sys.executable, __file__, "--communes", str(args.communes), "--seed", str(args.seed)]
+    base += ["--speed-kph", str(args.speed_kph), "--ids", args.ids, "--cache", str(cache)]
+    commands = {
+        "ours": [*base, "--only", "ours", "--repeat", "1"],
+        "pysal": [*base, "--only", "pysal"],
+        "load": [*base, "--only", "load"],
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.whole_process):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            seconds[name].append(time.perf_counter() - start)
+    for name, runs in seconds.items():
+        print(f"process_{name}_runs_s={','.join(f'{t:.2f}' for t in runs)}")
+        print(f"process_{name}_median_s={statistics.median(runs):.2f}")
+    rounds = list(zip(seconds["pysal"], seconds["ours"], seconds["load"], strict=True))
+    # beyond the shared baseline (interpreter, imports, reading the case): a rough estimate only
+    net = [(p - base_s) / max(o - base_s, 1e-3) for p, o, base_s in rounds]
+    print(f"process_ratio_beyond_load={statistics.median(net):.1f}")
+    print(f"process_ratio={statistics.median([p / o for p, o, _ in rounds]):.1f}")  # PySAL / ours
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--communes", type=int, default=35_000, help="number of communes (default 35000)")
@@ -238,7 +275,16 @@ def main(argv: list[str] | None = None) -> int:
         "--ids", choices=("int", "code"), default="int", help="int64 ids, or INSEE-like strings (code)"
     )
     parser.add_argument("--cache", type=Path, help=".npz file keeping the synthetic case between runs")
+    parser.add_argument(
+        "--whole-process",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="time whole processes instead: ROUNDS alternated runs of ours, PySAL and a load-only baseline",
+    )
     args = parser.parse_args(argv)
+    if args.whole_process:
+        return whole_process(args)
 
     demand, supply, costs = load_or_build(
         args.communes, seed=args.seed, speed_kph=args.speed_kph, cache=args.cache

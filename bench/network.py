@@ -31,7 +31,7 @@ import numba
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-import accesoins.network._graph as graph_module
+import accesoins.network._dijkstra as dijkstra_module
 from accesoins.network import RoadGraph, build_graph, graph_from_ways, read_osm_ways, travel_time_pairs
 
 DATA = Path(os.environ.get("ACCESOINS_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
@@ -273,7 +273,7 @@ def bench_scaling(side: int) -> None:
     print(
         f"  query: one uncapped Dijkstra (all nodes settled) costs {per_search / mn * 1e3:.0f} ms per "
         f"million nodes (1 thread); working memory {work_mb:.0f} MB per million nodes and thread, "
-        f"plus at most {graph_module.MAX_BLOCK_CELLS * 8 / 1e6:.0f} MB for a block of results"
+        f"plus at most {dijkstra_module.MAX_BLOCK_CELLS * 8 / 1e6:.0f} MB for a block of results"
     )
 
 

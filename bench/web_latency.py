@@ -115,10 +115,12 @@ async def _load(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store", type=Path, default=Path(os.environ.get("ACCESOINS_STORE",
-                                                                         "var/accesoins.duckdb")))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--store", type=Path, default=Path(os.environ.get("ACCESOINS_STORE", "var/accesoins.duckdb"))
+    )
     parser.add_argument("--url", help="an already running server (otherwise one is started)")
     parser.add_argument("--snapshot", default=None, help="snapshot id (default: the latest)")
     parser.add_argument("--requests", type=int, default=200)

@@ -11,6 +11,7 @@ same directed cost in both steps.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -396,3 +397,21 @@ def test_pysal_gives_nan_where_accesoins_gives_zero(pysal: ModuleType) -> None:
     assert ours["A"] == pytest.approx(theirs["A"], abs=1e-15)
     assert ours["B"] == 0.0
     assert np.isnan(theirs["B"])
+
+
+@pytest.mark.slow  # reads the national DREES workbook
+def test_compare_apl_rho_is_spearman_with_ties(data_dir: Path) -> None:
+    """ρ without scipy.stats: Pearson of average ranks, as spearmanr, on the real DREES APL (many ties)."""
+    from scipy.stats import spearmanr
+
+    from accesoins.indicators import compare_apl
+    from accesoins.sources import read_apl_drees
+
+    book = data_dir / "apl_drees" / "apl_medecins_generalistes_2022_2023_drees.xlsx"
+    reference = read_apl_drees(book, 2023).set_index("commune_code")["apl"]
+    ours = reference.round(0)  # rounding to whole consultations makes many ties
+    comparison = compare_apl(ours, reference)
+    both = pd.concat([ours.rename("a"), reference.rename("b")], axis=1).dropna()
+    assert comparison.n_units == len(both) > 34_000
+    assert comparison.rho == pytest.approx(spearmanr(both["a"], both["b"]).statistic, abs=1e-12)
+    assert 0.9 < comparison.rho < 1.0

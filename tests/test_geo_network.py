@@ -52,6 +52,24 @@ def test_territories(gironde_communes: gpd.GeoDataFrame) -> None:
     assert len(parse_territory("33063, 33318").select(communes)) == 2
     with pytest.raises(ConfigurationError, match="code\\(s\\) commune inconnu\\(s\\) : 33999"):
         parse_territory("33063,33999").select(communes)
+    nouvelle_aquitaine = parse_territory("R75").select(communes)  # région code 75, not Paris
+    assert set(nouvelle_aquitaine["department"]) == {
+        "16",
+        "17",
+        "19",
+        "23",
+        "24",
+        "33",
+        "40",
+        "47",
+        "64",
+        "79",
+        "86",
+        "87",
+    }
+    assert len(nouvelle_aquitaine) == 4_293 and "75101" not in set(nouvelle_aquitaine["commune_code"])
+    france = parse_territory("France").select(communes)
+    assert len(france) == len(communes) and {"33063", "75101", "97411"} <= set(france["commune_code"])
 
 
 def test_crowfly_times(gironde_communes: gpd.GeoDataFrame) -> None:

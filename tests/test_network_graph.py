@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import accesoins.network._graph as graph_module
+import accesoins.network._build as build_module
 from accesoins.errors import NetworkError, UnknownChoiceError
 from accesoins.network import (
     CostSource,
@@ -260,7 +260,7 @@ def test_load_or_build_uses_the_cache(osm_dir: Path, tmp_path: Path, monkeypatch
     def no_parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the extract was parsed again")
 
-    monkeypatch.setattr(graph_module, "read_osm_ways", no_parse)
+    monkeypatch.setattr(build_module, "read_osm_ways", no_parse)
     second = load_or_build(osm_dir / REDON, "walk", tmp_path)
     for name in ("indptr", "indices", "time_min", "length_m", "node_lon", "node_osm_id"):
         np.testing.assert_array_equal(getattr(first, name), getattr(second, name))

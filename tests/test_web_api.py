@@ -56,7 +56,7 @@ def test_snapshots_and_catalog(client: TestClient, store_path: Path, gironde: st
     assert sum(s["latest"] for s in snaps) == 1
     cat = client.get("/api/catalog", params={"snapshot": gironde}).json()
     levels = {lv["id"]: lv["count"] for lv in cat["levels"]}
-    assert levels == {"commune": 535, "iris": 88, "carreau": 1254}  # IRIS from their contours; 54 small cells in 16 groups
+    assert levels == {"commune": 535, "iris": 88, "carreau": 1254}  # 54 small cells in 16 groups
     assert [p["id"] for p in cat["professions"]] == ["generaliste", "neurologue"]
     assert cat["professions"][0]["label"] == "Médecin généraliste"
     assert {m["id"] for m in cat["methods"]} == {"quantiles", "jenks"}

@@ -13,33 +13,20 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import shapely
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from accesoins import __version__, geo, indicators, network, outputs, scenarios, sources
+from accesoins import __version__
 from accesoins.errors import AccesoinsError, ConfigurationError, DataFileError
 from accesoins.french import format_number
-from accesoins.labels import label_of
-from accesoins.observatory import (
-    BUILD_STEPS,
-    BuildOptions,
-    CostMode,
-    DemandMode,
-    build_observatory,
-    validate_apl,
-)
-from accesoins.settings import get_settings
-from accesoins.sources._table import Column, read_table
-from accesoins.store import Store, diff_snapshots, indicator_layer, save_scenario
+
+if TYPE_CHECKING:
+    from accesoins.observatory import BuildOptions
+
+# Heavy libraries and the stages are imported inside the commands that use them, so that
+# `accesoins --help` and a mistyped command answer at once.
 
 app = typer.Typer(
     help="accesoins — observatoire de l'accès aux soins de premier recours (APL, densités, temps d'accès).",
@@ -96,6 +83,8 @@ def main(
     version: Annotated[bool, typer.Option("--version", help="Affiche la version et quitte.")] = False,
 ) -> None:
     """Options communes à toutes les commandes."""
+    from rich.logging import RichHandler
+
     if version:
         out.print(f"accesoins {__version__}")
         raise typer.Exit()
@@ -107,15 +96,21 @@ def main(
 
 
 def _data_dir(value: Path | None) -> Path:
+    from accesoins.settings import get_settings
+
     return value if value is not None else get_settings().data
 
 
 def _store(value: Path | None) -> Path:
+    from accesoins.settings import get_settings
+
     return value if value is not None else get_settings().store
 
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[str], None]]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -145,6 +140,9 @@ def _options(
     demand: str,
     activity: str,
 ) -> BuildOptions:
+    from accesoins import geo
+    from accesoins.observatory import BuildOptions, CostMode, DemandMode
+
     cost = {"road": "route", "crowfly": "vol_oiseau"}.get(cost, cost)
     if cost not in ("auto", "table", "vol_oiseau", "route"):
         raise ConfigurationError(f"source de temps « {cost} » inconnue : auto, table, vol_oiseau ou route")
@@ -162,7 +160,10 @@ def _options(
 
 
 Territory = Annotated[
-    str, typer.Option("--territory", "-t", help="Département (33), SIREN d'EPCI ou codes commune.")
+    str,
+    typer.Option(
+        "--territory", "-t", help="France, région (R75), département (33), SIREN d'EPCI ou codes commune."
+    ),
 ]
 Vintage = Annotated[
     int, typer.Option("--vintage", help="Millésime des paramètres APL de la DREES (2022, 2023).")
@@ -194,6 +195,11 @@ def build(
     activite: Activity = "uniforme",
 ) -> None:
     """Construit l'observatoire d'un territoire et l'enregistre comme nouvel instantané."""
+    from accesoins import geo, indicators, network
+    from accesoins.labels import label_of
+    from accesoins.observatory import BUILD_STEPS, build_observatory
+    from accesoins.store import Store
+
     options = _options(territory, data_dir, store, vintage, cost, demand, activite)
     with _progress(BUILD_STEPS) as step:
         snapshot_id = build_observatory(options, step)
@@ -220,6 +226,10 @@ def validate_apl_command(
     activite: Activity = "uniforme",
 ) -> None:
     """Compare l'APL communale calculée à celle publiée par la DREES (ρ de Spearman, erreur, biais)."""
+    from accesoins import indicators, network
+    from accesoins.labels import label_of
+    from accesoins.observatory import BUILD_STEPS, validate_apl
+
     options = _options(territory, data_dir, None, vintage, cost, demand, activite)
     with _progress(BUILD_STEPS - 1) as step:
         comparison, results = validate_apl(options, step)
@@ -252,6 +262,9 @@ def indicators_command(
     Secret statistique (seuil k de l'instantané) : les unités de moins de k habitants sont regroupées
     dans un groupe fixe (carreau de 1 km, 2 km… ; IRIS de leur commune) ou masquées.
     """
+    from accesoins import outputs
+    from accesoins.store import Store, indicator_layer
+
     with Store(_store(store), read_only=True) as s:
         sid = s.resolve(snapshot)
         gate = outputs.snapshot_gate(s, sid)
@@ -287,6 +300,11 @@ def zones_command(
     avec son intervalle de confiance exact ; rapport des APL ; part de l'offre de la commune dont le
     lieu d'exercice infra-communal est inconnu (placée à la mairie).
     """
+    import numpy as np
+    import pandas as pd
+    from rich.table import Table
+
+    from accesoins.store import Store
     with Store(_store(store), read_only=True) as s:
         sid = s.resolve(snapshot)
         table = s.table("zone_comparison", sid, where="profession = ?", args=[profession])
@@ -374,6 +392,11 @@ def fca(
             "omettez-le pour tout garder"
         )
     _check_output_file(out_path)
+    import pandas as pd
+
+    from accesoins import indicators, outputs
+    from accesoins.sources._table import Column, read_table
+
     decay_fn = indicators.parse_decay(decay)
     values = [Column("id", nullable=False), Column("value", "float", nullable=False, minimum=0)]
     d = read_table(demand, values, sep=",")
@@ -418,6 +441,12 @@ def diff(
     store: StorePath = None,
 ) -> None:
     """Liste les praticiens arrivés ou partis et les évolutions d'indicateurs entre deux instantanés."""
+    from rich.table import Table
+
+    from accesoins import outputs, sources
+    from accesoins.labels import label_of
+    from accesoins.store import Store, diff_snapshots
+
     with Store(_store(store), read_only=True) as s:
         result = diff_snapshots(s, s.resolve(before), s.resolve(after), level=level)
     out.print(
@@ -444,6 +473,10 @@ def diff(
 @_friendly
 def snapshots(store: StorePath = None) -> None:
     """Liste les instantanés de l'entrepôt."""
+    from rich.table import Table
+
+    from accesoins.store import Store
+
     with Store(_store(store), read_only=True) as s:
         snaps = s.snapshots()
     table = Table("instantané", "territoire", "créé le (UTC)")
@@ -455,13 +488,15 @@ def snapshots(store: StorePath = None) -> None:
 @app.command()
 @_friendly
 def fetch(
-    source: Annotated[str, typer.Argument(help=f"Source : {', '.join(sources.CATALOG)}.")],
+    source: Annotated[str, typer.Argument(help="Source du catalogue (liste : accesoins sources).")],
     data_dir: DataDir = None,
     url: Annotated[
         str | None, typer.Option("--url", help="Adresse à utiliser à la place de l'adresse officielle.")
     ] = None,
 ) -> None:
     """Télécharge un fichier officiel dans DATA_DIR/raw/SOURCE/ avec son empreinte SHA-256."""
+    from accesoins import sources
+
     path = sources.fetch(source, _data_dir(data_dir), url=url)
     out.print(f"{source} : {path} ({sources.sha256_of(path)[:16]}…)")
 
@@ -484,6 +519,12 @@ def scenario_run(
     store: StorePath = None,
 ) -> None:
     """Applique un scénario au dernier instantané (ou à celui qu'il nomme) et affiche les écarts d'APL."""
+    from rich.table import Table
+
+    from accesoins import geo, outputs, scenarios
+    from accesoins.labels import label_of
+    from accesoins.store import Store, save_scenario
+
     definition = scenarios.read_scenario(file)
     with Store(_store(store), read_only=True) as s:
         if definition.territoire is not None and definition.instantane in ("dernier", "latest"):
@@ -537,6 +578,11 @@ def scenario_sites(
     store: StorePath = None,
 ) -> None:
     """Classe des locaux candidats et choisit les k meilleurs pour les habitants sous-dotés."""
+    from rich.table import Table
+
+    from accesoins import scenarios
+    from accesoins.store import Store
+
     places = scenarios.read_candidates(candidates)
     with Store(_store(store), read_only=True) as s:
         engine = scenarios.ScenarioEngine.from_store(s, s.resolve(snapshot))
@@ -568,6 +614,11 @@ def isochrones(
     store: StorePath = None,
 ) -> None:
     """Dessine les zones atteignables en 5, 10, 15, 20 minutes autour d'un lieu (voiture ou marche)."""
+    import geopandas as gpd
+    import shapely
+
+    from accesoins import network
+
     try:
         budgets = [float(m) for m in minutes.split(",") if m.strip()]
     except ValueError as exc:
@@ -589,6 +640,10 @@ def isochrones(
 @app.command("sources")
 def list_sources() -> None:
     """Liste les sources connues, leur producteur et leur adresse officielle."""
+    from rich.table import Table
+
+    from accesoins import sources
+
     table = Table("source", "contenu", "producteur", "adresse")
     for spec in sources.CATALOG.values():
         table.add_row(spec.name, spec.label, spec.publisher, spec.url or "—")
@@ -612,6 +667,9 @@ def check_disclosure_command(
     ] = None,
 ) -> None:
     """Vérifie qu'un export respecte le secret statistique avant de le publier (code 1 sinon)."""
+    from accesoins import outputs
+    from accesoins.settings import get_settings
+
     k = get_settings().disclosure_k if k is None else k
     found = outputs.check_disclosure(path, k=k)
     if not found:
@@ -640,6 +698,9 @@ def export_command(
     store: StorePath = None,
 ) -> None:
     """Exporte tout l'instantané pour les SIG : GeoPackage stylé pour QGIS, GeoParquet et CSV."""
+    from accesoins import outputs
+    from accesoins.store import Store
+
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     with Store(_store(store), read_only=True) as s:
         sid = s.resolve(snapshot)
@@ -663,6 +724,7 @@ def serve(
     import uvicorn
 
     from accesoins.app import create_app
+    from accesoins.store import Store
 
     path = _store(store)
     with Store(path, read_only=True) as s:
@@ -688,6 +750,9 @@ def report_command(
     store: StorePath = None,
 ) -> None:
     """Fiche PDF d'une commune : carte, APL, chiffres clés face au département, évolution, sources."""
+    from accesoins import outputs
+    from accesoins.store import Store
+
     if not all_units and not unit:
         raise ConfigurationError("indiquez --unit CODE (ex. --unit 33063) ou --all pour tout le territoire")
     with Store(_store(store), read_only=True) as s:
@@ -718,6 +783,9 @@ def brochure_command(
     store: StorePath = None,
 ) -> None:
     """Brochure PDF pour les professionnels qui envisagent de s'installer : besoins, écosystème, contacts."""
+    from accesoins import outputs
+    from accesoins.store import Store
+
     config = outputs.load_brochure_config(contacts)
     with Store(_store(store), read_only=True) as s:
         path = outputs.build_brochure(
@@ -812,6 +880,8 @@ def registers_import(
     store: StorePath = None,
 ) -> None:
     """Importe un CSV dans un registre, tout ou rien : ligne fautive ou interruption, rien n'est importé."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from accesoins import registers
 
     if csv_path.is_dir():

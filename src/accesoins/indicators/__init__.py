@@ -44,6 +44,7 @@ from accesoins.indicators._supply import (
     etp_share,
     gp_activity,
 )
+from accesoins.indicators._tiles import in_memory_catchment, plan_tiles, tiled_catchment
 from accesoins.indicators._zones import onpv_comparison, zone_indicators
 
 __all__ = [
@@ -80,11 +81,14 @@ __all__ = [
     "five_year_bands",
     "floating_catchment",
     "gp_activity",
+    "in_memory_catchment",
     "iris_standardised",
     "level_table",
     "onpv_comparison",
     "parse_decay",
+    "plan_tiles",
     "standardised_population",
+    "tiled_catchment",
     "unit_supply",
     "zone_indicators",
 ]

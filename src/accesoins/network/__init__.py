@@ -10,26 +10,23 @@ networks plug in through the same :class:`CostSource` protocol
 and :func:`isochrones` draws the area reachable around sites.
 """
 
+from accesoins.network._build import build_graph, graph_from_ways
+from accesoins.network._cache import graph_cache_key, load_or_build
 from accesoins.network._codes import CostSourceCode
-from accesoins.network._costs import CostSource, CrowFlyCosts, OdTableCosts
-from accesoins.network._graph import (
-    RoadGraph,
-    RoadNetworkCosts,
-    build_graph,
-    graph_cache_key,
-    graph_from_ways,
-    haversine_m,
-    load_or_build,
-    travel_time_pairs,
-)
+from accesoins.network._costs import CostSource, CrowFlyCosts, CrowFlyPoints, IndexedCosts, OdTableCosts
+from accesoins.network._dijkstra import travel_time_pairs
+from accesoins.network._graph import RoadGraph, haversine_m
 from accesoins.network._isochrones import export_isochrones, isochrones
 from accesoins.network._osm import RoadSpeedParameters, load_road_speeds, read_osm_ways
+from accesoins.network._road_costs import RoadNetworkCosts
 from accesoins.network._stored import cost_tables, stored_cost_source
 
 __all__ = [
     "CostSource",
     "CostSourceCode",
     "CrowFlyCosts",
+    "CrowFlyPoints",
+    "IndexedCosts",
     "OdTableCosts",
     "RoadGraph",
     "RoadNetworkCosts",

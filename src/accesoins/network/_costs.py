@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.spatial import cKDTree
 
@@ -15,6 +17,9 @@ from accesoins.network._codes import CostSourceCode
 from accesoins.parameters import CrowFlyParameters, load_crowfly_parameters
 
 log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 COST_COLUMNS = ["origin_id", "destination_id", "travel_time_min"]
 METRIC_CRS = "EPSG:2154"  # Lambert-93, metres: metropolitan France
@@ -37,7 +42,38 @@ class CostSource(Protocol):
     ) -> pd.DataFrame: ...
 
 
-def _metric_xy(points: gpd.GeoDataFrame, crs: str) -> np.ndarray:
+@dataclass(frozen=True)
+class CrowFlyPoints:
+    """One point layer for the crow-fly model: metric coordinates, speed and an integer unit code.
+
+    Identifiers are factorised once, at the edge (:meth:`CrowFlyCosts.points`);
+    everything after works on positions.
+    """
+
+    xy_m: FloatArray
+    speed_kph: FloatArray
+    unit: IntArray
+
+    def __len__(self) -> int:
+        return int(self.unit.size)
+
+    def take(self, positions: IntArray) -> CrowFlyPoints:
+        """The points at ``positions`` (a tile and its halo)."""
+        return CrowFlyPoints(self.xy_m[positions], self.speed_kph[positions], self.unit[positions])
+
+
+@dataclass(frozen=True)
+class IndexedCosts:
+    """Travel times of the reachable pairs, by position in the origin and destination layers."""
+
+    origin: IntArray
+    destination: IntArray
+    travel_time_min: FloatArray
+    n_origins: int
+    n_destinations: int
+
+
+def _metric_xy(points: gpd.GeoDataFrame, crs: str) -> FloatArray:
     if points.crs is None:
         raise ConfigurationError("couche de points sans système de coordonnées (CRS) : précisez-le")
     projected = points.geometry.to_crs(crs)
@@ -61,7 +97,7 @@ class CrowFlyCosts:
         self.parameters = parameters or load_crowfly_parameters()
         self.crs = crs
 
-    def _speeds(self, layer: gpd.GeoDataFrame) -> np.ndarray:
+    def _speeds(self, layer: gpd.GeoDataFrame) -> FloatArray:
         p = self.parameters
         speeds = np.asarray(p.speeds_kph, dtype=np.float64)
         if "density_per_km2" not in layer.columns:
@@ -70,49 +106,62 @@ class CrowFlyCosts:
         cls = np.searchsorted(np.asarray(p.density_breaks_per_km2), np.nan_to_num(dens, nan=0.0), "right")
         return np.asarray(speeds[cls], dtype=np.float64)
 
-    def reach_km(self, max_time_min: float) -> float:
-        """Longest straight-line distance a trip of ``max_time_min`` can cover."""
+    def points(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame
+    ) -> tuple[CrowFlyPoints, CrowFlyPoints]:
+        """Both layers as arrays, factorised once: an origin's ``id`` and a site's unit share one code."""
+        key = "unit_id" if "unit_id" in destinations.columns else "id"
+        codes, _ = pd.factorize(
+            np.concatenate([origins["id"].to_numpy(dtype=object), destinations[key].to_numpy(dtype=object)])
+        )
+        codes = codes.astype(np.int64, copy=False)
+        n = len(origins)
+        return (
+            CrowFlyPoints(_metric_xy(origins, self.crs), self._speeds(origins), codes[:n]),
+            CrowFlyPoints(_metric_xy(destinations, self.crs), self._speeds(destinations), codes[n:]),
+        )
+
+    def reach_m(self, max_time_min: float) -> float:
+        """Largest straight-line distance that can be travelled within ``max_time_min``."""
         p = self.parameters
-        return max(max_time_min - p.access_min, 0.0) / 60.0 * max(p.speeds_kph) / p.detour_factor
+        return max(max_time_min - p.access_min, 0.0) / 60.0 * max(p.speeds_kph) * 1000.0 / p.detour_factor
+
+    def indexed(
+        self, origins: CrowFlyPoints, destinations: CrowFlyPoints, *, max_time_min: float
+    ) -> IndexedCosts:
+        """Travel times of the pairs within ``max_time_min``, by integer positions (no identifiers).
+
+        The k-d tree pass keeps pairs at zero distance (coincident points), so
+        each pair occurs once.
+        """
+        p = self.parameters
+        tree_o, tree_d = cKDTree(origins.xy_m), cKDTree(destinations.xy_m)
+        pairs = tree_o.sparse_distance_matrix(tree_d, self.reach_m(max_time_min), output_type="ndarray")
+        i = pairs["i"].astype(np.int64, copy=False)
+        j = pairs["j"].astype(np.int64, copy=False)
+        dist_m = pairs["v"]
+        rate = 0.5 * (1.0 / origins.speed_kph[i] + 1.0 / destinations.speed_kph[j])
+        minutes = dist_m / 1000.0 * p.detour_factor * rate * 60.0 + np.where(dist_m > 0, p.access_min, 0.0)
+        minutes[origins.unit[i] == destinations.unit[j]] = p.intra_unit_min
+        keep = minutes <= max_time_min
+        return IndexedCosts(i[keep], j[keep], minutes[keep], len(origins), len(destinations))
+
+    def reach_km(self, max_time_min: float) -> float:
+        """Longest straight-line distance (km) a trip of ``max_time_min`` can cover."""
+        return self.reach_m(max_time_min) / 1000.0
 
     def travel_times(
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, max_time_min: float
     ) -> pd.DataFrame:
-        p = self.parameters
-        xy_o = _metric_xy(origins, self.crs)
-        xy_d = _metric_xy(destinations, self.crs)
-        v_o, v_d = self._speeds(origins), self._speeds(destinations)
-        reach_m = self.reach_km(max_time_min) * 1000.0
-        pairs = cKDTree(xy_o).sparse_distance_matrix(cKDTree(xy_d), reach_m, output_type="ndarray")
-        i, j, dist_m = pairs["i"], pairs["j"], pairs["v"]
-        # sparse_distance_matrix omits zero distances: add coincident points back.
-        zero = cKDTree(xy_o).query_ball_tree(cKDTree(xy_d), 1e-6)
-        zi = np.repeat(np.arange(len(zero)), [len(z) for z in zero]).astype(np.int64)
-        zj = np.fromiter((k for z in zero for k in z), dtype=np.int64, count=len(zi))
-        i = np.concatenate([i, zi])
-        j = np.concatenate([j, zj])
-        dist_m = np.concatenate([dist_m, np.zeros(len(zi))])
-        hours = dist_m / 1000.0 * p.detour_factor * 0.5 * (1.0 / v_o[i] + 1.0 / v_d[j])
-        minutes = hours * 60.0 + np.where(dist_m > 0, p.access_min, 0.0)
-        out = pd.DataFrame(
+        o, d = self.points(origins, destinations)
+        costs = self.indexed(o, d, max_time_min=max_time_min)
+        return pd.DataFrame(
             {
-                "origin_id": origins["id"].to_numpy()[i],
-                "destination_id": destinations["id"].to_numpy()[j],
-                "travel_time_min": minutes,
+                "origin_id": origins["id"].to_numpy()[costs.origin],
+                "destination_id": destinations["id"].to_numpy()[costs.destination],
+                "travel_time_min": costs.travel_time_min,
             }
         )
-        same_unit = _same_unit(origins, destinations, i, j)
-        out.loc[same_unit, "travel_time_min"] = p.intra_unit_min
-        out = out.drop_duplicates(["origin_id", "destination_id"])
-        return out[out["travel_time_min"] <= max_time_min].reset_index(drop=True)
-
-
-def _same_unit(
-    origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, i: np.ndarray, j: np.ndarray
-) -> np.ndarray:
-    key = "unit_id" if "unit_id" in destinations.columns else "id"
-    dest_unit = destinations[key].to_numpy()[j]
-    return np.asarray(origins["id"].to_numpy()[i] == dest_unit)
 
 
 class OdTableCosts:

@@ -23,7 +23,8 @@ from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import dijkstra
 
 from accesoins.errors import ConfigurationError, UnknownChoiceError
-from accesoins.network._graph import RoadGraph, _lonlat
+from accesoins.network._graph import RoadGraph
+from accesoins.network._road_costs import _lonlat
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ import pandas as pd
 from accesoins.errors import StoreError
 from accesoins.network._codes import CostSourceCode
 from accesoins.network._costs import COST_COLUMNS, CostSource, CrowFlyCosts, OdTableCosts
-from accesoins.network._graph import RoadGraph, RoadNetworkCosts
+from accesoins.network._graph import RoadGraph
+from accesoins.network._road_costs import RoadNetworkCosts
 
 TableReader = Callable[[str], pd.DataFrame]
 

