@@ -179,6 +179,7 @@ class Results:
     summary: dict[str, Any]
     kept: dict[str, pd.DataFrame]  # what later stages read instead of the raw files
     comparison: pd.DataFrame | None = None  # QPV / quartiers against the rest of their commune
+    surroundings: dict[str, pd.DataFrame] = field(default_factory=dict)  # catchments only, never reported
 
 
 Step = tuple[str, Callable[[Build], None]]
@@ -387,7 +388,8 @@ def _road_costs(b: Build) -> network.CostSource:
     data_dir, cache_dir = b.options.data_dir, b.options.store_path.parent / "cache"
     for path in sources.locate("osm", data_dir, required=False):
         graph = network.load_or_build(path, "car", cache_dir)
-        if geo.hull_coverage(graph.node_lon, graph.node_lat, b.communes) >= ROAD_COVERAGE:
+        territory = b.communes[b.communes["commune_code"].isin(b.territory_codes)]
+        if geo.hull_coverage(graph.node_lon, graph.node_lat, territory) >= ROAD_COVERAGE:
             b.files.append(("osm", path, graph.n_edges))
             return network.RoadNetworkCosts(graph)
     raise MissingSourceError(
@@ -741,30 +743,43 @@ def compute(b: Build, progress: Progress = _noop) -> Results:
 
 
 def _on_territory(results: Results, codes: frozenset[str]) -> Results:
-    """Keep what lies in the territory: communes, units whose parent commune is in it, their sites and costs.
+    """Report on the territory: its communes, the units whose parent commune is in it, their sites and costs.
 
-    The surroundings served only to compute the catchments of the territory's residents.
+    The surroundings served to compute the catchments of the territory's residents;
+    they are kept apart (``surroundings``) so that a what-if on the snapshot sees the
+    same catchments, and never reported.
     """
     units = results.units
-    keep = np.where(units["level"].eq("commune"), units["unit_id"], units["parent_id"])
-    units = units[pd.Series(keep, index=units.index).isin(codes)]
-    kept = pd.MultiIndex.from_frame(units[["level", "unit_id"]])
+    parent = pd.Series(
+        np.where(units["level"].eq("commune"), units["unit_id"], units["parent_id"]), index=units.index
+    )
+    inside_units = parent.isin(codes)
+    kept = pd.MultiIndex.from_frame(units.loc[inside_units, ["level", "unit_id"]])
     table = results.indicators
     table = table[pd.MultiIndex.from_frame(table[["level", "unit_id"]]).isin(kept)]
     costs = results.costs
-    costs = costs[pd.MultiIndex.from_frame(costs[["level", "origin_id"]]).isin(kept)]
+    inside_costs = pd.MultiIndex.from_frame(costs[["level", "origin_id"]]).isin(kept)
+    inside_sites = results.sites["commune_code"].isin(codes)
+    inside_activities = results.activities["commune_code"].isin(codes)
     comparison = results.comparison
     if comparison is not None:
         comparison = comparison[comparison["parent_id"].isin(codes)].reset_index(drop=True)
+    surroundings = {
+        "units": units[~inside_units],
+        "sites": results.sites[~inside_sites],
+        "activities": results.activities[~inside_activities],
+        "costs": costs[~inside_costs],
+    }
     return Results(
-        units=units.reset_index(drop=True),
+        units=units[inside_units].reset_index(drop=True),
         indicators=table.reset_index(drop=True),
-        sites=results.sites[results.sites["commune_code"].isin(codes)].reset_index(drop=True),
-        activities=results.activities[results.activities["commune_code"].isin(codes)].reset_index(drop=True),
-        costs=costs.reset_index(drop=True),
+        sites=results.sites[inside_sites].reset_index(drop=True),
+        activities=results.activities[inside_activities].reset_index(drop=True),
+        costs=costs[inside_costs].reset_index(drop=True),
         summary=results.summary,
         kept=results.kept,
         comparison=comparison,
+        surroundings={k: v.reset_index(drop=True) for k, v in surroundings.items() if len(v)},
     )
 
 
@@ -809,6 +824,10 @@ def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
         for name, path, rows in b.files:
             snap.add_source(name, path, sources.sha256_of(path), rows)
         snap.append("activities", gpd.GeoDataFrame(activities[keep], geometry=activities.geometry))
+        for name, frame in results.surroundings.items():
+            if name == "activities":
+                frame = gpd.GeoDataFrame(frame[keep], geometry=frame.geometry)
+            snap.append(f"surrounding_{name}", frame)
         snap.append("units", results.units)
         snap.append("sites", results.sites)
         snap.append("indicators", results.indicators)

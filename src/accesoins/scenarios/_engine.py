@@ -90,6 +90,7 @@ class ScenarioEngine:
         cost_model: network.CostSource,
         communes: gpd.GeoDataFrame | None,
         iris_parent: pd.Series | None = None,
+        reported: pd.Index | None = None,
     ) -> None:
         self.params = params
         self.level = consultations_per_gp
@@ -100,6 +101,7 @@ class ScenarioEngine:
         self.cost_model = cost_model
         self.communes = communes
         self.iris_parent = iris_parent
+        self.reported = reported  # units shown in results (None: all); the others are surroundings
         self.decay = params.decay
         gp = indicators.gp_activity(activities, params, consultations_per_gp=consultations_per_gp)
         self.activity_supply = gp
@@ -119,10 +121,12 @@ class ScenarioEngine:
         if "apl_level" not in meta:
             raise StoreError(f"instantané {snapshot_id} trop ancien pour les scénarios : reconstruisez-le")
         params = load_apl_parameters(int(meta["apl_vintage"]))
-        sites = store.geotable("sites", snapshot_id).set_index("site_id")
-        activities = store.table("activities", snapshot_id)
-        costs = store.table("costs", snapshot_id)
-        units = store.geotable("units", snapshot_id)
+        reported = store.geotable("units", snapshot_id)
+        # Catchments reach the communes around the territory: they take part, unreported.
+        sites = _with_surroundings(store, snapshot_id, "sites").set_index("site_id")
+        activities = _with_surroundings(store, snapshot_id, "activities", geo=False)
+        costs = _with_surroundings(store, snapshot_id, "costs", geo=False)
+        units = _with_surroundings(store, snapshot_id, "units")
         levels: dict[str, _Level] = {}
         for name in (meta["apl_level"], "carreau"):
             unit_rows = units[units["level"] == name].set_index("unit_id")
@@ -134,7 +138,7 @@ class ScenarioEngine:
                 unit_rows,
                 pairs.weights(params.decay, cutoff=params.decay.reach_min).to_csr(),
             )
-        communes = units[units["level"] == "commune"].set_index("unit_id")
+        communes = reported[reported["level"] == "commune"].set_index("unit_id")
         cost_model = _cost_model(meta, store, snapshot_id)
         iris_parent = levels["iris"].units["parent_id"] if "iris" in levels else None
         return cls(
@@ -147,6 +151,7 @@ class ScenarioEngine:
             cost_model=cost_model,
             communes=communes,
             iris_parent=iris_parent,
+            reported=pd.Index(reported["unit_id"]),
         )
 
     # -- algebra --------------------------------------------------------------------------------
@@ -349,9 +354,10 @@ class ScenarioEngine:
             cells = self.levels["carreau"]
             cell_w = sp.hstack([cells.weights, self._new_columns(cells, new_sites)], format="csr")
             tables.append(self._table("carreau", cells.units, cells.weights @ ratio0, cell_w @ ratio))
-        return ScenarioResult(
-            name, pd.concat(tables, ignore_index=True), touched_sites, touched_units, messages
-        )
+        table = pd.concat(tables, ignore_index=True)
+        if self.reported is not None:
+            table = table[table["unit_id"].isin(self.reported)].reset_index(drop=True)
+        return ScenarioResult(name, table, touched_sites, touched_units, messages)
 
     @staticmethod
     def _table(
@@ -369,6 +375,16 @@ class ScenarioEngine:
                 "delta": after - before,
             }
         )
+
+
+def _with_surroundings(store: Store, snapshot_id: str, name: str, *, geo: bool = True) -> pd.DataFrame:
+    """Table ``name`` of the snapshot followed by the rows of its surroundings (``surrounding_<name>``)."""
+    read = store.geotable if geo else store.table
+    frame = read(name, snapshot_id)
+    if not store.has_table(f"surrounding_{name}"):
+        return frame
+    around = read(f"surrounding_{name}", snapshot_id)
+    return pd.concat([frame, around], ignore_index=True) if len(around) else frame
 
 
 def _cost_model(meta: dict[str, Any], store: Store, snapshot_id: str) -> network.CostSource:

@@ -93,7 +93,7 @@ class Store:
     # -- reading ---------------------------------------------------------------------------------
     def snapshots(self, *, territory: str | None = None) -> pd.DataFrame:
         """Complete snapshots, oldest first."""
-        if not self._has_table("snapshots"):
+        if not self.has_table("snapshots"):
             return pd.DataFrame(columns=["snapshot_id", "territory", "created_at", "status"])
         query = "SELECT * FROM snapshots WHERE status = 'complete'"
         args: list[Any] = []
@@ -137,7 +137,7 @@ class Store:
         self, name: str, snapshot_id: str, *, where: str = "", args: list[Any] | None = None
     ) -> pd.DataFrame:
         """Rows of table ``name`` in a snapshot (geometry columns come back as WKB bytes)."""
-        if not re.fullmatch(r"[a-z_]+", name) or not self._has_table(name):
+        if not re.fullmatch(r"[a-z_]+", name) or not self.has_table(name):
             raise StoreError(f"table « {name} » absente de l'entrepôt")
         geo_cols = self._geometry_columns(name)
         select = ", ".join(["* EXCLUDE (" + ", ".join(geo_cols) + ")"] if geo_cols else ["*"])
@@ -158,7 +158,7 @@ class Store:
 
     def kept(self, name: str, snapshot_id: str) -> pd.DataFrame:
         """Rows of a table the build keeps for later stages, empty when no snapshot ever wrote it."""
-        if not re.fullmatch(r"[a-z_]+", name) or not self._has_table(name):
+        if not re.fullmatch(r"[a-z_]+", name) or not self.has_table(name):
             return pd.DataFrame()
         return self.table(name, snapshot_id)
 
@@ -166,7 +166,8 @@ class Store:
         """Source files of a snapshot with their SHA-256."""
         return self.table("sources", snapshot_id)
 
-    def _has_table(self, name: str) -> bool:
+    def has_table(self, name: str) -> bool:
+        """Whether the store holds a table ``name`` (optional tables: surroundings, zones...)."""
         row = self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
         return bool(row.fetchone()[0])  # type: ignore[index]
 
@@ -230,7 +231,7 @@ class Store:
                 if geo
                 else "SELECT *"
             )
-            if not self._has_table(name):
+            if not self.has_table(name):
                 con.execute(f"CREATE TABLE {name} AS {select} FROM _incoming LIMIT 0")
             existing = set(con.execute(f"SELECT * FROM {name} LIMIT 0").df().columns)
             types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {select} FROM _incoming").fetchall()}
