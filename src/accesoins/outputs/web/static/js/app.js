@@ -115,10 +115,8 @@ async function loadLayer() {
   });
   carto.setContours(map, contours);
   carto.setSites(map, sites);
-  map.once("idle", () => {
-    if (token === state.layerToken) document.body.dataset.layerReady = key;
-  });
-  map.triggerRepaint();
+  await carto.whenIdle(map);
+  if (token === state.layerToken) document.body.dataset.layerReady = key;
 }
 
 let searchTimer = null;

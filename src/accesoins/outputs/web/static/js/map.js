@@ -15,6 +15,8 @@ export function baseStyle(basemap) {
   return style;
 }
 
+const READY = new WeakMap();  // map → the single promise of its layers being added
+
 export function createMap(container, basemap) {
   const map = new maplibregl.Map({
     container,
@@ -24,8 +26,11 @@ export function createMap(container, basemap) {
     attributionControl: { compact: true },
     keyboard: true,
   });
+  // Registered synchronously after construction, before any other code: 'load' fires once, later, and
+  // every caller waits on this one promise instead of testing map.loaded(), which is false again
+  // whenever tiles or sources are loading (the cause of the empty map and of the flaky browser test).
+  READY.set(map, new Promise((resolve) => map.once("load", () => { addLayers(map); resolve(); })));
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
-  map.on("load", () => addLayers(map));
   return map;
 }
 
@@ -69,9 +74,14 @@ export function bbox(geojson) {
   return Number.isFinite(minX) ? [[minX, minY], [maxX, maxY]] : null;
 }
 
+/** Resolves once the map's style is loaded and its layers are added (at once if that already happened). */
 export function whenReady(map) {
-  return new Promise((resolve) => {
-    if (map.loaded() && map.getSource("unites")) resolve();
-    else map.once("load", () => resolve());
-  });
+  return READY.get(map);
+}
+
+/** Resolves at the next 'idle' after a repaint: the new data is drawn. */
+export function whenIdle(map) {
+  const idle = new Promise((resolve) => map.once("idle", () => resolve()));
+  map.triggerRepaint();
+  return idle;
 }
