@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import threading
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import pandas as pd
 import shapely
 
 from accesoins.errors import StoreError
+from accesoins.french import search_key, search_query
 from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
 from accesoins.outputs.web._problems import ProblemError, not_found
 from accesoins.sources import load_professions, read_apl_drees, sha256_of
@@ -468,17 +468,25 @@ class ObservatoryService:
 
     # -- units -----------------------------------------------------------------------------------
     def search_units(self, data: SnapshotData, *, level: str, query: str, limit: int) -> list[dict[str, Any]]:
-        """Units of a level whose name or code contains ``query`` (accents and case ignored)."""
+        """Units of a level whose name or code contains ``query``, names that start with it first.
+
+        Tolerant of case, accents, hyphens, apostrophes, spaces and a leading article (« La Teste »,
+        « saint laurent »); sorted by name without its article, as the INSEE lists communes.
+        """
         self.check_level(data, level)
 
         def table() -> pd.DataFrame:
             units = data.units.loc[level][["name", "population"]].reset_index()
-            units["key"] = (units["name"].fillna("") + " " + units["unit_id"]).map(_fold)
-            return units.sort_values("name", key=lambda s: s.fillna("").map(_fold)).reset_index(drop=True)
+            names = units["name"].fillna("").map(search_key)
+            units["key"] = names + " " + units["unit_id"].str.lower()
+            units["bare"] = names.map(search_query)
+            return units.sort_values(["bare", "unit_id"]).reset_index(drop=True)
 
         units = data.cached(("search", level), table)
-        if query:
-            units = units[units["key"].str.contains(_fold(query), regex=False)]
+        wanted = search_query(query)
+        if wanted:
+            units = units[units["key"].str.contains(wanted, regex=False)]
+            units = units.iloc[np.argsort(~units["bare"].str.startswith(wanted).to_numpy(), kind="stable")]
         return [
             {"unit_id": r.unit_id, "name": r.name, "population": _num(r.population)}
             for r in units.head(limit).itertuples()
@@ -738,13 +746,6 @@ def _csv(table: pd.DataFrame) -> bytes:
     """UTF-8 CSV, comma separated, point as decimal separator (like the CLI exports)."""
     text: str = table.to_csv(index=False)
     return text.encode("utf-8")
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents, for searching names."""
-    return "".join(
-        c for c in unicodedata.normalize("NFD", str(text).lower()) if unicodedata.category(c) != "Mn"
-    )
 
 
 def feature_collection(frame: gpd.GeoDataFrame, *, extra: dict[str, Any]) -> bytes:
