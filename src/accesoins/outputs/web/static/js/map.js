@@ -85,3 +85,47 @@ export function whenIdle(map) {
   map.triggerRepaint();
   return idle;
 }
+
+// -- reading aids: hover tooltip and commune names ------------------------------------------------
+let tooltip = null;
+let labels = [];
+
+/** A unit's name for a reader: 200 m cells are named by their INSPIRE code, keep its northing and easting. */
+export function unitName(p) {
+  const cell = p.name === p.unit_id && /N(\d+)E(\d+)$/.exec(p.unit_id);
+  return cell ? `Carreau N ${cell[1]} E ${cell[2]}` : p.name;
+}
+
+export function showTooltip(map, lngLat, html) {
+  if (!tooltip) {
+    tooltip = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: "tooltip", offset: 12 });
+  }
+  tooltip.setLngLat(lngLat).setHTML(html);
+  if (!tooltip.isOpen()) tooltip.addTo(map);
+}
+
+export function hideTooltip() { if (tooltip) tooltip.remove(); }
+
+/** Name, population and inner point of each unit of a layer (its label_lon/label_lat), largest first. */
+export function labelPoints(layer) {
+  if (!layer) return [];
+  return layer.features.map((f) => f.properties).filter((p) => p.label_lon !== null && p.label_lon !== undefined)
+    .map((p) => ({ name: p.name, population: p.population || 0, lngLat: [p.label_lon, p.label_lat] }))
+    .sort((a, b) => b.population - a.population);
+}
+
+/** Commune names as HTML markers (no glyph server offline): the most populous in view, more as one zooms in. */
+export function updateLabels(map, points) {
+  for (const m of labels) m.remove();
+  labels = [];
+  const zoom = map.getZoom();
+  if (!points || zoom < 9) return;
+  const bounds = map.getBounds();
+  const most = zoom < 10 ? 6 : zoom < 11 ? 15 : zoom < 12 ? 35 : 80;
+  for (const p of points.filter((q) => bounds.contains(q.lngLat)).slice(0, most)) {
+    const el = document.createElement("div");
+    el.className = "commune-label";
+    el.textContent = p.name;
+    labels.push(new maplibregl.Marker({ element: el }).setLngLat(p.lngLat).addTo(map));
+  }
+}

@@ -2,7 +2,7 @@
 // lancer POST /api/scenarios, afficher le résumé et la carte des écarts d'APL (après − avant).
 import { postJSON } from "./api.js";
 import { escapeHtml as h, fmt, signed } from "./format.js";
-import { whenIdle, whenReady } from "./map.js";
+import { unitName, whenIdle, whenReady } from "./map.js";
 
 const $ = (id) => document.getElementById(id);
 const EMPTY = { type: "FeatureCollection", features: [] };
@@ -85,11 +85,6 @@ function renderLegend(result) {
     `<p class="subtle">${h(lg.unit)} — ${h(result.level_label)} ; simulation « ${h(result.nom)} »</p>` +
     `<ul id="delta-legend">${rows.join("")}</ul><ul><li><span class="dot" style="background:#111"></span>` +
     "Maison de santé simulée</li></ul></details>";
-}
-
-function unitName(p) {  // 200 m cells are named by their INSPIRE code: keep its northing and easting
-  const cell = p.name === p.unit_id && /N(\d+)E(\d+)$/.exec(p.unit_id);
-  return cell ? `Carreau N ${cell[1]} E ${cell[2]}` : p.name;
 }
 
 function renderResult(result) {
