@@ -241,3 +241,19 @@ def test_grid_export_respects_disclosure(store_path: Path, gironde: str, tmp_pat
     layer = pyogrio.read_dataframe(out)
     assert layer["population"].sum() == pytest.approx(326921.5)  # merging keeps the total
     assert (layer["population"] >= 11).all()
+
+
+def test_version_and_typer_texts_are_french() -> None:
+    from accesoins import __version__
+
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.strip() == f"accesoins {__version__}"
+    help_text = runner.invoke(app, ["--help"], terminal_width=200).output
+    assert "Affiche cette aide et quitte." in help_text and "Commandes" in help_text
+    assert "Installe l'autocomplétion" in help_text
+    for english in ("Show this message", "Install completion", "Show completion", "Commands"):
+        assert english not in help_text
+    missing = runner.invoke(app, ["diff"], terminal_width=200)
+    assert missing.exit_code == 2 and "Argument manquant : 'before'." in missing.output
+    unknown = runner.invoke(app, ["statistiques"], terminal_width=200)
+    assert "Commande inconnue : 'statistiques'." in unknown.output

@@ -23,7 +23,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from accesoins import __version__, geo, indicators, network, outputs, scenarios, sources
+from accesoins import __version__, _cli_texts, geo, indicators, network, outputs, scenarios, sources
 from accesoins.errors import AccesoinsError, ConfigurationError
 from accesoins.french import format_number
 from accesoins.observatory import (
@@ -36,8 +36,16 @@ from accesoins.observatory import (
 )
 from accesoins.settings import get_settings
 from accesoins.sources._table import Column, read_table
-from accesoins.store import Store, diff_snapshots, indicator_layer, save_scenario
+from accesoins.store import (
+    Store,
+    diff_snapshots,
+    indicator_layer,
+    previous_snapshot,
+    save_scenario,
+    territory_of,
+)
 
+_cli_texts.install()  # Click's and Typer's own texts (help, usage, errors) in French
 app = typer.Typer(
     help="accesoins — observatoire de l'accès aux soins de premier recours (APL, densités, temps d'accès).",
     no_args_is_help=True,
@@ -79,20 +87,40 @@ def _friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: eager, so it answers before Click asks for a command."""
+    if value:
+        out.print(f"accesoins {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Affiche le détail des étapes.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Affiche la version et quitte.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Affiche la version et quitte.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     """Options communes à toutes les commandes."""
-    if version:
-        out.print(f"accesoins {__version__}")
-        raise typer.Exit()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False, show_time=False)],
     )
+
+
+PREVIOUS = ("precedent", "précédent", "previous")
+
+
+def _fr(value: Any, digits: int, *, signed: bool = False) -> str:
+    """A number for the terminal, the French way (« 3,24 »); « — » when missing."""
+    if value is None or pd.isna(value):
+        return "—"
+    text = format_number(float(value), digits)
+    return f"+{text}" if signed and float(value) > 0 else text
 
 
 def _data_dir(value: Path | None) -> Path:
@@ -325,19 +353,26 @@ def diff(
 ) -> None:
     """Liste les praticiens arrivés ou partis et les évolutions d'indicateurs entre deux instantanés."""
     with Store(_store(store), read_only=True) as s:
-        result = diff_snapshots(s, s.resolve(before), s.resolve(after), level=level)
+        after_id = s.resolve(after)
+        before_id = previous_snapshot(s, after_id) if before in PREVIOUS else s.resolve(before)
+        result = diff_snapshots(s, before_id, after_id, level=level)
+        territory = territory_of(s, after_id)
     out.print(
-        f"De {result.before} à {result.after} : {len(result.arrivals)} arrivée(s), "
-        f"{len(result.departures)} départ(s), {len(result.changes)} indicateur(s) modifié(s)."
+        f"Territoire « {territory} », de {result.before} à {result.after} : "
+        f"{len(result.arrivals)} arrivée(s), {len(result.departures)} départ(s), "
+        f"{len(result.changes)} indicateur(s) modifié(s) ; les plus fortes baisses d'abord."
     )
     table = Table("unité", "nom", "profession", "effectif", "APL")
     for row in result.changes.head(15).itertuples():
+        apl = ""
+        if "apl_delta" in result.changes.columns:
+            apl = f"{_fr(row.apl_before, 2)} → {_fr(row.apl_after, 2)} ({_fr(row.apl_delta, 2, signed=True)})"
         table.add_row(
             str(row.unit_id),
             str(row.name),
             str(row.profession),
-            f"{row.headcount_before:.0f} → {row.headcount_after:.0f}",
-            f"{getattr(row, 'apl_delta', float('nan')):+.2f}",
+            f"{_fr(row.headcount_before, 0)} → {_fr(row.headcount_after, 0)}",
+            apl,
         )
     out.print(table)
     if out_dir is not None:
