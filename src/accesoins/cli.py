@@ -242,7 +242,7 @@ def validate_apl_command(
     out.print(
         f"APL {vintage}, territoire {territory} — temps : {results.summary['cost_source']}, "
         f"demande : {results.summary['demand_method']}, "
-        f"activité : {results.summary['consultations_per_gp']:.0f} consultations/médecin/an"
+        f"activité : {_fr(results.summary['consultations_per_gp'], 0)} consultations/médecin/an"
     )
     for line in comparison.lines():
         out.print(line, highlight=False)
@@ -443,9 +443,9 @@ def scenario_run(
             str(row.level),
             str(row.unit_id),
             str(row.name),
-            f"{row.apl_before:.2f}",
-            f"{row.apl_after:.2f}",
-            f"{row.delta:+.2f}",
+            _fr(row.apl_before, 2),
+            _fr(row.apl_after, 2),
+            _fr(row.delta, 2, signed=True),
         )
     out.print(table)
     if out_dir is not None:
@@ -487,7 +487,7 @@ def scenario_sites(
         table.add_row(
             str(row.candidate),
             format_number(row.covered_residents),
-            f"{row.mean_time_min:.1f}",
+            _fr(row.mean_time_min, 1),
         )
     out.print(table)
     out.print(choice.explanation, highlight=False)
@@ -523,7 +523,7 @@ def isochrones(
     network.export_isochrones(polygons, out_path)
     areas = polygons.to_crs("EPSG:2154").area / 1e6
     for t, a in zip(polygons["time_min"], areas, strict=True):
-        out.print(f"  {t:g} min : {a:.2f} km²")
+        out.print(f"  {_fr(t, 0 if float(t).is_integer() else 1)} min : {_fr(a, 2)} km²")
     out.print(f"Isochrones écrites dans {out_path}")
 
 
@@ -628,7 +628,8 @@ def report_command(
     if not all_units and not unit:
         raise ConfigurationError("indiquez --unit CODE (ex. --unit 33063) ou --all pour tout le territoire")
     with Store(_store(store), read_only=True) as s:
-        sid = s.resolve(snapshot)
+        one = snapshot is None and unit and not all_units
+        sid = _snapshot_holding(s, str(unit)) if one else s.resolve(snapshot)
         builder = outputs.ReportBuilder(s, sid, k=k)
         if not all_units:
             path = builder.render(str(unit), out_path)
@@ -643,6 +644,18 @@ def report_command(
         with _progress(len(codes)) as step:
             files = builder.render_many(codes, out_dir, step=step)
     out.print(f"{len(files)} fiche(s) écrite(s) dans {out_dir} (instantané {sid}).")
+
+
+def _snapshot_holding(store: Store, unit: str) -> str:
+    """The latest snapshot that holds ``unit`` (``report --unit 06088`` without ``--snapshot``)."""
+    ids = list(store.snapshots()["snapshot_id"])
+    for sid in reversed(ids):
+        if not store.table("units", sid, where="unit_id = ?", args=[unit]).empty:
+            return str(sid)
+    raise ConfigurationError(
+        f"aucun instantané ne contient l'unité « {unit} » (instantanés : {', '.join(ids[-5:]) or 'aucun'}) : "
+        "vérifiez le code, ou construisez le territoire qui la contient (accesoins build)"
+    )
 
 
 @app.command("brochure")

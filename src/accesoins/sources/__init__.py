@@ -11,7 +11,7 @@ from accesoins.sources._annuaire import ACTIVITY_COLUMNS, MODES, read_annuaire_s
 from accesoins.sources._catalog import CATALOG, SourceSpec, fetch, locate, sha256_of
 from accesoins.sources._communes import POPULATION_YEAR, commune_code_history, read_communes
 from accesoins.sources._drees import apl_vintages_in, read_apl_drees, read_apl_parameters_sheet
-from accesoins.sources._enrichment import read_enrichment, retiring_by
+from accesoins.sources._enrichment import practitioner_key, read_enrichment, retiring_by
 from accesoins.sources._finess import (
     FINESS_COLUMNS,
     classify_site_names,
@@ -40,6 +40,7 @@ __all__ = [
     "fetch",
     "load_professions",
     "locate",
+    "practitioner_key",
     "read_annuaire_sante",
     "read_apl_drees",
     "read_apl_parameters_sheet",
