@@ -167,6 +167,19 @@ def test_all_with_limit_and_errors(store_path: Path, gironde: str, tmp_path: Pat
     assert result.exit_code == 2 and "commune ou iris" in result.output
     result = runner.invoke(app, ["report", "--store", str(store_path)])
     assert result.exit_code == 2 and "--unit" in result.output
+    result = runner.invoke(app, ["report", "--unit", "99999", "--store", str(store_path)])
+    assert result.exit_code == 2 and "aucun instantané ne contient l'unité « 99999 »" in result.output
+    # without --snapshot: the latest snapshot that holds the unit, whatever was built after it
+    out = tmp_path / "talence.pdf"
+    result = runner.invoke(app, ["report", "--unit", "33522", "--store", str(store_path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with Store(store_path, read_only=True) as store:
+        holding = [
+            sid
+            for sid in store.snapshots()["snapshot_id"]
+            if not store.table("units", sid, where="unit_id = '33522'").empty
+        ]
+    assert f"(instantané {holding[-1]})" in result.output and "Talence" in pdf_text(out)
 
 
 def test_render_time_per_fiche(store_path: Path, gironde: str, tmp_path: Path) -> None:

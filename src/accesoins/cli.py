@@ -123,6 +123,16 @@ def _fr(value: Any, digits: int, *, signed: bool = False) -> str:
     return f"+{text}" if signed and float(value) > 0 else text
 
 
+def _sep(path: Path) -> str:
+    """« ; » when the header line uses it (a French spreadsheet's CSV), else « , »."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as f:
+            header = f.readline()
+    except OSError:
+        return ","  # read_table reports the missing file in French
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def _data_dir(value: Path | None) -> Path:
     return value if value is not None else get_settings().data
 
@@ -255,7 +265,14 @@ def indicators_command(
     profession: Annotated[
         str | None, typer.Option("--profession", help="Profession (generaliste, …).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, gpkg ou parquet.")] = "csv",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv (virgule, point décimal), csv-excel (tableur : « ; », virgule décimale, en-têtes "
+            "français), gpkg ou parquet.",
+        ),
+    ] = "csv",
     out_path: Annotated[Path, typer.Option("--out", help="Fichier à écrire.")] = Path("indicateurs.csv"),
     snapshot: Annotated[
         str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
@@ -310,8 +327,12 @@ def fca(
     étapes : elle n'est jamais transposée, une table asymétrique reste donc correcte.
     """
     decay_fn = indicators.parse_decay(decay)
-    d = read_table(demand, [Column("id", nullable=False), Column("value", "float", nullable=False)], sep=",")
-    s = read_table(supply, [Column("id", nullable=False), Column("value", "float", nullable=False)], sep=",")
+    d = read_table(
+        demand, [Column("id", nullable=False), Column("value", "float", nullable=False)], sep=_sep(demand)
+    )
+    s = read_table(
+        supply, [Column("id", nullable=False), Column("value", "float", nullable=False)], sep=_sep(supply)
+    )
     c = read_table(
         costs,
         [
@@ -319,7 +340,7 @@ def fca(
             Column("destination", nullable=False),
             Column("cost", "float", nullable=False),
         ],
-        sep=",",
+        sep=_sep(costs),
     )
     result = indicators.catchment_access(
         pd.Series(d["value"].to_numpy(), index=d["id"]),
@@ -418,7 +439,14 @@ app.add_typer(scenario_app, name="scenario")
 def scenario_run(
     file: Annotated[Path, typer.Argument(help="Fichier YAML du scénario (voir docs/scenarios.md).")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Répertoire des résultats par unité.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, gpkg ou parquet.")] = "csv",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv (virgule, point décimal), csv-excel (tableur : « ; », virgule décimale, en-têtes "
+            "français), gpkg ou parquet.",
+        ),
+    ] = "csv",
     save: Annotated[
         bool, typer.Option("--save/--no-save", help="Garder le scénario dans l'entrepôt.")
     ] = True,
@@ -449,9 +477,8 @@ def scenario_run(
         )
     out.print(table)
     if out_dir is not None:
-        path = outputs.export_table(
-            result.table, out_dir / f"scenario.{fmt}", fmt="csv" if fmt == "csv" else fmt
-        )
+        suffix = "csv" if fmt.startswith("csv") else fmt  # csv-excel is a .csv too
+        path = outputs.export_table(result.table, out_dir / f"scenario.{suffix}", fmt=fmt)
         out.print(f"Écarts par unité écrits dans {path}")
     if save:
         with Store(_store(store)) as s:
