@@ -103,3 +103,25 @@ def test_phone_map_on_top_and_legend_beside_it(browser: Any, server: str, girond
     page.screenshot(path=str(SHOTS / f"lecture_telephone{'_grands_caracteres' if large else ''}.png"))
     context.close()
     assert not errors, f"erreurs JavaScript : {errors}"
+
+
+def test_api_docs_work_offline(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-FR")
+    page = context.new_page()
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:  # no CDN: every request must stay on the server
+        if route.request.url.startswith(server) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(f"{server}/api/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+    assert "accesoins" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".swagger-ui .opblock").count() > 10
+    assert outside == []
+    page.screenshot(path=str(SHOTS / "lecture_api_docs_hors_ligne.png"))
+    context.close()
