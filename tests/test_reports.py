@@ -29,6 +29,14 @@ def pdf_text(path: Path) -> str:
     return re.sub(r"[ \u00a0\u202f\u2009]+", " ", raw)
 
 
+def first_page(path: Path) -> str:
+    """Text of page 1 of a PDF, spaces folded, lines joined."""
+    raw = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    return re.sub(r"[ \u00a0\u202f\u2009\n]+", " ", raw)
+
+
 def pdf_pages(path: Path) -> int:
     info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
     return int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
@@ -59,6 +67,8 @@ def test_fiche_bordeaux(store_path: Path, gironde: str, tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     assert result.exit_code == 0, result.output
     assert elapsed < 30
+    page1 = first_page(out)  # the vintage of every source on page 1, not only in the sources table
+    assert "Millésimes des données" in page1 and "2017" in page1 and "2021" in page1, page1[:600]
     with Store(store_path, read_only=True) as store:
         gp = store.table(
             "indicators",
@@ -221,6 +231,9 @@ def test_brochure_gironde(store_path: Path, gironde: str, data_dir: Path, tmp_pa
     text = pdf_text(out)
     assert 3 <= pdf_pages(out) <= 8
     assert f"{len(under)} communes sous-dotées" in text
+    page1 = first_page(out)
+    assert "Millésimes des données" in page1 and "2017" in page1, page1[:600]
+    assert "surestime le nombre de communes sous-dotées" in page1  # the caveat of docs/methode.md
     first = under.iloc[0]
     assert re.search(
         rf"{re.escape(str(first['name']))} +{first['unit_id']} +{fr(first['population'], 0)} +"
