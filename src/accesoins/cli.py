@@ -23,7 +23,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from accesoins import __version__, _cli_texts, geo, indicators, network, outputs, scenarios, sources
+from accesoins import __version__, _cli_texts, demo, geo, indicators, network, outputs, scenarios, sources
 from accesoins.errors import AccesoinsError, ConfigurationError
 from accesoins.french import format_number
 from accesoins.observatory import (
@@ -134,7 +134,18 @@ def _sep(path: Path) -> str:
 
 
 def _data_dir(value: Path | None) -> Path:
-    return value if value is not None else get_settings().data
+    """``--data-dir``, else ACCESOINS_DATA / ./data, else the embedded demo territory (Bordeaux Métropole)."""
+    if value is not None:
+        return value
+    folder = get_settings().data
+    if folder.is_dir():
+        return folder
+    console.print(
+        f"Répertoire de données « {folder} » absent : données de démonstration embarquées "
+        f"(Bordeaux Métropole, --territory {demo.DEMO_TERRITORY}, voir accesoins/demo/PROVENANCE.md).",
+        highlight=False,
+    )
+    return demo.data_dir()
 
 
 def _store(value: Path | None) -> Path:
