@@ -69,6 +69,15 @@ StorePath = Annotated[
     ),
 ]
 
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="csv (virgule, point décimal), csv-excel (tableur : « ; », virgule décimale, en-têtes "
+        "français), gpkg ou parquet.",
+    ),
+]
+
 
 def _friendly(func: F) -> F:
     """Print user errors in French and exit with code 2."""
@@ -276,14 +285,7 @@ def indicators_command(
     profession: Annotated[
         str | None, typer.Option("--profession", help="Profession (generaliste, …).")
     ] = None,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            help="csv (virgule, point décimal), csv-excel (tableur : « ; », virgule décimale, en-têtes "
-            "français), gpkg ou parquet.",
-        ),
-    ] = "csv",
+    fmt: FormatOpt = "csv",
     out_path: Annotated[Path, typer.Option("--out", help="Fichier à écrire.")] = Path("indicateurs.csv"),
     snapshot: Annotated[
         str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
@@ -450,14 +452,7 @@ app.add_typer(scenario_app, name="scenario")
 def scenario_run(
     file: Annotated[Path, typer.Argument(help="Fichier YAML du scénario (voir docs/scenarios.md).")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Répertoire des résultats par unité.")] = None,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            help="csv (virgule, point décimal), csv-excel (tableur : « ; », virgule décimale, en-têtes "
-            "français), gpkg ou parquet.",
-        ),
-    ] = "csv",
+    fmt: FormatOpt = "csv",
     save: Annotated[
         bool, typer.Option("--save/--no-save", help="Garder le scénario dans l'entrepôt.")
     ] = True,
