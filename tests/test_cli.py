@@ -85,7 +85,7 @@ def test_fca_bad_decay(fca_files: dict[str, Path], tmp_path: Path, args: list[st
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("demand", "id;value\nA;1000\n", "demand_bad.csv, ligne 1 : mauvais séparateur"),
+        ("demand", "id\tvalue\nA\t1000\n", "demand_bad.csv, ligne 1 : mauvais séparateur"),  # « ; » is read
         (
             "costs",
             "origin,destination,cost\nA,A,0\nB,A,douze\n",
