@@ -85,7 +85,7 @@ def test_fca_bad_decay(fca_files: dict[str, Path], tmp_path: Path, args: list[st
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("demand", "id;value\nA;1000\n", "demand_bad.csv, ligne 1 : mauvais séparateur"),
+        ("demand", "id\tvalue\nA\t1000\n", "demand_bad.csv, ligne 1 : mauvais séparateur"),  # « ; » is read
         (
             "costs",
             "origin,destination,cost\nA,A,0\nB,A,douze\n",
@@ -305,3 +305,53 @@ def test_zones_compares_bordeaux_quartiers_with_the_rest_of_bordeaux(store_path:
     assert "64 %" in result.stdout  # share of Bordeaux's GP ETP placed at the town hall
     wrong = runner.invoke(app, [*args[:1], "--profession", "sage-femme", *args[3:]])
     assert wrong.exit_code == 2 and "aucune comparaison de zones" in wrong.output
+
+
+
+def test_version_and_typer_texts_are_french() -> None:
+    from accesoins import __version__
+
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.strip() == f"accesoins {__version__}"
+    help_text = runner.invoke(app, ["--help"], terminal_width=200).output
+    assert "Affiche cette aide et quitte." in help_text and "Commandes" in help_text
+    assert "Installe l'autocomplétion" in help_text
+    for english in ("Show this message", "Install completion", "Show completion", "Commands"):
+        assert english not in help_text
+    missing = runner.invoke(app, ["diff"], terminal_width=200)
+    assert missing.exit_code == 2 and "Argument manquant : 'before'." in missing.output
+    unknown = runner.invoke(app, ["statistiques"], terminal_width=200)
+    assert "Commande inconnue : 'statistiques'." in unknown.output
+
+
+def test_fca_reads_semicolon_files_with_decimal_commas(fca_files: dict[str, Path], tmp_path: Path) -> None:
+    """A French spreadsheet's CSV (« ; », decimal comma, BOM) gives the same result as the comma files."""
+    french = {
+        name: _write(tmp_path / f"fr_{name}.csv", "\ufeff" + path.read_text("utf-8").replace(",", ";"))
+        for name, path in fca_files.items()
+    }
+    french["supply"] = _write(tmp_path / "fr_supply.csv", "id;value\nA;2,0\nC;1\n")
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert _fca(fca_files, a, "--cutoff", "30").exit_code == 0
+    result = _fca(french, b, "--cutoff", "30")
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+
+
+@pytest.mark.slow
+def test_indicators_csv_excel(store_path: Path, gironde: str, tmp_path: Path) -> None:
+    out = tmp_path / "communes.csv"
+    args = ["indicators", "--level", "commune", "--profession", "generaliste", "--format", "csv-excel",
+            "--out", str(out), "--snapshot", gironde, "--store", str(store_path)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    table = pd.read_csv(out, sep=";", decimal=",", dtype={"Code": str}, encoding="utf-8-sig")
+    assert len(table) == 535
+    apl = "APL (consultations par hab. et par an)"
+    assert {"Code", "Nom", "Effectif (praticiens)", apl} <= set(table.columns)
+    bordeaux = table.set_index("Code").loc["33063"]
+    assert bordeaux["Nom"] == "Bordeaux" and bordeaux["Effectif (praticiens)"] == 400
+    assert bordeaux[apl] == pytest.approx(4.52, abs=0.01)
+    assert ";4,5" in raw.decode("utf-8-sig")  # decimal comma in the file itself

@@ -28,6 +28,14 @@ def pdf_text(path: Path) -> str:
     return re.sub(r"[ \u00a0\u202f\u2009]+", " ", raw)
 
 
+def first_page(path: Path) -> str:
+    """Text of page 1 of a PDF, spaces folded, lines joined."""
+    raw = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    return re.sub(r"[ \u00a0\u202f\u2009\n]+", " ", raw)
+
+
 def pdf_pages(path: Path) -> int:
     info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
     return int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
@@ -55,6 +63,8 @@ def test_fiche_bordeaux(store_path: Path, gironde: str, tmp_path: Path) -> None:
         ["report", "--unit", "33063", "--out", str(out), "--store", str(store_path), "--snapshot", gironde],
     )
     assert result.exit_code == 0, result.output
+    page1 = first_page(out)  # the vintage of every source on page 1, not only in the sources table
+    assert "Millésimes des données" in page1 and "2017" in page1 and "2021" in page1, page1[:600]
     with Store(store_path, read_only=True) as store:
         gp = store.table(
             "indicators",
@@ -167,6 +177,19 @@ def test_all_with_limit_and_errors(store_path: Path, gironde: str, tmp_path: Pat
     assert result.exit_code == 2 and "commune ou iris" in result.output
     result = runner.invoke(app, ["report", "--store", str(store_path)])
     assert result.exit_code == 2 and "--unit" in result.output
+    result = runner.invoke(app, ["report", "--unit", "99999", "--store", str(store_path)])
+    assert result.exit_code == 2 and "aucun instantané ne contient l'unité « 99999 »" in result.output
+    # without --snapshot: the latest snapshot that holds the unit, whatever was built after it
+    out = tmp_path / "talence.pdf"
+    result = runner.invoke(app, ["report", "--unit", "33522", "--store", str(store_path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with Store(store_path, read_only=True) as store:
+        holding = [
+            sid
+            for sid in store.snapshots()["snapshot_id"]
+            if not store.table("units", sid, where="unit_id = '33522'").empty
+        ]
+    assert f"(instantané {holding[-1]})" in result.output and "Talence" in pdf_text(out)
 
 
 def test_render_many_writes_one_pdf_per_unit(store_path: Path, gironde: str, tmp_path: Path) -> None:
@@ -202,6 +225,9 @@ def test_brochure_gironde(store_path: Path, gironde: str, tmp_path: Path) -> Non
     text = pdf_text(out)
     assert 3 <= pdf_pages(out) <= 8
     assert f"{len(under)} communes sous-dotées" in text
+    page1 = first_page(out)
+    assert "Millésimes des données" in page1 and "2017" in page1, page1[:600]
+    assert "surestime le nombre de communes sous-dotées" in page1  # the caveat of docs/methode.md
     first = under.iloc[0]
     assert re.search(
         rf"{re.escape(str(first['name']))} +{first['unit_id']} +{fr(first['population'], 0)} +"

@@ -98,7 +98,10 @@ def _enrichment(engine: ScenarioEngine, path: Path) -> Path:
         engine.activities.loc[engine.activities["profession"] == "generaliste", "practitioner_id"].unique()
     )
     years = [1950 + (int(i[-4:]) % 40) for i in ids[:300]]
-    rows = [f"{i},{y}," for i, y in zip(ids[:300], years, strict=True)] + [f"{ids[300]},,2028-03-31"]
+    # the first half written as the RPPS file writes them: 12 characters, type digit 8 + RPPS
+    pairs = enumerate(zip(ids[:300], years, strict=True))
+    rows = [f"{'8' if n < 150 else ''}{i},{y}," for n, (i, y) in pairs]
+    rows.append(f"{ids[300]},,2028-03-31")
     path.write_text(
         "practitioner_id,annee_naissance,date_retraite\n" + "\n".join(rows) + "\n", encoding="utf-8"
     )
@@ -108,7 +111,8 @@ def _enrichment(engine: ScenarioEngine, path: Path) -> Path:
 def test_retirement_projection_in_five_years(engine: ScenarioEngine, tmp_path: Path) -> None:
     path = _enrichment(engine, tmp_path / "enrichissement.csv")
     table = read_enrichment(path)
-    assert len(table) == 301
+    assert len(table) == 301 and table["practitioner_id"].str.len().eq(11).all()
+    assert Remove(praticiens=["810003456789"]).praticiens == ["10003456789"]
     scenario = Scenario(nom="2031", changements=[Change(retraites=Retirements(fichier=path, horizon=2031))])
     result = engine.run(scenario)
     assert "médecin(s) généraliste(s) en moins" in result.messages[0]

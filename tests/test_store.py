@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -156,6 +159,18 @@ def test_diff_lists_departures_and_apl_change(
     assert talence["headcount_after"] == 0 and talence["headcount_before"] > 0
     assert talence["apl_delta"] < 0
     assert after.loc["33522", "etp"] == 0
+    apl = result.changes["apl_delta"].dropna().to_numpy()
+    assert (apl[:-1] <= apl[1:]).all() and apl[0] < -0.17  # largest APL losses first
     cli = _cli("diff", "precedent", "dernier", "--store", str(store), "--out", str(tmp_path / "diff"))
     assert cli.returncode == 0 and "départ(s)" in cli.stdout
+    assert "les plus fortes baisses d'abord" in cli.stdout and "Talence" in cli.stdout
+    assert re.search(r"\d,\d\d → \d,\d\d \(-\d,\d\d\)", cli.stdout), cli.stdout  # decimal commas
     assert len(pd.read_csv(tmp_path / "diff" / "departures.csv")) == len(result.departures)
+    # a snapshot of another territory: refused with a French error, nothing compared
+    other = tmp_path / "autre.duckdb"
+    shutil.copy(store, other)
+    with duckdb.connect(str(other)) as con:
+        con.execute("UPDATE snapshots SET territory = 'Autre territoire' WHERE snapshot_id = ?", [ids[-1]])
+    refused = _cli("diff", ids[-2], ids[-1], "--store", str(other))
+    assert refused.returncode == 2 and "ne portent pas sur le même territoire" in refused.stderr
+    assert "Traceback" not in refused.stderr

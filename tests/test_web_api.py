@@ -59,7 +59,7 @@ def test_snapshots_and_catalog(client: TestClient, store_path: Path, gironde: st
     assert levels == {"commune": 535, "iris": 88, "carreau": 1254}  # 54 small cells in 16 groups
     assert [p["id"] for p in cat["professions"]] == ["generaliste", "neurologue"]
     assert cat["professions"][0]["label"] == "Médecin généraliste"
-    assert {m["id"] for m in cat["methods"]} == {"quantiles", "jenks"}
+    assert {m["id"] for m in cat["methods"]} == {"seuils", "quantiles", "jenks"}
     with Store(store_path, read_only=True) as s:
         assert cat["precision"] == s.metadata(gironde)["precision"]
     assert "APL DREES 2023" in cat["description"] and cat["territory"] == "33"

@@ -18,16 +18,18 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 import typer
 from rich.console import Console
 
-from accesoins import __version__
+from accesoins import __version__, _cli_texts
 from accesoins.errors import AccesoinsError, ConfigurationError, DataFileError
 from accesoins.french import format_number
 
 if TYPE_CHECKING:
     from accesoins.observatory import BuildOptions
+    from accesoins.store import Store
 
 # Heavy libraries and the stages are imported inside the commands that use them, so that
 # `accesoins --help` and a mistyped command answer at once.
 
+_cli_texts.install()  # Click's and Typer's own texts (help, usage, errors) in French
 app = typer.Typer(
     help="accesoins — observatoire de l'accès aux soins de premier recours (APL, densités, temps d'accès).",
     no_args_is_help=True,
@@ -48,6 +50,15 @@ StorePath = Annotated[
     Path | None,
     typer.Option(
         "--store", help="Fichier de l'entrepôt DuckDB (défaut : ACCESOINS_STORE, sinon var/accesoins.duckdb)."
+    ),
+]
+
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="csv (virgule, point décimal), csv-excel (tableur : « ; », virgule décimale, en-têtes "
+        "français), gpkg ou parquet.",
     ),
 ]
 
@@ -77,17 +88,26 @@ def _check_output_file(path: Path) -> None:
         )
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: eager, so it answers before Click asks for a command."""
+    if value:
+        out.print(f"accesoins {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Affiche le détail des étapes.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Affiche la version et quitte.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Affiche la version et quitte.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     """Options communes à toutes les commandes."""
     from rich.logging import RichHandler
 
-    if version:
-        out.print(f"accesoins {__version__}")
-        raise typer.Exit()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(message)s",
@@ -95,10 +115,47 @@ def main(
     )
 
 
+PREVIOUS = ("precedent", "précédent", "previous")
+
+
+def _fr(value: Any, digits: int, *, signed: bool = False) -> str:
+    """A number for the terminal, the French way (« 3,24 »); « — » when missing."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):  # None, pd.NA
+        return "—"
+    if math.isnan(number):
+        return "—"
+    text = format_number(number, digits)
+    return f"+{text}" if signed and float(value) > 0 else text
+
+
+def _sep(path: Path) -> str:
+    """« ; » when the header line uses it (a French spreadsheet's CSV), else « , »."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as f:
+            header = f.readline()
+    except OSError:
+        return ","  # read_table reports the missing file in French
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def _data_dir(value: Path | None) -> Path:
+    """``--data-dir``, else ACCESOINS_DATA / ./data, else the embedded demo territory (Bordeaux Métropole)."""
+    from accesoins import demo
     from accesoins.settings import get_settings
 
-    return value if value is not None else get_settings().data
+    if value is not None:
+        return value
+    folder = get_settings().data
+    if folder.is_dir():
+        return folder
+    console.print(
+        f"Répertoire de données « {folder} » absent : données de démonstration embarquées "
+        f"(Bordeaux Métropole, --territory {demo.DEMO_TERRITORY}, voir accesoins/demo/PROVENANCE.md).",
+        highlight=False,
+    )
+    return demo.data_dir()
 
 
 def _store(value: Path | None) -> Path:
@@ -237,7 +294,7 @@ def validate_apl_command(
         f"APL {vintage}, territoire {territory} — "
         f"temps : {label_of(network.CostSourceCode, results.summary['cost_source'])}, "
         f"demande : {label_of(indicators.DemandMethod, results.summary['demand_method'])}, "
-        f"activité : {results.summary['consultations_per_gp']:.0f} consultations/médecin/an"
+        f"activité : {_fr(results.summary['consultations_per_gp'], 0)} consultations/médecin/an"
     )
     for line in comparison.lines():
         out.print(line, highlight=False)
@@ -250,7 +307,7 @@ def indicators_command(
     profession: Annotated[
         str | None, typer.Option("--profession", help="Profession (generaliste, …).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, gpkg ou parquet.")] = "csv",
+    fmt: FormatOpt = "csv",
     out_path: Annotated[Path, typer.Option("--out", help="Fichier à écrire.")] = Path("indicateurs.csv"),
     snapshot: Annotated[
         str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
@@ -399,8 +456,8 @@ def fca(
 
     decay_fn = indicators.parse_decay(decay)
     values = [Column("id", nullable=False), Column("value", "float", nullable=False, minimum=0)]
-    d = read_table(demand, values, sep=",")
-    s = read_table(supply, values, sep=",")
+    d = read_table(demand, values, sep=_sep(demand))
+    s = read_table(supply, values, sep=_sep(supply))
     c = read_table(
         costs,
         [
@@ -408,7 +465,7 @@ def fca(
             Column("destination", nullable=False),
             Column("cost", "float", nullable=False, minimum=0),
         ],
-        sep=",",
+        sep=_sep(costs),
     )
     result = indicators.catchment_access(
         pd.Series(d["value"].to_numpy(), index=d["id"]),
@@ -445,22 +502,29 @@ def diff(
 
     from accesoins import outputs, sources
     from accesoins.labels import label_of
-    from accesoins.store import Store, diff_snapshots
+    from accesoins.store import Store, diff_snapshots, previous_snapshot, territory_of
 
     with Store(_store(store), read_only=True) as s:
-        result = diff_snapshots(s, s.resolve(before), s.resolve(after), level=level)
+        after_id = s.resolve(after)
+        before_id = previous_snapshot(s, after_id) if before in PREVIOUS else s.resolve(before)
+        result = diff_snapshots(s, before_id, after_id, level=level)
+        territory = territory_of(s, after_id)
     out.print(
-        f"De {result.before} à {result.after} : {len(result.arrivals)} arrivée(s), "
-        f"{len(result.departures)} départ(s), {len(result.changes)} indicateur(s) modifié(s)."
+        f"Territoire « {territory} », de {result.before} à {result.after} : "
+        f"{len(result.arrivals)} arrivée(s), {len(result.departures)} départ(s), "
+        f"{len(result.changes)} indicateur(s) modifié(s) ; les plus fortes baisses d'abord."
     )
     table = Table("unité", "nom", "profession", "effectif", "APL")
     for row in result.changes.head(15).itertuples():
+        apl = ""
+        if "apl_delta" in result.changes.columns:
+            apl = f"{_fr(row.apl_before, 2)} → {_fr(row.apl_after, 2)} ({_fr(row.apl_delta, 2, signed=True)})"
         table.add_row(
             str(row.unit_id),
             str(row.name),
             label_of(sources.Profession, row.profession),
-            f"{row.headcount_before:.0f} → {row.headcount_after:.0f}",
-            f"{getattr(row, 'apl_delta', float('nan')):+.2f}",
+            f"{_fr(row.headcount_before, 0)} → {_fr(row.headcount_after, 0)}",
+            apl,
         )
     out.print(table)
     if out_dir is not None:
@@ -512,7 +576,7 @@ app.add_typer(scenario_app, name="scenario")
 def scenario_run(
     file: Annotated[Path, typer.Argument(help="Fichier YAML du scénario (voir docs/scenarios.md).")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Répertoire des résultats par unité.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, gpkg ou parquet.")] = "csv",
+    fmt: FormatOpt = "csv",
     save: Annotated[
         bool, typer.Option("--save/--no-save", help="Garder le scénario dans l'entrepôt.")
     ] = True,
@@ -543,15 +607,14 @@ def scenario_run(
             label_of(geo.Level, row.level),
             str(row.unit_id),
             str(row.name),
-            f"{row.apl_before:.2f}",
-            f"{row.apl_after:.2f}",
-            f"{row.delta:+.2f}",
+            _fr(row.apl_before, 2),
+            _fr(row.apl_after, 2),
+            _fr(row.delta, 2, signed=True),
         )
     out.print(table)
     if out_dir is not None:
-        path = outputs.export_table(
-            result.table, out_dir / f"scenario.{fmt}", fmt="csv" if fmt == "csv" else fmt
-        )
+        suffix = "csv" if fmt.startswith("csv") else fmt  # csv-excel is a .csv too
+        path = outputs.export_table(result.table, out_dir / f"scenario.{suffix}", fmt=fmt)
         out.print(f"Écarts par unité écrits dans {path}")
     if save:
         with Store(_store(store)) as s:
@@ -592,7 +655,7 @@ def scenario_sites(
         table.add_row(
             str(row.candidate),
             format_number(row.covered_residents),
-            f"{row.mean_time_min:.1f}",
+            _fr(row.mean_time_min, 1),
         )
     out.print(table)
     out.print(choice.explanation, highlight=False)
@@ -633,7 +696,7 @@ def isochrones(
     network.export_isochrones(polygons, out_path)
     areas = polygons.to_crs("EPSG:2154").area / 1e6
     for t, a in zip(polygons["time_min"], areas, strict=True):
-        out.print(f"  {t:g} min : {a:.2f} km²")
+        out.print(f"  {_fr(t, 0 if float(t).is_integer() else 1)} min : {_fr(a, 2)} km²")
     out.print(f"Isochrones écrites dans {out_path}")
 
 
@@ -756,7 +819,8 @@ def report_command(
     if not all_units and not unit:
         raise ConfigurationError("indiquez --unit CODE (ex. --unit 33063) ou --all pour tout le territoire")
     with Store(_store(store), read_only=True) as s:
-        sid = s.resolve(snapshot)
+        one = snapshot is None and unit and not all_units
+        sid = _snapshot_holding(s, str(unit)) if one else s.resolve(snapshot)
         builder = outputs.ReportBuilder(s, sid)
         if not all_units:
             path = builder.render(str(unit), out_path)
@@ -771,6 +835,18 @@ def report_command(
         with _progress(len(codes)) as step:
             files = builder.render_many(codes, out_dir, step=step)
     out.print(f"{len(files)} fiche(s) écrite(s) dans {out_dir} (instantané {sid}).")
+
+
+def _snapshot_holding(store: Store, unit: str) -> str:
+    """The latest snapshot that holds ``unit`` (``report --unit 06088`` without ``--snapshot``)."""
+    ids = list(store.snapshots()["snapshot_id"])
+    for sid in reversed(ids):
+        if not store.table("units", sid, where="unit_id = ?", args=[unit]).empty:
+            return str(sid)
+    raise ConfigurationError(
+        f"aucun instantané ne contient l'unité « {unit} » (instantanés : {', '.join(ids[-5:]) or 'aucun'}) : "
+        "vérifiez le code, ou construisez le territoire qui la contient (accesoins build)"
+    )
 
 
 @app.command("brochure")

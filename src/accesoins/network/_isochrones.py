@@ -94,7 +94,7 @@ def isochrones(
     far = snap_m > max_snap_m
     if far.any():
         log.warning(
-            "%d site(s) farther than %.0f m from the %s network, no isochrone: %s",
+            "%d site(s) à plus de %.0f m du réseau (%s) : pas d'isochrone pour %s",
             int(far.sum()),
             max_snap_m,
             graph.mode,

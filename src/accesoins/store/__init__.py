@@ -5,7 +5,7 @@ activities, units, indicators) and keeps them as immutable, atomically written
 snapshots; answers queries on them and compares two of them.
 """
 
-from accesoins.store._diff import SnapshotDiff, diff_snapshots
+from accesoins.store._diff import SnapshotDiff, diff_snapshots, previous_snapshot, territory_of
 from accesoins.store._duckdb import (
     SnapshotWriter,
     Store,
@@ -20,6 +20,8 @@ __all__ = [
     "Store",
     "diff_snapshots",
     "indicator_layer",
+    "previous_snapshot",
     "save_scenario",
     "spatial_extension_path",
+    "territory_of",
 ]

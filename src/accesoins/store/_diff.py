@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from accesoins.errors import StoreError
 from accesoins.store._duckdb import Store
 
 DIFF_MEASURES = ("headcount", "etp", "density_per_100k", "apl")
@@ -33,8 +34,38 @@ def _practitioners(store: Store, snapshot_id: str) -> pd.DataFrame:
     )
 
 
+def territory_of(store: Store, snapshot_id: str) -> str:
+    """The territory a snapshot covers."""
+    snaps = store.snapshots()
+    row = snaps[snaps["snapshot_id"] == snapshot_id]
+    if row.empty:
+        raise StoreError(f"instantané « {snapshot_id} » inconnu")
+    return str(row["territory"].iloc[0])
+
+
+def previous_snapshot(store: Store, after: str) -> str:
+    """The snapshot of the same territory just before ``after`` (« precedent » in ``diff precedent B``)."""
+    territory = territory_of(store, after)
+    ids = list(store.snapshots(territory=territory)["snapshot_id"])
+    if ids.index(after) == 0:
+        raise StoreError(f"il n'y a pas d'instantané du territoire « {territory} » avant {after}")
+    return str(ids[ids.index(after) - 1])
+
+
 def diff_snapshots(store: Store, before: str, after: str, *, level: str = "commune") -> SnapshotDiff:
-    """Compare snapshot ``before`` with snapshot ``after`` (identifiers already resolved)."""
+    """Compare snapshot ``before`` with snapshot ``after`` (identifiers already resolved).
+
+    Both must cover the same territory: between two territories every practitioner of one would be
+    an « arrival » or a « departure ». Changes are sorted by size, largest losses first (APL, else
+    headcount), so that the first rows are the ones to look at.
+    """
+    ta, tb = territory_of(store, before), territory_of(store, after)
+    if ta != tb:
+        raise StoreError(
+            f"les instantanés {before} (territoire « {ta} ») et {after} (territoire « {tb} ») ne portent "
+            "pas sur le même territoire : leur différence n'aurait pas de sens. Comparez deux instantanés "
+            "d'un même territoire (« accesoins snapshots » les liste)."
+        )
     a, b = _practitioners(store, before), _practitioners(store, after)
     key = ["practitioner_id", "profession"]
     merged = a.merge(b, on=key, how="outer", suffixes=("_before", "_after"), indicator=True)
@@ -55,10 +86,14 @@ def diff_snapshots(store: Store, before: str, after: str, *, level: str = "commu
         x, y = joined[f"{m}_before"].astype(float), joined[f"{m}_after"].astype(float)
         changes[f"{m}_before"], changes[f"{m}_after"], changes[f"{m}_delta"] = x, y, y - x
         changed |= ~np.isclose(x.fillna(-1), y.fillna(-1), rtol=0, atol=1e-9)
+    changes = changes[changed]
+    size = [f"{m}_delta" for m in ("apl", "headcount") if f"{m}_delta" in changes.columns]
+    if size:  # largest losses first; a unit present in one snapshot only (NaN delta) comes last
+        changes = changes.sort_values([*size, "unit_id"], na_position="last", kind="stable")
     return SnapshotDiff(
         before,
         after,
         arrivals.reset_index(drop=True),
         departures.reset_index(drop=True),
-        changes[changed].reset_index(drop=True),
+        changes.reset_index(drop=True),
     )

@@ -10,7 +10,8 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from accesoins import __version__
@@ -59,7 +60,7 @@ def create_app(store_path: str | Path, *, warm: bool = True) -> FastAPI:
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served below with the vendored Swagger UI: no CDN, works offline
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -67,6 +68,16 @@ def create_app(store_path: str | Path, *, warm: bool = True) -> FastAPI:
     app.state.scenarios = ScenarioService(service)  # one what-if engine cached per snapshot
     install_problem_handlers(app)
     app.include_router(api_router)
+    @app.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="accesoins — documentation de l'API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")

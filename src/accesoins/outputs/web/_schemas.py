@@ -30,6 +30,17 @@ class MeasureChoice(Choice):
     generaliste_only: bool = Field(
         description="Vrai si l'indicateur n'existe que pour les médecins généralistes."
     )
+    levels: list[str] = Field(
+        description="Niveaux où l'indicateur a un sens (pas de densité au carreau de 200 m)."
+    )
+
+
+class SourceVintage(BaseModel):
+    """Millésime d'une source de l'instantané."""
+
+    source: str
+    label: str = Field(description="Nom de la source.")
+    vintage: str = Field(description="Année des données (d'après le fichier ou les paramètres APL).")
 
 
 class PrecisionChoice(Choice):
@@ -50,6 +61,7 @@ class CatalogPublic(BaseModel):
     measures: list[MeasureChoice]
     methods: list[Choice]
     precisions: list[PrecisionChoice]
+    sources: list[SourceVintage] = Field(description="Millésime de chaque source, pour l'en-tête des pages.")
 
 
 class UnitSummary(BaseModel):

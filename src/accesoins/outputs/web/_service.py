@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import threading
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +24,15 @@ import pandas as pd
 import shapely
 
 from accesoins.errors import StoreError
+from accesoins.french import search_key, search_query
 from accesoins.geo import Level, Precision
 from accesoins.http_problems import ProblemError, not_found
 from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
 from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of, level_plural
-from accesoins.network import CostSourceCode
+from accesoins.network import CostSourceCode, haversine_m
 from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer, public_sites
-from accesoins.outputs.web._classes import METHODS, Method, classify, format_fr
-from accesoins.sources import Profession
+from accesoins.outputs.web._classes import METHODS, Method, classify, classify_apl, format_fr
+from accesoins.sources import CATALOG, POPULATION_YEAR, Profession
 from accesoins.store import Store, diff_snapshots
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,18 @@ class Measure:
     unit: str
     digits: int
     generaliste_only: bool = False
+    on_grid: bool = True  # a density of a 200 m cell (a few dozen people) means nothing
 
 
 MEASURES: dict[str, Measure] = {
-    "density_per_100k": Measure("Densité (ETP)", "équivalents temps plein pour 100 000 habitants", 1),
+    "density_per_100k": Measure(
+        "Densité (ETP)", "équivalents temps plein pour 100 000 habitants", 1, on_grid=False
+    ),
     "std_density_per_100k": Measure(
-        "Densité standardisée par âge (ETP)", "équivalents temps plein pour 100 000 habitants standardisés", 1
+        "Densité standardisée par âge (ETP)",
+        "équivalents temps plein pour 100 000 habitants standardisés",
+        1,
+        on_grid=False,
     ),
     "apl": Measure(
         "Accessibilité potentielle localisée (APL)",
@@ -69,8 +76,10 @@ MEASURES: dict[str, Measure] = {
         2,
         generaliste_only=True,
     ),
-    "headcount": Measure("Effectif", "praticiens", 0),
+    "headcount": Measure("Effectif", "praticiens", 0, on_grid=False),
+    "nearest_m": Measure("Distance au lieu d'exercice le plus proche", "mètres à vol d'oiseau", 0),
 }
+GRID_LEVEL = "carreau"
 _PRECISION_COLUMNS = {"n_commune": "commune", "n_etablissement": "etablissement", "n_iris": "iris"}
 
 
@@ -410,11 +419,18 @@ class ObservatoryService:
             ],
             "professions": [{"id": p, "label": self.profession_labels.get(p, p)} for p in data.professions],
             "measures": [
-                {"id": m, "label": s.label, "unit": s.unit, "generaliste_only": s.generaliste_only}
+                {
+                    "id": m,
+                    "label": s.label,
+                    "unit": s.unit,
+                    "generaliste_only": s.generaliste_only,
+                    "levels": [lv for lv in data.levels if s.on_grid or lv != GRID_LEVEL],
+                }
                 for m, s in MEASURES.items()
             ],
             "methods": [{"id": m, "label": lab} for m, lab in METHODS.items()],
             "precisions": [{"id": p, "label": lab, "color": col} for p, (lab, col) in PRECISIONS.items()],
+            "sources": source_vintages(data.sources, meta),
         }
 
     # -- layers ----------------------------------------------------------------------------------
@@ -427,7 +443,11 @@ class ObservatoryService:
             ind = data.indicators.xs((level, profession), level=("level", "profession")).reset_index()
             geom = data.units.loc[level]["geometry"]
             ind["geometry"] = geom.reindex(ind["unit_id"]).to_numpy()
-            return gpd.GeoDataFrame(ind, geometry="geometry", crs="EPSG:4326")
+            frame = gpd.GeoDataFrame(ind, geometry="geometry", crs="EPSG:4326")
+            inner = frame.geometry.representative_point()  # inside the unit: where its name is written
+            frame["label_lon"], frame["label_lat"] = inner.x.round(5), inner.y.round(5)
+            frame["nearest_m"] = _nearest_m(frame, self.sites_frame(data, profession=profession))
+            return frame
 
         return data.cached(("frame", level, profession), compute)
 
@@ -441,7 +461,10 @@ class ObservatoryService:
         def compute() -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
             out = frame.copy()
             values = out[measure].astype(float).to_numpy()
-            cls = classify(values, method=method, k=classes, digits=spec.digits)
+            if method == "seuils" and measure == "apl":
+                cls = classify_apl(values)
+            else:  # the APL classes of meaning mean nothing for another indicator: quantiles
+                cls = classify(values, method=method, k=classes, digits=spec.digits)
             out["value"] = values
             out["class"] = cls.classes
             colors = np.array([*cls.colors, MISSING_COLOR], dtype=object)
@@ -450,8 +473,11 @@ class ObservatoryService:
                 "measure": measure,
                 "label": spec.label,
                 "unit": spec.unit,
+                "digits": spec.digits,
                 "method": method,
-                "method_label": METHODS[method],
+                "method_label": METHODS[method if measure == "apl" else "quantiles"]
+                if method == "seuils"
+                else METHODS[method],
                 "bounds": cls.bounds,
                 "classes": [
                     {
@@ -551,18 +577,26 @@ class ObservatoryService:
 
     # -- units -----------------------------------------------------------------------------------
     def search_units(self, data: SnapshotData, *, level: str, query: str, limit: int) -> list[dict[str, Any]]:
-        """Units of a level whose name or code contains ``query`` (accents and case ignored)."""
+        """Units of a level whose name or code contains ``query``, names that start with it first.
+
+        Tolerant of case, accents, hyphens, apostrophes, spaces and a leading article (« La Teste »,
+        « saint laurent »); sorted by name without its article, as the INSEE lists communes.
+        """
         self.check_level(data, level)
 
         def table() -> pd.DataFrame:
             units = data.units.loc[level][["name", "population", "unites_fusionnees"]].reset_index()
-            members = units["unites_fusionnees"].fillna("")  # a small unit is found through its group
-            units["key"] = (units["name"].fillna("") + " " + units["unit_id"] + " " + members).map(_fold)
-            return units.sort_values("name", key=lambda s: s.fillna("").map(_fold)).reset_index(drop=True)
+            members = units["unites_fusionnees"].fillna("").str.lower()
+            names = units["name"].fillna("").map(search_key)
+            units["key"] = names + " " + units["unit_id"].str.lower() + " " + members
+            units["bare"] = names.map(search_query)
+            return units.sort_values(["bare", "unit_id"]).reset_index(drop=True)
 
         units = data.cached(("search", level), table)
-        if query:
-            units = units[units["key"].str.contains(_fold(query), regex=False)]
+        wanted = search_query(query)
+        if wanted:
+            units = units[units["key"].str.contains(wanted, regex=False)]
+            units = units.iloc[np.argsort(~units["bare"].str.startswith(wanted).to_numpy(), kind="stable")]
         return [
             {"unit_id": r.unit_id, "name": r.name, "population": _num(r.population)}
             for r in units.head(limit).itertuples()
@@ -804,11 +838,42 @@ def _csv(table: pd.DataFrame) -> bytes:
     return text.encode("utf-8")
 
 
-def _fold(text: str) -> str:
-    """Lower case without accents, for searching names."""
-    return "".join(
-        c for c in unicodedata.normalize("NFD", str(text).lower()) if unicodedata.category(c) != "Mn"
-    )
+def source_vintages(files: pd.DataFrame, meta: dict[str, Any]) -> list[dict[str, str]]:
+    """The vintage of every source of a snapshot, for the page header and page 1 of the PDFs.
+
+    The year is the one the file name carries (« rpps_2017_… », « filosofi2021_… »); the DREES
+    workbook holds several years, the snapshot's APL parameters say which one was used.
+    """
+    out = []
+    for name, group in files.groupby("name", sort=False):
+        spec = CATALOG.get(str(name))
+        label = spec.label.split(" – ")[0] if spec else str(name)
+        years = sorted({m.group(1) for f in group["file"].astype(str) if (m := _YEAR.search(f))})
+        if name == "apl_drees" and meta.get("apl_vintage"):
+            years = [str(meta["apl_vintage"])]
+        out.append({"source": str(name), "label": label, "vintage": ", ".join(years) or "millésime inconnu"})
+    out.append({"source": "communes", "label": "Population communale INSEE", "vintage": str(POPULATION_YEAR)})
+    return out
+
+
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+
+
+def _nearest_m(units: pd.DataFrame, sites: gpd.GeoDataFrame) -> np.ndarray:
+    """Crow-fly metres from each unit's label point to the nearest practice site (NaN without sites)."""
+    out = np.full(len(units), np.nan)
+    has = units["label_lon"].notna().to_numpy()
+    if sites.empty or not has.any():
+        return out
+    lon, lat = units["label_lon"].to_numpy()[has], units["label_lat"].to_numpy()[has]
+    slon, slat = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+    best = np.full(len(lon), np.inf)
+    for start in range(0, len(slon), 256):  # bounded memory: units × 256 sites at a time
+        chunk = slice(start, start + 256)
+        d = haversine_m(lon[:, None], lat[:, None], slon[None, chunk], slat[None, chunk])
+        best = np.minimum(best, d.min(axis=1))
+    out[has] = best
+    return out
 
 
 def feature_collection(frame: gpd.GeoDataFrame, *, extra: dict[str, Any]) -> bytes:

@@ -31,10 +31,16 @@ SnapshotDep = Annotated[SnapshotData, Depends(get_snapshot)]
 ProfessionQuery = Annotated[str, Query(description="Profession (voir /api/catalog).", max_length=40)]
 MeasureQuery = Annotated[
     str,
-    Query(description="Indicateur : density_per_100k, std_density_per_100k, apl, headcount.", max_length=40),
+    Query(
+        description="Indicateur : density_per_100k, std_density_per_100k, apl, headcount, nearest_m.",
+        max_length=40,
+    ),
 ]
 MethodQuery = Annotated[
-    Literal["quantiles", "jenks"],
-    Query(description="Méthode de classes : quantiles ou jenks (seuils naturels, Fisher-Jenks)."),
+    Literal["seuils", "quantiles", "jenks"],
+    Query(
+        description="Méthode de classes : seuils (classes de lecture de l'APL, sous-dotée sous 2,5 ; "
+        "quantiles pour un autre indicateur), quantiles ou jenks (seuils naturels, Fisher-Jenks)."
+    ),
 ]
 ClassesQuery = Annotated[int, Query(ge=3, le=7, description="Nombre de classes (3 à 7).")]

@@ -14,8 +14,8 @@ function params() {
     level: $("level").value || "commune",
     profession: $("profession").value || "generaliste",
     measure: $("measure").value || "density_per_100k",
-    method: $("method").value || "quantiles",
-    k: $("k").value || "5",
+    method: $("method").value || "seuils",
+    classes: $("classes").value || "5",
   };
 }
 
@@ -44,15 +44,39 @@ async function loadCatalog() {
   fillSelect($("profession"), c.professions, p.profession);
   fillSelect($("method"), c.methods, p.method);
   updateMeasures();
+  renderSources(c.sources || []);
   $("snapshot-info").textContent = `Instantané ${c.snapshot_id} — territoire ${c.territory}, construit le ` +
     `${c.created_at.slice(0, 16)} UTC${c.description ? ` ; ${c.description}` : ""}`;
 }
 
 function updateMeasures() {
   const p = params();
-  const measures = state.catalog.measures.filter((m) => !m.generaliste_only || p.profession === "generaliste");
-  const wanted = state.measureTouched ? p.measure : measures.some((m) => m.id === "apl") ? "apl" : p.measure;
+  const measures = state.catalog.measures.filter((m) => (!m.generaliste_only || p.profession === "generaliste") &&
+    (!m.levels || m.levels.includes(p.level)));  // no density on 200 m cells: APL and distance there
+  const wanted = state.measureTouched && measures.some((m) => m.id === p.measure) ? p.measure
+    : measures.some((m) => m.id === "apl") ? "apl" : p.measure;
   fillSelect($("measure"), measures, wanted);
+  updateClassesControl();
+}
+
+function updateClassesControl() {  // the APL classes of meaning have a fixed number of classes
+  const fixed = $("method").value === "seuils" && $("measure").value === "apl";
+  $("classes").disabled = fixed;
+  $("classes-label").classList.toggle("disabled", fixed);
+}
+
+function clearFiche() {  // another snapshot: the fiche and the comparison shown were of the previous one
+  $("fiche").innerHTML = '<h2 id="fiche-title">Fiche</h2><p class="subtle">Cliquez une unité sur la carte ' +
+    "ou choisissez une commune dans la liste.</p>";
+  delete $("fiche").dataset.unitId;
+  state.compare = [];
+  $("compare-body").innerHTML = "";
+  if (state.mapOk) carto.select(state.map, "");
+}
+
+function renderSources(sources) {
+  $("sources-info").textContent = "Millésimes des données : " +
+    sources.map((s) => `${s.label} ${s.vintage}`).join(" · ");
 }
 
 function renderLegend(legend, sitesLegend) {
@@ -79,7 +103,7 @@ function renderLegend(legend, sitesLegend) {
 
 function updateDownloads() {
   const p = params();
-  const layerParams = { snapshot: p.snapshot, profession: p.profession, measure: p.measure, method: p.method, classes: p.k };
+  const layerParams = { snapshot: p.snapshot, profession: p.profession, measure: p.measure, method: p.method, classes: p.classes };
   $("dl-layer-csv").href = url(`/api/downloads/layers/${p.level}.csv`, layerParams);
   $("dl-layer-geojson").href = url(`/api/downloads/layers/${p.level}.geojson`, layerParams);
   $("dl-sites-csv").href = url("/api/downloads/sites.csv", { snapshot: p.snapshot, profession: p.profession });
@@ -92,7 +116,7 @@ async function loadLayer() {
   document.body.dataset.layerReady = "";
   updateDownloads();
   const layer = await getJSON(`/api/layers/${p.level}`, { snapshot: p.snapshot, profession: p.profession,
-    measure: p.measure, method: p.method, classes: p.k });
+    measure: p.measure, method: p.method, classes: p.classes });
   const sites = $("show-sites").checked
     ? await getJSON("/api/sites", { snapshot: p.snapshot, profession: p.profession }) : null;
   const contours = p.level !== "commune"
@@ -100,6 +124,7 @@ async function loadLayer() {
   if (token !== state.layerToken) return;
   state.legend = layer.legend;
   state.lastLayer = layer;
+  state.labelUnits = carto.labelPoints(p.level === "commune" ? layer : contours);
   renderLegend(layer.legend, sites && sites.legend);
   const key = `${p.level}:${p.profession}:${p.measure}:${layer.features.length}`;
   if (!state.mapOk) {
@@ -108,17 +133,26 @@ async function loadLayer() {
   }
   const map = state.map;
   await carto.whenReady(map);
-  carto.setUnits(map, layer, {
+  const overlaid = getComputedStyle($("legend")).position === "absolute";  // on a phone it is below the map
+  carto.setUnits(map, layer, overlaid ? {
     top: 30, bottom: 30,
     left: Math.min($("downloads").offsetWidth + 20, map.getContainer().offsetWidth / 4),
     right: Math.min($("legend").offsetWidth + 20, map.getContainer().offsetWidth / 3),
-  });
+  } : 12);
   carto.setContours(map, contours);
   carto.setSites(map, sites);
-  map.once("idle", () => {
-    if (token === state.layerToken) document.body.dataset.layerReady = key;
-  });
-  map.triggerRepaint();
+  carto.updateLabels(map, state.labelUnits);
+  await carto.whenIdle(map);
+  if (token === state.layerToken) document.body.dataset.layerReady = key;
+}
+
+function tooltipHtml(props) {
+  const lg = state.legend;
+  const cls = lg.classes[props.class];
+  const value = props.value === null || props.value === undefined ? "non renseigné" : `${fmt(props.value, lg.digits)} ` +
+    `<span class="subtle">${h(lg.unit)}</span>`;
+  return `<strong>${h(carto.unitName(props))}</strong><br>${h(lg.label)} : ${value}` +
+    (cls ? `<br><span class="swatch" style="background:${cls.color}"></span> ${h(cls.label)}` : "");
 }
 
 let searchTimer = null;
@@ -183,7 +217,15 @@ function initMap() {
       if (feature && !isPlacing()) openFiche(params().level, feature.properties.unit_id);
     });
     state.map.on("mouseenter", "unites-fill", () => { state.map.getCanvas().style.cursor = "pointer"; });
-    state.map.on("mouseleave", "unites-fill", () => { state.map.getCanvas().style.cursor = ""; });
+    state.map.on("mouseleave", "unites-fill", () => {
+      state.map.getCanvas().style.cursor = "";
+      carto.hideTooltip();
+    });
+    state.map.on("mousemove", "unites-fill", (e) => {
+      const f = e.features && e.features[0];
+      if (f && state.legend) carto.showTooltip(state.map, e.lngLat, tooltipHtml(f.properties));
+    });
+    state.map.on("moveend", () => carto.updateLabels(state.map, state.labelUnits));
     state.map.on("error", (e) => console.warn("carte :", e.error && e.error.message));
   } catch (error) {
     state.mapOk = false;
@@ -193,10 +235,17 @@ function initMap() {
 }
 
 function bindControls() {
-  $("measure").addEventListener("change", () => { state.measureTouched = true; });
-  for (const id of ["level", "measure", "method", "k", "show-sites"]) $(id).addEventListener("change", () => loadLayer());
+  $("measure").addEventListener("change", () => { state.measureTouched = true; updateClassesControl(); });
+  $("method").addEventListener("change", updateClassesControl);
+  for (const id of ["measure", "method", "classes", "show-sites"]) $(id).addEventListener("change", () => loadLayer());
+  $("level").addEventListener("change", () => { updateMeasures(); loadLayer(); });
   $("profession").addEventListener("change", () => { updateMeasures(); loadLayer(); });
-  $("snapshot").addEventListener("change", async () => { await loadCatalog(); await loadLayer(); search(); });
+  $("snapshot").addEventListener("change", async () => {
+    clearFiche();
+    await loadCatalog();
+    await loadLayer();
+    search();
+  });
   $("search").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(search, 150); });
   $("search").addEventListener("keydown", (e) => {
     if (e.key === "ArrowDown" || e.key === "Enter") {
@@ -233,8 +282,14 @@ function bindControls() {
   });
 }
 
+async function showRegistersLink() {  // the registers are mounted only when configured
+  const response = await fetch("/registres/", { method: "HEAD" }).catch(() => null);
+  if (response && response.ok) for (const id of ["registres-link", "registres-footer"]) $(id).hidden = false;
+}
+
 async function main() {
   bindControls();
+  showRegistersLink();
   initMap();
   initScenario({ map: state.mapOk ? state.map : null, getParams: params, onBack: () => loadLayer() });
   try {

@@ -38,6 +38,12 @@ function professionTable(p, fiche) {
       `data-value="${p.national.apl}">${fmt(p.national.apl, 2)}</strong> (${h(p.national.label)}).`;
     if (p.national.apl_drees_unit !== null && p.national.apl_drees_unit !== undefined) {
       html += ` APL publiée par la DREES pour cette commune : ${fmt(p.national.apl_drees_unit, 2)}.`;
+      html += ` <span class="why-drees">Pourquoi un écart avec « notre APL » ${fmt(p.apl, 2)} ? La DREES part de ` +
+        "l'activité réelle de chaque médecin (consultations remboursées), de tous les médecins de France, y " +
+        "compris hors du territoire construit ici, et d'un distancier routier ; notre APL ne compte que les " +
+        "praticiens du fichier chargé (son millésime est en tête de page), avec une activité moyenne par ETP " +
+        "et des temps estimés. La DREES reste la référence officielle ; notre calcul sert à comparer les " +
+        "lieux entre eux et à simuler des changements.</span>";
     }
     html += "</p>";
   }

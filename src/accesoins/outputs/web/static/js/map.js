@@ -15,6 +15,8 @@ export function baseStyle(basemap) {
   return style;
 }
 
+const READY = new WeakMap();  // map → the single promise of its layers being added
+
 export function createMap(container, basemap) {
   const map = new maplibregl.Map({
     container,
@@ -24,8 +26,11 @@ export function createMap(container, basemap) {
     attributionControl: { compact: true },
     keyboard: true,
   });
+  // Registered synchronously after construction, before any other code: 'load' fires once, later, and
+  // every caller waits on this one promise instead of testing map.loaded(), which is false again
+  // whenever tiles or sources are loading (the cause of the empty map and of the flaky browser test).
+  READY.set(map, new Promise((resolve) => map.once("load", () => { addLayers(map); resolve(); })));
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
-  map.on("load", () => addLayers(map));
   return map;
 }
 
@@ -69,9 +74,58 @@ export function bbox(geojson) {
   return Number.isFinite(minX) ? [[minX, minY], [maxX, maxY]] : null;
 }
 
+/** Resolves once the map's style is loaded and its layers are added (at once if that already happened). */
 export function whenReady(map) {
-  return new Promise((resolve) => {
-    if (map.loaded() && map.getSource("unites")) resolve();
-    else map.once("load", () => resolve());
-  });
+  return READY.get(map);
+}
+
+/** Resolves at the next 'idle' after a repaint: the new data is drawn. */
+export function whenIdle(map) {
+  const idle = new Promise((resolve) => map.once("idle", () => resolve()));
+  map.triggerRepaint();
+  return idle;
+}
+
+// -- reading aids: hover tooltip and commune names ------------------------------------------------
+let tooltip = null;
+let labels = [];
+
+/** A unit's name for a reader: 200 m cells are named by their INSPIRE code, keep its northing and easting. */
+export function unitName(p) {
+  const cell = p.name === p.unit_id && /N(\d+)E(\d+)$/.exec(p.unit_id);
+  return cell ? `Carreau N ${cell[1]} E ${cell[2]}` : p.name;
+}
+
+export function showTooltip(map, lngLat, html) {
+  if (!tooltip) {
+    tooltip = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: "tooltip", offset: 12 });
+  }
+  tooltip.setLngLat(lngLat).setHTML(html);
+  if (!tooltip.isOpen()) tooltip.addTo(map);
+}
+
+export function hideTooltip() { if (tooltip) tooltip.remove(); }
+
+/** Name, population and inner point of each unit of a layer (its label_lon/label_lat), largest first. */
+export function labelPoints(layer) {
+  if (!layer) return [];
+  return layer.features.map((f) => f.properties).filter((p) => p.label_lon !== null && p.label_lon !== undefined)
+    .map((p) => ({ name: p.name, population: p.population || 0, lngLat: [p.label_lon, p.label_lat] }))
+    .sort((a, b) => b.population - a.population);
+}
+
+/** Commune names as HTML markers (no glyph server offline): the most populous in view, more as one zooms in. */
+export function updateLabels(map, points) {
+  for (const m of labels) m.remove();
+  labels = [];
+  const zoom = map.getZoom();
+  if (!points || zoom < 9) return;
+  const bounds = map.getBounds();
+  const most = zoom < 10 ? 6 : zoom < 11 ? 15 : zoom < 12 ? 35 : 80;
+  for (const p of points.filter((q) => bounds.contains(q.lngLat)).slice(0, most)) {
+    const el = document.createElement("div");
+    el.className = "commune-label";
+    el.textContent = p.name;
+    labels.push(new maplibregl.Marker({ element: el }).setLngLat(p.lngLat).addTo(map));
+  }
 }

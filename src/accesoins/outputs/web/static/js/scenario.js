@@ -2,6 +2,7 @@
 // lancer POST /api/scenarios, afficher le résumé et la carte des écarts d'APL (après − avant).
 import { postJSON } from "./api.js";
 import { escapeHtml as h, fmt, signed } from "./format.js";
+import { unitName, whenIdle, whenReady } from "./map.js";
 
 const $ = (id) => document.getElementById(id);
 const EMPTY = { type: "FeatureCollection", features: [] };
@@ -86,11 +87,6 @@ function renderLegend(result) {
     "Maison de santé simulée</li></ul></details>";
 }
 
-function unitName(p) {  // 200 m cells are named by their INSPIRE code: keep its northing and easting
-  const cell = p.name === p.unit_id && /N(\d+)E(\d+)$/.exec(p.unit_id);
-  return cell ? `Carreau N ${cell[1]} E ${cell[2]}` : p.name;
-}
-
 function renderResult(result) {
   const changed = result.features.map((f) => f.properties)
     .filter((p) => p.delta !== null && Math.abs(p.delta) > 1e-9)
@@ -137,6 +133,7 @@ async function run() {
     status(`Carte des écarts d'APL affichée (${result.level_label.toLowerCase()}).`);
     const map = sim.map;
     if (map) {
+      await whenReady(map);
       map.getSource("scenario").setData(result);
       showDelta(true);
       const b = result.changed_bbox;
@@ -146,10 +143,8 @@ async function run() {
           left: Math.min($("downloads").offsetWidth + 30, width / 4),
           right: Math.min($("legend").offsetWidth + 30, width / 3) } });
       }
-      map.once("idle", () => {
-        if (token === sim.token) document.body.dataset.scenarioReady = `${level}:${result.features.length}`;
-      });
-      map.triggerRepaint();
+      await whenIdle(map);
+      if (token === sim.token) document.body.dataset.scenarioReady = `${level}:${result.features.length}`;
     } else {
       document.body.dataset.scenarioReady = `${level}:${result.features.length}`;
     }
@@ -179,8 +174,7 @@ export function initScenario(options) {
   sim.options = options;
   sim.map = options.map;
   if (sim.map) {
-    sim.map.on("load", () => addLayers(sim.map));
-    if (sim.map.loaded()) addLayers(sim.map);
+    whenReady(sim.map).then(() => addLayers(sim.map));
     sim.map.on("click", (e) => {
       if (!sim.placing) return;
       $("sim-lon").value = e.lngLat.lng.toFixed(5);
