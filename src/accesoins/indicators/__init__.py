@@ -20,6 +20,7 @@ from accesoins.indicators._catchment import CatchmentResult, catchment_access, c
 from accesoins.indicators._decay import Decay, parse_decay
 from accesoins.indicators._density import densities, unit_supply
 from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
+from accesoins.indicators._priorities import priority_classes
 from accesoins.indicators._supply import (
     APL_MODES,
     bounded_activity,
@@ -51,6 +52,7 @@ __all__ = [
     "floating_catchment",
     "gp_activity",
     "parse_decay",
+    "priority_classes",
     "standardised_population",
     "unit_supply",
 ]

@@ -22,27 +22,40 @@ from accesoins.sources._finess import (
 from accesoins.sources._gp_iris import read_gp_iris
 from accesoins.sources._grid import read_filosofi_grid, read_qpv
 from accesoins.sources._insee import IRIS_AGE_COLUMNS, read_iris_population, read_population_single_age
+from accesoins.sources._local_indicators import (
+    INDICATOR_LEVELS,
+    IndicatorTable,
+    check_indicator_codes,
+    read_indicator_table,
+)
 from accesoins.sources._od import read_od_table
 from accesoins.sources._professions import classify_professions, load_professions
+from accesoins.sources._zoning import ZoningClass, parse_zoning_class, read_ars_zoning
 
 __all__ = [
     "ACTIVITY_COLUMNS",
     "CATALOG",
     "FINESS_COLUMNS",
+    "INDICATOR_LEVELS",
     "IRIS_AGE_COLUMNS",
     "MODES",
     "POPULATION_YEAR",
+    "IndicatorTable",
     "SourceSpec",
+    "ZoningClass",
     "apl_vintages_in",
+    "check_indicator_codes",
     "classify_professions",
     "classify_site_names",
     "commune_code_history",
     "fetch",
     "load_professions",
     "locate",
+    "parse_zoning_class",
     "read_annuaire_sante",
     "read_apl_drees",
     "read_apl_parameters_sheet",
+    "read_ars_zoning",
     "read_communes",
     "read_enrichment",
     "read_filosofi_grid",
@@ -50,6 +63,7 @@ __all__ = [
     "read_finess_geoloc_wgs84",
     "read_finess_stock",
     "read_gp_iris",
+    "read_indicator_table",
     "read_iris_population",
     "read_od_table",
     "read_population_single_age",
