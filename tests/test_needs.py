@@ -146,3 +146,27 @@ def test_priority_classes_with_fixed_thresholds() -> None:
     assert classes.loc["a", "bivariate"] == "A1-B3" and bool(classes.loc["a", "priority"])
     assert classes.loc["b", "bivariate"] == "A2-B1" and classes.loc["c", "bivariate"] == "A3-B3"
     assert "d" not in classes.index  # a suppressed need is not a low need
+
+
+@pytest.mark.slow
+def test_trend_of_bordeaux_across_two_gironde_snapshots(tmp_path: Path, data_dir: Path) -> None:
+    """Two builds of the Gironde (APL 2022 then 2023 parameters): one row each, read from its snapshot."""
+    from accesoins.geo import parse_territory
+    from accesoins.observatory import BuildOptions, build_observatory
+    from accesoins.store import unit_trend
+
+    store_file = tmp_path / "trend.duckdb"
+    first = build_observatory(BuildOptions(parse_territory("33"), data_dir, store_file, vintage=2022))
+    second = build_observatory(BuildOptions(parse_territory("33"), data_dir, store_file, vintage=2023))
+    with Store(store_file, read_only=True) as store:
+        trend = unit_trend(store, second, level="commune", unit_id="33063", profession="generaliste")
+        apl = [
+            indicator_layer(store, s, level="commune", profession="generaliste")
+            .set_index("unit_id")
+            .at["33063", "apl"]
+            for s in (first, second)
+        ]
+    assert trend["snapshot_id"].tolist() == [first, second]
+    assert trend["apl_vintage"].tolist() == [2022, 2023]
+    assert trend["apl"].tolist() == pytest.approx(apl)
+    assert trend["headcount"].tolist() == [400, 400]  # the same RPPS 2017 file in both builds

@@ -14,6 +14,7 @@ from accesoins.store._duckdb import (
     save_scenario,
     spatial_extension_path,
 )
+from accesoins.store._trends import unit_trend
 
 __all__ = [
     "PAUSE_ENV",
@@ -24,4 +25,5 @@ __all__ = [
     "indicator_layer",
     "save_scenario",
     "spatial_extension_path",
+    "unit_trend",
 ]
