@@ -14,7 +14,7 @@ from accesoins.french import format_number
 from accesoins.geo import Level, Precision
 from accesoins.indicators import APL_CLASS_BOUNDS, AplClass, DemandMethod, apl_class
 from accesoins.network import CostSourceCode
-from accesoins.sources import Profession, SourceName, load_professions
+from accesoins.sources import Profession, SourceName, ZoningClass, load_professions
 
 __all__ = [
     "APL_CLASS_NOTE",
@@ -35,6 +35,7 @@ ENUMS: tuple[type[StrEnum], ...] = (
     Precision,
     Profession,
     SourceName,
+    ZoningClass,
 )
 """Every enum of codes that may reach a French page."""
 
@@ -43,6 +44,17 @@ APL_CLASS_NOTE = "indicatif — ce n'est pas le zonage de l'ARS"
 
 # Keyed by enum type: members of different enums share values ("commune", "iris") and hashes.
 _LABELS: dict[type[StrEnum], dict[str, str]] = {
+    ZoningClass: {
+        ZoningClass.TRES_SOUS_DOTEE: "zone très sous-dotée (zonage de l'ARS)",
+        ZoningClass.SOUS_DOTEE: "zone sous-dotée (zonage de l'ARS)",
+        ZoningClass.INTERMEDIAIRE: "zone intermédiaire (zonage de l'ARS)",
+        ZoningClass.TRES_DOTEE: "zone très dotée (zonage de l'ARS)",
+        ZoningClass.SUR_DOTEE: "zone sur-dotée (zonage de l'ARS)",
+        ZoningClass.ZIP: "zone d'intervention prioritaire (ZIP, zonage de l'ARS)",
+        ZoningClass.ZAC: "zone d'action complémentaire (ZAC, zonage de l'ARS)",
+        ZoningClass.HORS_ZONAGE: "hors zone prioritaire (zonage de l'ARS)",
+        ZoningClass.NON_DISPONIBLE: "zonage non disponible",
+    },
     AplClass: {
         AplClass.SOUS_DOTEE: "sous-dotée",
         AplClass.INTERMEDIAIRE: "intermédiaire",

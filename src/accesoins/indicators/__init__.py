@@ -36,6 +36,7 @@ from accesoins.indicators._codes import (
 from accesoins.indicators._decay import Decay, parse_decay
 from accesoins.indicators._density import densities, unit_supply
 from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
+from accesoins.indicators._priorities import priority_classes
 from accesoins.indicators._references import REFERENCE_COLUMNS, drees_references
 from accesoins.indicators._supply import (
     APL_MODES,
@@ -87,6 +88,7 @@ __all__ = [
     "onpv_comparison",
     "parse_decay",
     "plan_tiles",
+    "priority_classes",
     "standardised_population",
     "tiled_catchment",
     "unit_supply",

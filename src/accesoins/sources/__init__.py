@@ -32,26 +32,37 @@ from accesoins.sources._finess import (
 from accesoins.sources._gp_iris import read_gp_iris
 from accesoins.sources._grid import read_filosofi_grid
 from accesoins.sources._insee import IRIS_AGE_COLUMNS, read_iris_population, read_population_single_age
+from accesoins.sources._local_indicators import (
+    INDICATOR_LEVELS,
+    IndicatorTable,
+    check_indicator_codes,
+    read_indicator_table,
+)
 from accesoins.sources._od import read_od_table
 from accesoins.sources._professions import classify_professions, load_professions
 from accesoins.sources._validate import in_france
 from accesoins.sources._zones import ZONE_COLUMNS, read_iris_contours, read_qpv, read_quartiers
+from accesoins.sources._zoning import ZoningClass, parse_zoning_class, read_ars_zoning
 
 __all__ = [
     "ACTIVITY_COLUMNS",
     "CATALOG",
     "ESTABLISHMENTS",
     "FINESS_COLUMNS",
+    "INDICATOR_LEVELS",
     "IRIS_AGE_COLUMNS",
     "MODES",
     "POPULATION_YEAR",
     "PROFESSIONALS",
     "ZONE_COLUMNS",
     "FileFormat",
+    "IndicatorTable",
     "Profession",
     "SourceName",
     "SourceSpec",
+    "ZoningClass",
     "apl_vintages_in",
+    "check_indicator_codes",
     "classify_professions",
     "classify_site_names",
     "commune_code_history",
@@ -61,10 +72,12 @@ __all__ = [
     "in_france",
     "load_professions",
     "locate",
+    "parse_zoning_class",
     "practitioner_key",
     "read_annuaire_sante",
     "read_apl_drees",
     "read_apl_parameters_sheet",
+    "read_ars_zoning",
     "read_communes",
     "read_enrichment",
     "read_establishments",
@@ -73,6 +86,7 @@ __all__ = [
     "read_finess_geoloc_wgs84",
     "read_finess_stock",
     "read_gp_iris",
+    "read_indicator_table",
     "read_iris_contours",
     "read_iris_population",
     "read_od_table",

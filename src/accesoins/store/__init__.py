@@ -13,6 +13,7 @@ from accesoins.store._duckdb import (
     save_scenario,
     spatial_extension_path,
 )
+from accesoins.store._trends import unit_trend
 
 __all__ = [
     "SnapshotDiff",
@@ -24,4 +25,5 @@ __all__ = [
     "save_scenario",
     "spatial_extension_path",
     "territory_of",
+    "unit_trend",
 ]
