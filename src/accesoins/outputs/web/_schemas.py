@@ -104,9 +104,8 @@ class ProfessionFigures(BaseModel):
 
     profession: str
     label: str
-    headcount: int | None = Field(
-        description="Effectif de praticiens (inconnu si l'offre n'est connue que par IRIS)."
-    )
+    headcount: int | None = Field(description="Effectif de praticiens (inconnu si l'offre n'est connue que "
+                                  "par IRIS).")
     etp: float | None = Field(description="Équivalents temps plein.")
     precision: dict[str, int] = Field(description="Activités par précision de localisation.")
     density_per_100k: float | None = Field(description="Équivalents temps plein pour 100 000 habitants.")
@@ -162,7 +161,5 @@ class Problem(BaseModel):
 def problem_responses(**descriptions: str) -> dict[int | str, dict[str, object]]:
     """OpenAPI ``responses`` for error codes (``e404="..."``) served as ``application/problem+json``."""
     schema = Problem.model_json_schema()
-    return {
-        int(code[1:]): {"description": text, "content": {"application/problem+json": {"schema": schema}}}
-        for code, text in descriptions.items()
-    }
+    return {int(code[1:]): {"description": text, "content": {"application/problem+json": {"schema": schema}}}
+            for code, text in descriptions.items()}
