@@ -81,7 +81,7 @@ def _friendly(func: F) -> F:
 
 
 def _check_output_file(path: Path) -> None:
-    """Refuse an output path that is a directory (the file would replace nothing and fail late)."""
+    """Refuse an output path that is a directory (writing would otherwise fail late, with a traceback)."""
     if path.is_dir():
         raise ConfigurationError(
             f"--out {path} est un répertoire : donnez le nom du fichier à écrire (ex. {path / 'acces.csv'})."

@@ -128,7 +128,6 @@ def check_projected(
     path: str | Path,
     lines: Lines,
     columns: tuple[str, str],
-    allow_missing: bool = False,
 ) -> None:
     """Refuse projected points (``crs``, metres) that do not fall in France once in WGS84."""
     xs = np.asarray(x, dtype=float)
@@ -138,8 +137,7 @@ def check_projected(
     lat = np.full(xs.shape, np.inf)
     if finite.any():
         lon[finite], lat[finite] = _to_wgs84(crs).transform(xs[finite], ys[finite])
-    missing = np.isnan(xs) & np.isnan(ys) if allow_missing else np.zeros(len(xs), dtype=bool)
-    bad = ~missing & ~in_france(lon, lat)
+    bad = ~in_france(lon, lat)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         _fail(

@@ -117,9 +117,8 @@ class ProfessionFigures(BaseModel):
 
     profession: str
     label: str
-    headcount: int | None = Field(
-        description="Effectif de praticiens (inconnu si l'offre n'est connue que par IRIS)."
-    )
+    headcount: int | None = Field(description="Effectif de praticiens (inconnu si l'offre n'est connue que "
+                                  "par IRIS).")
     etp: float | None = Field(description="Équivalents temps plein.")
     precision: dict[str, int] = Field(description="Activités par précision de localisation (code).")
     precision_labels: dict[str, str] = Field(description="Libellé français de chaque code de précision.")
