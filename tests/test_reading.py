@@ -77,15 +77,14 @@ def test_apl_classes_of_meaning_and_quantiles_without_empty_classes(client: Test
 
     apl = legend("commune", "apl", "seuils")
     assert [c["label"] for c in apl["classes"]] == [
-        "moins de 1,5 : sous-dotée, très faible",
-        "de 1,5 à moins de 2,5 : sous-dotée",
-        "de 2,5 à moins de 4 : intermédiaire",
+        "moins de 2,5 : sous-dotée",
+        "2,5 à moins de 4 : intermédiaire",
         "4 et plus : bien dotée",
     ]
-    assert [c["color"] for c in apl["classes"]] == ["#b2182b", "#ef8a62", "#67a9cf", "#2166ac"]  # the PDF's
-    assert [c["count"] for c in apl["classes"]] == [95, 174, 244, 22]
+    assert [c["color"] for c in apl["classes"]] == ["#d6604d", "#92c5de", "#2166ac"]  # the PDF's
+    assert [c["count"] for c in apl["classes"]] == [269, 244, 22]
     grid = [c["count"] for c in legend("carreau", "apl", "seuils")["classes"]]
-    assert grid[:2] == [0, 0] and sum(grid) == 1292  # every 200 m cell is above 2.5: none shown as a problem
+    assert grid[0] == 0 and sum(grid) == 1254  # every 200 m cell (or group) is above 2.5: none a problem
     for measure in ("density_per_100k", "headcount"):  # many communes without a practitioner: ties at 0
         q = legend("commune", measure, "quantiles")
         assert len(q["classes"]) == 5 and all(c["count"] > 0 for c in q["classes"]), q["classes"]
@@ -98,10 +97,11 @@ def test_grid_distance_to_the_nearest_practitioner(client: TestClient, gironde: 
     params = {"snapshot": gironde, "measure": "nearest_m", "method": "quantiles"}
     layer = client.get("/api/layers/carreau", params=params).json()
     metres = [f["properties"]["value"] for f in layer["features"]]
-    assert len(metres) == 1292 and min(metres) >= 0 and max(metres) < 5_000  # central Bordeaux
+    assert len(metres) == 1254 and min(metres) >= 0 and max(metres) < 5_000  # central Bordeaux
     catalog = client.get("/api/catalog", params={"snapshot": gironde}).json()
     levels = {m["id"]: m["levels"] for m in catalog["measures"]}
-    assert levels["density_per_100k"] == ["commune"] and levels["nearest_m"] == ["commune", "carreau"]
+    assert levels["density_per_100k"] == ["commune", "iris"]  # not on the 200 m grid
+    assert levels["nearest_m"] == ["commune", "iris", "carreau"]
     vintages = {s["source"]: s["vintage"] for s in catalog["sources"]}
     assert vintages == {
         "apl_drees": "2023",
@@ -109,4 +109,6 @@ def test_grid_distance_to_the_nearest_practitioner(client: TestClient, gironde: 
         "finess": "2017",
         "filosofi_grid": "2021",
         "communes": "2017",
+        "iris_contours": "2025",  # IGN IRIS GE 2025 (file name)
+        "quartiers": "millésime inconnu",  # the city's file says no year
     }

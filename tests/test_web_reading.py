@@ -48,8 +48,8 @@ def _box(page: Any, selector: str) -> dict[str, float]:
 def test_desktop_classes_tooltip_names_and_vintages(browser: Any, server: str, gironde: str) -> None:
     context, page, errors = _open(browser, server, gironde, 1280, 800)
     legend = page.locator("#legend").inner_text()
-    assert "moins de 1,5 : sous-dotée, très faible" in legend
-    assert "de 2,5 à moins de 4 : intermédiaire" in legend and "4 et plus : bien dotée" in legend
+    assert "moins de 2,5 : sous-dotée" in legend
+    assert "2,5 à moins de 4 : intermédiaire" in legend and "4 et plus : bien dotée" in legend
     assert page.is_disabled("#classes")  # the classes of meaning have a fixed number
     sources = page.locator("#sources-info").inner_text()
     assert "Annuaire Santé 2017" in sources and "FINESS 2017" in sources and "APL DREES 2023" not in sources
@@ -72,11 +72,11 @@ def test_desktop_classes_tooltip_names_and_vintages(browser: Any, server: str, g
     assert "par habitant et par an" in page.locator("#comment-lire").inner_text()
     # at the 200 m grid: APL and distance, no density
     page.select_option("#level", "carreau")
-    page.wait_for_function(READY.format("carreau:generaliste:apl:1292"), timeout=60_000)
+    page.wait_for_function(READY.format("carreau:generaliste:apl:1254"), timeout=60_000)
     measures = page.eval_on_selector_all("#measure option", "os => os.map(o => o.value)")
     assert measures == ["apl", "nearest_m"]
     page.select_option("#measure", "nearest_m")
-    page.wait_for_function(READY.format("carreau:generaliste:nearest_m:1292"), timeout=60_000)
+    page.wait_for_function(READY.format("carreau:generaliste:nearest_m:1254"), timeout=60_000)
     assert "Distance au lieu d'exercice le plus proche" in page.locator("#legend").inner_text()
     page.screenshot(path=str(SHOTS / "lecture_bureau_carreaux_distance.png"))
     # another snapshot chosen: the fiche shown is cleared

@@ -87,7 +87,8 @@ def test_msp_grand_parc_delta_map_equals_the_engine(
     # the engine's French summary, with decimal commas; the grid line is read after the public gate
     expected = [re.sub(r"(\d)\.(\d)", r"\1,\2", line) for line in result.summary()]
     assert body["summary"][:-1] == expected[:-1]
-    assert body["summary"][-1].startswith("carreau : APL moyenne") and "1292" not in body["summary"][-1]
+    assert body["summary"][-1].startswith("carreau de 200 m : APL moyenne")
+    assert "1292" not in body["summary"][-1]
     assert body["summary"][0] == "nouveau site « MSP Grand Parc » : 4 ETP de généralistes"
     assert body["points"] == [{"kind": "site", "nom": "MSP Grand Parc", **GRAND_PARC, "generalistes": 4.0}]
     # diverging legend: three losses, unchanged, three gains; every commune counted once

@@ -98,6 +98,12 @@ COLUMN_DOCS: dict[str, str] = {
     "n_commune": "Activités localisées seulement à la commune (adresse imprécise)",
     "n_etablissement": "Activités localisées à l'établissement FINESS (adresse précise)",
     "n_iris": "Activités localisées à l'IRIS",
+    "etp_point": "ETP localisés dans la zone par le point de leur établissement ou de leur adresse",
+    "etp_iris": "ETP connus à l'IRIS, répartis dans la zone au prorata de la population de l'IRIS",
+    "unlocated_share": "Part des ETP de la commune sans lieu d'exercice infra-communal connu (mairie)",
+    "population_method": "Origine de la population de la zone : carreau (centres des carreaux de 200 m), "
+    "iris (part de surface des IRIS) ou commune (part de surface de la commune)",
+    "fine_population_share": "Part de la population de la zone venue des carreaux ou des IRIS",
     "population": "Habitants (INSEE) ; jamais moins de k (le seuil du secret de l'instantané) : les petites "
     "unités sont regroupées dans un groupe fixe (carreau de 1 km, 2 km… ; IRIS de la commune) ou masquées",
     "population_standardised": "Population pondérée par l'âge (besoins de soins standardisés)",

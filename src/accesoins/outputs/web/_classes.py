@@ -1,7 +1,8 @@
 """Map classes of an indicator and their French legend: APL classes of meaning, quantiles, Jenks.
 
-The default for the APL is the meaning-based scale of the PDF fiches (red below the 2.5 « sous-dotée »
-threshold, blue above it); quantiles and Jenks (mapclassify) stay options for every indicator.
+The default for the APL is the meaning-based scale of the PDF fiches (red for « sous-dotée »,
+blue above; thresholds from ``parameters/apl_classes.yaml``); quantiles and Jenks
+(mapclassify) stay options for every indicator.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ MeasureQuery = Annotated[
 MethodQuery = Annotated[
     Literal["seuils", "quantiles", "jenks"],
     Query(
-        description="Méthode de classes : seuils (classes de lecture de l'APL, sous-dotée sous 2,5 ; "
+        description="Méthode de classes : seuils (classes de lecture de l'APL, indicatives ; "
         "quantiles pour un autre indicateur), quantiles ou jenks (seuils naturels, Fisher-Jenks)."
     ),
 ]
