@@ -16,9 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
 from accesoins import geo, indicators, network, sources
 from accesoins.errors import AccesoinsError, MissingSourceError
@@ -516,62 +514,6 @@ def _grid_indicators(b: Build) -> None:
     b.summary["cells"] = len(grid)
 
 
-def _mesh(b: Build) -> gpd.GeoDataFrame:
-    """Finest population layer with each unit's GP APL (cells, else IRIS with contours, else communes)."""
-    by_level = {u["level"].iloc[0]: u for u in b.unit_levels if len(u)}
-    table = pd.concat(b.tables, ignore_index=True)
-    iris_std = b.iris_std
-    gp = table[table["profession"].eq("generaliste")].set_index(["level", "unit_id"])["apl"]
-    communes = by_level["commune"].set_index("unit_id")
-    fine = None
-    level = "commune"
-    extent = None
-    if "carreau" in by_level:
-        cells = by_level["carreau"]
-        fine = gpd.GeoDataFrame(
-            {
-                "unit_id": cells["unit_id"],
-                "commune_code": cells["parent_id"],
-                "population": cells["population"],
-                "population_standardised": cells["population_standardised"],
-            },
-            geometry=cells.geometry,
-            crs=cells.crs,
-        )
-        level, extent = "carreau", shapely.box(*cells.total_bounds)
-    elif "iris" in b.zones and b.iris is not None and iris_std is not None:
-        contours = b.zones["iris"]
-        known = contours[contours["zone_id"].isin(b.iris.index)]
-        fine = gpd.GeoDataFrame(
-            {
-                "unit_id": known["zone_id"],
-                "commune_code": known["commune_code"],
-                "population": known["zone_id"].map(b.iris["population"]),
-                "population_standardised": known["zone_id"].map(iris_std),
-            },
-            geometry=known.geometry,
-            crs=known.crs,
-        )
-        level = "iris"
-    mesh = geo.population_mesh(
-        b.communes,
-        communes[["population", "population_standardised"]],
-        fine=fine,
-        fine_level=level,
-        extent=extent,
-    )
-    unit_apl = (
-        gp.xs(level, level="level") if fine is not None and level in gp.index.get_level_values(0) else None
-    )
-    commune_apl = gp.xs("commune", level="level")
-    apl = mesh["commune_code"].map(commune_apl).astype(float)
-    if unit_apl is not None:
-        fine_rows = mesh["method"].eq(level)
-        apl[fine_rows] = mesh.loc[fine_rows, "unit_id"].map(unit_apl).astype(float)
-    mesh["apl"] = apl.to_numpy()
-    return mesh
-
-
 def _zone_indicators(b: Build) -> None:
     """Indicators of every zone level and the inside / rest-of-commune comparison of QPV and quartiers.
 
@@ -580,98 +522,46 @@ def _zone_indicators(b: Build) -> None:
     """
     if not b.zones:
         return
-    mesh = _mesh(b)
-    activities = b.activities
-    professions = sorted(activities["profession"].unique())
-    out_tables: list[pd.DataFrame] = []
-    out_units = list(b.unit_levels)
-    comparisons = []
+    iris_population = b.iris["population"] if b.iris is not None else None
+    mesh, mesh_level = geo.zone_mesh(
+        b.communes,
+        b.unit_levels,
+        iris_contours=b.zones.get("iris"),
+        iris_population=iris_population,
+        iris_standardised=b.iris_std,
+    )
+    mesh["apl"] = indicators.mesh_apl(mesh, mesh_level, b.tables).to_numpy()
+    activities, professions = b.activities, _professions(b)
     located_iris = set(mesh.loc[mesh["method"].eq("iris"), "unit_id"])
+    comparisons = []
     for level, zones in b.zones.items():
         if level == "iris":
             located_iris |= set(zones["zone_id"])
-        existing = [u for u in out_units if len(u) and u["level"].iloc[0] == level]
+        existing = [u for u in b.unit_levels if len(u) and u["level"].iloc[0] == level]
         if existing:
-            out_units = [u for u in out_units if not (len(u) and u["level"].iloc[0] == level)]
-            out_units.append(_named_polygons(existing[0], zones))
+            b.unit_levels = [u for u in b.unit_levels if u is not existing[0]]
+            b.unit_levels.append(geo.named_polygons(existing[0], zones))
             continue
         weights = geo.zone_weights(zones, mesh)
         supply = geo.zone_supply(activities, zones, weights)
         table = indicators.zone_indicators(
             zones, weights, mesh, supply, activities, professions=professions, located_iris=located_iris
         )
-        out_tables.append(table.drop(columns="parent_id").assign(level=level))
-        out_units.append(_zone_units(level, zones, table))
+        b.tables.append(table.drop(columns="parent_id").assign(level=level))
+        b.unit_levels.append(geo.zone_units(level, zones, table))
         if level != "iris":
-            whole = _whole_communes(zones, mesh, activities, professions, located_iris)
+            whole_weights, whole_supply = geo.whole_commune_parts(zones, mesh, activities)
+            whole = indicators.zone_indicators(
+                zones,
+                whole_weights,
+                mesh,
+                whole_supply,
+                activities,
+                professions=professions,
+                located_iris=located_iris,
+            )
             comparisons.append(indicators.onpv_comparison(table, whole).assign(level=level))
-    b.tables.extend(out_tables)
-    b.unit_levels = out_units
     b.comparison = pd.concat(comparisons, ignore_index=True) if comparisons else None
-
-
-def _whole_communes(
-    zones: gpd.GeoDataFrame,
-    mesh: gpd.GeoDataFrame,
-    activities: gpd.GeoDataFrame,
-    professions: list[str],
-    located_iris: set[str],
-) -> pd.DataFrame:
-    """Indicators of each zone's whole commune(s), counting only supply located below the commune."""
-    communes = zones[["zone_id", "commune_codes"]].assign(commune_code=zones["commune_codes"].str.split(";"))
-    pairs = communes.explode("commune_code")[["zone_id", "commune_code"]]
-    weights = pairs.merge(mesh[["unit_id", "commune_code"]], on="commune_code")[["zone_id", "unit_id"]]
-    iris_mesh = set(mesh.loc[mesh["method"].eq("iris"), "unit_id"])
-    located = activities["precision"].isin(("etablissement", "adresse")) | (
-        activities["precision"].eq("iris")
-        & activities.get("iris_code", pd.Series("", index=activities.index)).isin(iris_mesh)
-    )
-    act = pd.DataFrame(
-        {"activity": activities.index[located], "commune_code": activities.loc[located, "commune_code"]}
-    )
-    supply = pairs.merge(act, on="commune_code")[["activity", "zone_id"]].assign(share=1.0, how="commune")
-    return indicators.zone_indicators(
-        zones,
-        weights.assign(share=1.0),
-        mesh,
-        supply,
-        activities,
-        professions=professions,
-        located_iris=located_iris,
-    )
-
-
-def _zone_units(level: str, zones: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
-    first = table.drop_duplicates("unit_id").set_index("unit_id")
-    inside = zones.geometry.representative_point()
-    return gpd.GeoDataFrame(
-        {
-            "level": level,
-            "unit_id": zones["zone_id"],
-            "name": zones["name"],
-            "parent_id": zones["commune_code"],
-            "population": zones["zone_id"].map(first["population"]),
-            "population_standardised": zones["zone_id"].map(first["population_standardised"]),
-            "point_lon": inside.x.to_numpy(),
-            "point_lat": inside.y.to_numpy(),
-        },
-        geometry=zones.geometry,
-        crs=zones.crs,
-    )
-
-
-def _named_polygons(units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """IRIS units computed from the IRIS table, with the contours' names and polygons where known."""
-    contours = zones.set_index("zone_id")
-    out = units.to_crs(zones.crs).copy()
-    out["point_lon"], out["point_lat"] = out.geometry.x.to_numpy(), out.geometry.y.to_numpy()
-    known = out["unit_id"].isin(contours.index)
-    out.loc[known, "name"] = out.loc[known, "unit_id"].map(contours["name"]).to_numpy()
-    polygons = out["unit_id"].map(contours.geometry)
-    out = out.set_geometry(
-        gpd.GeoSeries(np.where(known, polygons, out.geometry), index=out.index, crs=zones.crs)
-    )
-    return out
 
 
 def _professions(b: Build) -> list[str]:
@@ -750,10 +640,7 @@ def _on_territory(results: Results, codes: frozenset[str]) -> Results:
     same catchments, and never reported.
     """
     units = results.units
-    parent = pd.Series(
-        np.where(units["level"].eq("commune"), units["unit_id"], units["parent_id"]), index=units.index
-    )
-    inside_units = parent.isin(codes)
+    inside_units = geo.in_territory(units, codes)
     kept = pd.MultiIndex.from_frame(units.loc[inside_units, ["level", "unit_id"]])
     table = results.indicators
     table = table[pd.MultiIndex.from_frame(table[["level", "unit_id"]]).isin(kept)]

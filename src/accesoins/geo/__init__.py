@@ -26,9 +26,14 @@ from accesoins.geo._surroundings import Surroundings, with_surroundings
 from accesoins.geo._territory import Territory, parse_territory
 from accesoins.geo._zones import (
     MESH_METHODS,
+    in_territory,
+    named_polygons,
     parent_communes,
     population_mesh,
+    whole_commune_parts,
+    zone_mesh,
     zone_supply,
+    zone_units,
     zone_weights,
     zones_from_iris,
 )
@@ -48,7 +53,9 @@ __all__ = [
     "grid_cells",
     "hull_coverage",
     "in_cells",
+    "in_territory",
     "locate_activities",
+    "named_polygons",
     "overlapping",
     "parent_communes",
     "parse_territory",
@@ -58,8 +65,11 @@ __all__ = [
     "site_points",
     "unit_rows",
     "units_table",
+    "whole_commune_parts",
     "with_surroundings",
+    "zone_mesh",
     "zone_supply",
+    "zone_units",
     "zone_weights",
     "zones_from_iris",
 ]

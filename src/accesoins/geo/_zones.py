@@ -192,3 +192,111 @@ def zone_supply(activities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, weights: 
     if not frames:
         return pd.DataFrame({"activity": [], "zone_id": [], "share": [], "how": []})
     return pd.concat(frames, ignore_index=True)
+
+
+def zone_mesh(
+    communes: gpd.GeoDataFrame,
+    unit_levels: list[gpd.GeoDataFrame],
+    *,
+    iris_contours: gpd.GeoDataFrame | None = None,
+    iris_population: pd.Series | None = None,
+    iris_standardised: pd.Series | None = None,
+) -> tuple[gpd.GeoDataFrame, str]:
+    """The finest population layer of a build and its level: 200 m cells, else IRIS with contours,
+    else communes.
+
+    ``unit_levels`` are the build's unit tables (``level``, ``unit_id``, ``parent_id``,
+    populations, geometry); IRIS need their contours and their (standardised) population.
+    """
+    by_level = {u["level"].iloc[0]: u for u in unit_levels if len(u)}
+    totals = by_level["commune"].set_index("unit_id")[["population", "population_standardised"]]
+    if "carreau" in by_level:
+        cells = by_level["carreau"]
+        fine = gpd.GeoDataFrame(
+            {
+                "unit_id": cells["unit_id"],
+                "commune_code": cells["parent_id"],
+                "population": cells["population"],
+                "population_standardised": cells["population_standardised"],
+            },
+            geometry=cells.geometry,
+            crs=cells.crs,
+        )
+        extent = shapely.box(*cells.total_bounds)
+        return population_mesh(communes, totals, fine=fine, fine_level="carreau", extent=extent), "carreau"
+    if iris_contours is not None and iris_population is not None and iris_standardised is not None:
+        known = iris_contours[iris_contours["zone_id"].isin(iris_population.index)]
+        fine = gpd.GeoDataFrame(
+            {
+                "unit_id": known["zone_id"],
+                "commune_code": known["commune_code"],
+                "population": known["zone_id"].map(iris_population),
+                "population_standardised": known["zone_id"].map(iris_standardised),
+            },
+            geometry=known.geometry,
+            crs=known.crs,
+        )
+        return population_mesh(communes, totals, fine=fine, fine_level="iris"), "iris"
+    return population_mesh(communes, totals, fine=None, fine_level="commune", extent=None), "commune"
+
+
+def whole_commune_parts(
+    zones: gpd.GeoDataFrame, mesh: gpd.GeoDataFrame, activities: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mesh weights and located supply of each zone's whole commune(s), to compare a zone with them.
+
+    Only supply located below the commune counts (establishment, address, or an
+    IRIS of the mesh): a practitioner at the town hall is in no part of the commune.
+    """
+    communes = zones[["zone_id", "commune_codes"]].assign(commune_code=zones["commune_codes"].str.split(";"))
+    pairs = communes.explode("commune_code")[["zone_id", "commune_code"]]
+    weights = pairs.merge(mesh[["unit_id", "commune_code"]], on="commune_code")[["zone_id", "unit_id"]]
+    iris_mesh = set(mesh.loc[mesh["method"].eq("iris"), "unit_id"])
+    located = activities["precision"].isin(POINT_PRECISIONS) | (
+        activities["precision"].eq("iris")
+        & activities.get("iris_code", pd.Series("", index=activities.index)).isin(iris_mesh)
+    )
+    act = pd.DataFrame(
+        {"activity": activities.index[located], "commune_code": activities.loc[located, "commune_code"]}
+    )
+    supply = pairs.merge(act, on="commune_code")[["activity", "zone_id"]].assign(share=1.0, how="commune")
+    return weights.assign(share=1.0), supply
+
+
+def zone_units(level: str, zones: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Unit rows of a zone level: name, parent commune, populations of ``table``, a point inside each zone."""
+    first = table.drop_duplicates("unit_id").set_index("unit_id")
+    inside = zones.geometry.representative_point()
+    return gpd.GeoDataFrame(
+        {
+            "level": level,
+            "unit_id": zones["zone_id"],
+            "name": zones["name"],
+            "parent_id": zones["commune_code"],
+            "population": zones["zone_id"].map(first["population"]),
+            "population_standardised": zones["zone_id"].map(first["population_standardised"]),
+            "point_lon": inside.x.to_numpy(),
+            "point_lat": inside.y.to_numpy(),
+        },
+        geometry=zones.geometry,
+        crs=zones.crs,
+    )
+
+
+def named_polygons(units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Units already computed (IRIS of the IRIS table) with the contours' names and polygons where known."""
+    contours = zones.set_index("zone_id")
+    out = units.to_crs(zones.crs).copy()
+    out["point_lon"], out["point_lat"] = out.geometry.x.to_numpy(), out.geometry.y.to_numpy()
+    known = out["unit_id"].isin(contours.index)
+    out.loc[known, "name"] = out.loc[known, "unit_id"].map(contours["name"]).to_numpy()
+    polygons = out["unit_id"].map(contours.geometry)
+    return out.set_geometry(
+        gpd.GeoSeries(np.where(known, polygons, out.geometry), index=out.index, crs=zones.crs)
+    )
+
+
+def in_territory(units: pd.DataFrame, codes: frozenset[str]) -> pd.Series:
+    """Whether each unit is reported on the territory: a commune of it, or a unit whose parent commune is."""
+    parent = np.where(units["level"].eq("commune"), units["unit_id"], units["parent_id"])
+    return pd.Series(parent, index=units.index).isin(codes)

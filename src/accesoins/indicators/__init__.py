@@ -46,7 +46,7 @@ from accesoins.indicators._supply import (
     gp_activity,
 )
 from accesoins.indicators._tiles import in_memory_catchment, plan_tiles, tiled_catchment
-from accesoins.indicators._zones import onpv_comparison, zone_indicators
+from accesoins.indicators._zones import mesh_apl, onpv_comparison, zone_indicators
 
 __all__ = [
     "APL_CLASS_BOUNDS",
@@ -85,6 +85,7 @@ __all__ = [
     "in_memory_catchment",
     "iris_standardised",
     "level_table",
+    "mesh_apl",
     "onpv_comparison",
     "parse_decay",
     "plan_tiles",

@@ -13,7 +13,6 @@ from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
-from scipy.stats import beta
 
 from accesoins.indicators._density import PER
 
@@ -182,6 +181,8 @@ def _rate_ratio_interval(
     x_in: np.ndarray, x_out: np.ndarray, confidence: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bounds of ``x_in / x_out`` (counts ratio) from Clopper-Pearson bounds on ``x_in / (x_in + x_out)``."""
+    from scipy.stats import beta  # imported when used: the command line starts faster
+
     a = (1.0 - confidence) / 2.0
     n = x_in + x_out
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -190,3 +191,14 @@ def _rate_ratio_interval(
         low = np.where(n > 0, p_low / (1.0 - p_low), np.nan)
         high = np.where((n > 0) & (p_high < 1.0), p_high / (1.0 - p_high), np.inf)
     return low, np.where(n > 0, high, np.nan)
+
+
+def mesh_apl(mesh: pd.DataFrame, level: str, tables: list[pd.DataFrame]) -> pd.Series:
+    """GP APL of each mesh unit: its own where its level has one (cells, IRIS), else its commune's."""
+    table = pd.concat(tables, ignore_index=True)
+    gp = table[table["profession"].eq("generaliste")].set_index(["level", "unit_id"])["apl"]
+    apl = mesh["commune_code"].map(gp.xs("commune", level="level")).astype(float)
+    if level != "commune" and level in gp.index.get_level_values(0):
+        fine_rows = mesh["method"].eq(level)
+        apl[fine_rows] = mesh.loc[fine_rows, "unit_id"].map(gp.xs(level, level="level")).astype(float)
+    return apl
