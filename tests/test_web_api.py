@@ -56,7 +56,7 @@ def test_snapshots_and_catalog(client: TestClient, store_path: Path, gironde: st
     assert sum(s["latest"] for s in snaps) == 1
     cat = client.get("/api/catalog", params={"snapshot": gironde}).json()
     levels = {lv["id"]: lv["count"] for lv in cat["levels"]}
-    assert levels == {"commune": 535, "iris": 88, "carreau": 1254}  # 54 small cells in 16 groups
+    assert levels == {"commune": 535, "iris": 88, "quartier": 38, "carreau": 1254}  # 54 small cells in 16
     assert [p["id"] for p in cat["professions"]] == ["generaliste", "neurologue"]
     assert cat["professions"][0]["label"] == "Médecin généraliste"
     assert {m["id"] for m in cat["methods"]} == {"seuils", "quantiles", "jenks"}
@@ -334,3 +334,16 @@ def test_store_held_by_a_build(store_path: Path, gironde: str, tmp_path: Path) -
             holder.wait()
             if holder.stdout is not None:
                 holder.stdout.close()
+
+
+def test_quartiers_are_served_as_named_polygons(client: TestClient, gironde: str) -> None:
+    """The 8 official quartiers of Bordeaux (and those of Cenon, Mérignac, Pessac) are a map level."""
+    params = {"snapshot": gironde, "profession": "generaliste", "measure": "apl", "method": "seuils"}
+    layer = client.get("/api/layers/quartier", params=params).json()
+    features = {f["properties"]["name"]: f for f in layer["features"]}
+    assert len(layer["features"]) == 38 and len(features) == 37  # two quartiers share a name
+    assert {f["geometry"]["type"] for f in features.values()} <= {"Polygon", "MultiPolygon"}
+    maritime = features["Bordeaux Maritime"]["properties"]
+    fiche = client.get(f"/api/units/quartier/{maritime['unit_id']}", params={"snapshot": gironde}).json()
+    assert fiche["name"] == "Bordeaux Maritime" and fiche["parent_id"] == "33063"
+    assert fiche["population"] == pytest.approx(60378.5, abs=0.1)  # grid cells by their centre

@@ -38,7 +38,9 @@ from accesoins.store import Store, diff_snapshots
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-LEVELS: dict[str, str] = {str(lv): level_plural(lv) for lv in (Level.COMMUNE, Level.IRIS, Level.CARREAU)}
+LEVELS: dict[str, str] = {
+    str(lv): level_plural(lv) for lv in (Level.COMMUNE, Level.IRIS, Level.QPV, Level.QUARTIER, Level.CARREAU)
+}
 _PRECISION_COLORS = {
     Precision.ETABLISSEMENT: "#d81b60",
     Precision.IRIS: "#1e88e5",
