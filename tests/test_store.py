@@ -166,6 +166,22 @@ def test_diff_lists_departures_and_apl_change(
     assert "les plus fortes baisses d'abord" in cli.stdout and "Talence" in cli.stdout
     assert re.search(r"\d,\d\d → \d,\d\d \(-\d,\d\d\)", cli.stdout), cli.stdout  # decimal commas
     assert len(pd.read_csv(tmp_path / "diff" / "departures.csv")) == len(result.departures)
+    # the web maps what changed since the previous snapshot of the territory (public tables on both sides)
+    import warnings
+
+    from accesoins.outputs.web import create_app
+
+    with warnings.catch_warnings():  # starlette's TestClient announces its move when imported
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    with TestClient(create_app(store, warm=False)) as client:
+        measures = {m["id"] for m in client.get("/api/catalog").json()["measures"]}
+        params = {"profession": "generaliste", "measure": "apl_delta", "method": "quantiles"}
+        layer = client.get("/api/layers/commune", params=params).json()
+    delta = {f["properties"]["unit_id"]: f["properties"]["value"] for f in layer["features"]}
+    assert {"apl_delta", "headcount_delta"} <= measures
+    assert delta["33522"] == pytest.approx(talence["apl_delta"], abs=1e-6) and delta["33522"] < 0
+    assert "Évolution de l'APL" in layer["legend"]["label"]
     # a snapshot of another territory: refused with a French error, nothing compared
     other = tmp_path / "autre.duckdb"
     shutil.copy(store, other)

@@ -80,6 +80,15 @@ MEASURES: dict[str, Measure] = {
     ),
     "headcount": Measure("Effectif", "praticiens", 0, on_grid=False),
     "nearest_m": Measure("Distance au lieu d'exercice le plus proche", "mètres à vol d'oiseau", 0),
+    "apl_delta": Measure(
+        "Évolution de l'APL depuis l'instantané précédent",
+        "consultations par habitant et par an (écart)",
+        2,
+        generaliste_only=True,
+    ),
+    "headcount_delta": Measure(
+        "Évolution de l'effectif depuis l'instantané précédent", "praticiens (écart)", 0, on_grid=False
+    ),
 }
 GRID_LEVEL = "carreau"
 _PRECISION_COLUMNS = {"n_commune": "commune", "n_etablissement": "etablissement", "n_iris": "iris"}
@@ -449,6 +458,14 @@ class ObservatoryService:
             inner = frame.geometry.representative_point()  # inside the unit: where its name is written
             frame["label_lon"], frame["label_lat"] = inner.x.round(5), inner.y.round(5)
             frame["nearest_m"] = _nearest_m(frame, self.sites_frame(data, profession=profession))
+            changes = self._layer_changes(data, level)
+            for m in ("apl", "headcount"):  # what changed since the previous snapshot (gated on both sides)
+                delta = changes[f"{m}_delta"].xs(profession, level="profession") if len(changes) else None
+                frame[f"{m}_delta"] = (
+                    frame["unit_id"].map(delta).astype(float).fillna(0.0).to_numpy()
+                    if delta is not None
+                    else np.full(len(frame), 0.0 if data.previous else np.nan)
+                )
             return frame
 
         return data.cached(("frame", level, profession), compute)
@@ -703,6 +720,13 @@ class ObservatoryService:
             "professions": professions,
             "notes": notes,
         }
+
+    def _layer_changes(self, data: SnapshotData, level: str) -> pd.DataFrame:
+        """Public changes of every unit of ``level`` since the previous snapshot (empty without one)."""
+        if data.previous is None:
+            return pd.DataFrame()
+        before = self.snapshot(data.previous)
+        return data.cached(("layer-diff", level), lambda: _public_changes(before, data, level))
 
     def _changes(self, data: SnapshotData, level: str, unit_id: str) -> dict[str, dict[str, Any]]:
         """Change of a unit's public indicators since the previous snapshot of the same territory.
