@@ -144,6 +144,7 @@ class Gate:
     k: int
     communes: gpd.GeoSeries
     _outlines: dict[tuple[float, ...], Any] = field(default_factory=dict, repr=False)
+    _plans: dict[tuple[str, int], tuple[pd.Series, list[str]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -187,7 +188,7 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
     counts = units[residents].apply(pd.to_numeric, errors="coerce")
     small = _small(counts.min(axis=1), gate.k) if people else pd.Series(False, index=units.index)
     parents = units["parent_id"].astype(str) if "parent_id" in units.columns else None
-    groups, masked = _groups(counts[small.to_numpy()], level, parents, gate)
+    groups, masked = _plan(counts[small.to_numpy()], level, parents, gate)
     plain = out[~out["unit_id"].isin(groups.index) & ~out["unit_id"].isin(masked)]
     hidden = out[out["unit_id"].isin(masked)].copy()
     for col in (*people, *_PER_RESIDENT):
@@ -249,6 +250,18 @@ def _blank_derived_counts(frame: pd.DataFrame, people: list[str], k: int) -> pd.
 def _small(people: pd.Series, k: int) -> pd.Series:
     pop = people.fillna(0)
     return (pop > 0) & (pop < k)
+
+
+def _plan(
+    counts: pd.DataFrame, level: str, parents: pd.Series | None, gate: Gate
+) -> tuple[pd.Series, list[str]]:
+    """:func:`_groups`, remembered by the gate: the small units of a snapshot are the same for every
+    layer and every what-if (only their per-resident figures change), so the groups are formed once."""
+    key = (level, hash((tuple(counts.index), tuple(counts.fillna(-1.0).to_numpy().ravel()),
+                        None if parents is None else tuple(parents.reindex(counts.index).astype(str)))))
+    if key not in gate._plans:
+        gate._plans[key] = _groups(counts, level, parents, gate)
+    return gate._plans[key]
 
 
 def _groups(

@@ -19,7 +19,7 @@ from accesoins.outputs import APL_CLASSES
 
 Method = Literal["seuils", "quantiles", "jenks"]
 METHODS: dict[str, str] = {
-    "seuils": "classes de lecture de l'APL (indicatives, seuils de parameters/apl_classes.yaml)",
+    "seuils": "classes de lecture de l'APL (indicatives : ce n'est pas le zonage de l'ARS)",
     "quantiles": "quantiles (effectifs égaux)",
     "jenks": "seuils naturels de Jenks",
 }
