@@ -316,6 +316,7 @@ def test_version_and_typer_texts_are_french() -> None:
     help_text = runner.invoke(app, ["--help"], terminal_width=200).output
     assert "Affiche cette aide et quitte." in help_text and "Commandes" in help_text
     assert "Installe l'autocomplétion" in help_text
+    assert "Utilisation : " in help_text and "Usage:" not in help_text
     for english in ("Show this message", "Install completion", "Show completion", "Commands"):
         assert english not in help_text
     missing = runner.invoke(app, ["diff"], terminal_width=200)

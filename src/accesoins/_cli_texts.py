@@ -84,7 +84,11 @@ def install() -> None:
     if getattr(_click.core.Command.get_help_option, "_french", False):
         return
     original_help = _click.core.Command.get_help_option
+    original_usage = _click.core.Command.get_usage
     original_error = typer.rich_utils.rich_format_error
+
+    def get_usage(self: Any, ctx: Any) -> str:
+        return str(original_usage(self, ctx)).replace("Usage:", "Utilisation :", 1)
 
     def get_help_option(self: Any, ctx: Any) -> Any:
         option = original_help(self, ctx)
@@ -99,4 +103,5 @@ def install() -> None:
 
     get_help_option._french = True  # type: ignore[attr-defined]
     _click.core.Command.get_help_option = get_help_option  # type: ignore[method-assign]
+    _click.core.Command.get_usage = get_usage  # type: ignore[method-assign]
     typer.rich_utils.rich_format_error = rich_format_error
