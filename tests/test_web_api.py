@@ -347,3 +347,18 @@ def test_quartiers_are_served_as_named_polygons(client: TestClient, gironde: str
     fiche = client.get(f"/api/units/quartier/{maritime['unit_id']}", params={"snapshot": gironde}).json()
     assert fiche["name"] == "Bordeaux Maritime" and fiche["parent_id"] == "33063"
     assert fiche["population"] == pytest.approx(60378.5, abs=0.1)  # grid cells by their centre
+
+
+def test_quartiers_compared_with_the_rest_of_their_commune(client: TestClient, gironde: str) -> None:
+    """The ONPV question on the 8 quartiers of Bordeaux, through the API (located GP supply only)."""
+    rows = client.get("/api/zones/quartier/comparaison", params={"snapshot": gironde}).json()
+    bordeaux = {r["name"]: r for r in rows if r["parent_id"] == "33063"}
+    assert len(bordeaux) == 8 and len(rows) == 38
+    maritime = bordeaux["Bordeaux Maritime"]
+    assert maritime["density_ratio"] == pytest.approx(0.0125, abs=1e-3) and maritime["ratio_high"] < 1
+    assert maritime["ratio_low"] <= maritime["density_ratio"] <= maritime["ratio_high"]
+    assert bordeaux["Saint Augustin - Tauzin - Alphonse Dupeux"]["ratio_low"] > 1  # 85 ETP at establishments
+    assert [r["density_ratio"] for r in rows if r["density_ratio"] is not None] == sorted(
+        r["density_ratio"] for r in rows if r["density_ratio"] is not None
+    )
+    assert client.get("/api/zones/qpv/comparaison", params={"snapshot": gironde}).status_code == 404

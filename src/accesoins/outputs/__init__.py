@@ -21,6 +21,7 @@ from accesoins.outputs._gpkg import (
     EXPORT_FORMATS,
     export_observatory,
     public_layers,
+    public_zone_comparison,
 )
 from accesoins.outputs._report import ReportBuilder, render_pdf
 
@@ -45,6 +46,7 @@ __all__ = [
     "public_layer",
     "public_layers",
     "public_sites",
+    "public_zone_comparison",
     "render_pdf",
     "snapshot_gate",
 ]

@@ -95,7 +95,13 @@ _RATES = (
 )
 _SUMMED = ("headcount", "etp", "n_commune", "n_etablissement", "n_iris")
 _WEIGHTED = ("apl", "apl_before", "apl_after")  # per-resident figures: population-weighted mean of a group
-_PER_RESIDENT = (*(r for r, _, _ in _RATES), *_WEIGHTED, "delta", "apl_class", "density_per_km2")
+_ZONE_COMPARISON = (  # inside / rest of commune (zone_comparison): per-resident, blanked with the zone
+    "density_in", "density_rest", "density_ratio", "ratio_low", "ratio_high", "std_density_ratio",
+    "apl_in", "apl_rest", "apl_ratio",
+)  # fmt: skip
+_PER_RESIDENT = (
+    *(r for r, _, _ in _RATES), *_WEIGHTED, "delta", "apl_class", "density_per_km2", *_ZONE_COMPARISON
+)
 _CELL_ID = re.compile(r"^CRS3035RES200mN(\d+)E(\d+)$")
 _EDGE_M = 5.0  # a square must lie this far inside the territory (geometries are rounded to about 1 m)
 GATE_COLUMNS = ("unites_fusionnees", "secret")

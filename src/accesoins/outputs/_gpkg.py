@@ -27,7 +27,7 @@ from accesoins import french, labels
 from accesoins.errors import UnknownChoiceError
 from accesoins.geo import Level, Precision
 from accesoins.indicators import APL_CLASS_BOUNDS, UNDER_SERVED, AplClass, apl_class
-from accesoins.outputs._disclosure import public_layer, public_sites, snapshot_gate
+from accesoins.outputs._disclosure import Gate, public_layer, public_sites, snapshot_gate
 from accesoins.outputs._export import export_table
 from accesoins.store import Store, indicator_layer
 
@@ -98,6 +98,20 @@ COLUMN_DOCS: dict[str, str] = {
     "n_commune": "Activités localisées seulement à la commune (adresse imprécise)",
     "n_etablissement": "Activités localisées à l'établissement FINESS (adresse précise)",
     "n_iris": "Activités localisées à l'IRIS",
+    "population_in": "Habitants de la zone",
+    "population_rest": "Habitants du reste de la (des) commune(s) de la zone",
+    "etp_in": "ETP localisés dans la zone (hors praticiens ramenés au centre de la commune)",
+    "etp_rest": "ETP localisés dans le reste de la commune",
+    "density_in": "ETP pour 100 000 habitants dans la zone",
+    "density_rest": "ETP pour 100 000 habitants dans le reste de la commune",
+    "density_ratio": "Densité de la zone rapportée à celle du reste de la commune (1 = égale ; "
+    "question de l'ONPV)",
+    "ratio_low": "Borne basse de l'intervalle de confiance à 95 % du rapport (méthode exacte, binomiale)",
+    "ratio_high": "Borne haute de l'intervalle de confiance à 95 % du rapport",
+    "std_density_ratio": "Rapport des densités sur la population standardisée par âge",
+    "apl_in": "APL moyenne des habitants de la zone (pondérée par la population standardisée)",
+    "apl_rest": "APL moyenne des habitants du reste de la commune",
+    "apl_ratio": "APL de la zone rapportée à celle du reste de la commune",
     "etp_point": "ETP localisés dans la zone par le point de leur établissement ou de leur adresse",
     "etp_iris": "ETP connus à l'IRIS, répartis dans la zone au prorata de la population de l'IRIS",
     "unlocated_share": "Part des ETP de la commune sans lieu d'exercice infra-communal connu (mairie)",
@@ -164,11 +178,31 @@ def public_layers(store: Store, snapshot_id: str) -> dict[str, gpd.GeoDataFrame]
         if disclosed["apl"].isna().all():
             disclosed = disclosed.drop(columns=["apl", "apl_class"])
         layers[f"{level}_{profession}"] = disclosed.reset_index(drop=True)
+    layers.update(public_zone_comparison(store, snapshot_id, gate))
     sites = store.geotable("sites", snapshot_id)
     sites["lon"], sites["lat"] = sites.geometry.x.round(6), sites.geometry.y.round(6)
     communes = [layer for name, layer in layers.items() if name.startswith("commune_")]
     layers["sites"] = public_sites(sites, communes[0]) if communes else sites
     return layers
+
+
+def public_zone_comparison(store: Store, snapshot_id: str, gate: Gate) -> dict[str, gpd.GeoDataFrame]:
+    """``comparaison_{level}`` layers: each QPV or quartier against the rest of its commune (ONPV question),
+    with the zone's polygon, through the gate (a zone under ``k`` residents keeps only its ETP)."""
+    if not store.has_table("zone_comparison"):
+        return {}
+    table = store.table("zone_comparison", snapshot_id)
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for level, rows in table.groupby("level", sort=True):
+        units = store.geotable("units", snapshot_id, where="level = ?", args=[str(level)])
+        units = units.set_index("unit_id")
+        framed = gpd.GeoDataFrame(
+            rows.assign(name=rows["unit_id"].map(units["name"])),
+            geometry=rows["unit_id"].map(units.geometry).to_numpy(),
+            crs="EPSG:4326",
+        )
+        out[f"comparaison_{level}"] = public_layer(framed, str(level), gate).reset_index(drop=True)
+    return out
 
 
 def _documentation(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
@@ -367,6 +401,22 @@ def _styles(name: str, layer: gpd.GeoDataFrame) -> list[dict[str, object]]:
                 "styleSLD": _sld(name, "apl", ranges, point=kind == "marker"),
             }
         )
+    if name.startswith("comparaison_"):  # zones against the rest of their commune: 1 = equal densities
+        ranges = [
+            (0.0, 0.5, "moins de la moitié du reste de la commune", APL_CLASSES[0].colour),
+            (0.5, 1.0, "de la moitié à l'égal du reste de la commune", APL_CLASSES[1].colour),
+            (1.0, 1e9, "égale ou plus forte que dans le reste de la commune", APL_CLASSES[-1].colour),
+        ]
+        styles.append(
+            {
+                "styleName": "Densité rapportée au reste de la commune",
+                "useAsDefault": True,
+                "description": "Densité en ETP de la zone divisée par celle du reste de sa commune (ONPV)",
+                "styleQML": _graduated_qml("density_ratio", ranges, kind=kind),
+                "styleSLD": _sld(name, "density_ratio", ranges, point=kind == "marker"),
+            }
+        )
+        return styles
     ranges = density_ranges(layer["density_per_100k"].to_numpy(dtype=float))
     styles.append(
         {

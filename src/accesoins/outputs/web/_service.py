@@ -31,6 +31,7 @@ from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
 from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of, level_plural
 from accesoins.network import CostSourceCode, haversine_m
 from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer, public_sites
+from accesoins.outputs._gpkg import public_zone_comparison
 from accesoins.outputs.web._classes import METHODS, Method, classify, classify_apl, format_fr
 from accesoins.sources import CATALOG, POPULATION_YEAR, Profession
 from accesoins.store import Store, diff_snapshots
@@ -763,6 +764,25 @@ class ObservatoryService:
                     )
             out[profession] = item
         return out
+
+    def zone_comparison(self, data: SnapshotData, *, level: str, profession: str) -> list[dict[str, Any]]:
+        """Each QPV or quartier against the rest of its commune (ONPV question), through the gate."""
+        self.check_profession(data, profession)
+
+        def compute() -> dict[str, gpd.GeoDataFrame]:
+            with self._store_lock, self._open() as store:
+                return public_zone_comparison(store, data.snapshot_id, data.gate)
+
+        layers = data.cached(("zone-comparison",), compute)
+        layer = layers.get(f"comparaison_{level}")
+        if layer is None:
+            raise not_found("Niveau de zones comparées", level, [k.split("_", 1)[1] for k in layers])
+        rows = pd.DataFrame(layer[layer["profession"] == profession].drop(columns="geometry"))
+        text = {"unit_id", "name", "parent_id", "profession", "level", "secret", "unites_fusionnees"}
+        return [
+            {c: (str(v) if c in text else _num(v)) for c, v in row.items()}
+            for row in rows.sort_values("density_ratio").to_dict("records")
+        ]
 
     def compare(self, data: SnapshotData, *, level: str, a: str, b: str) -> dict[str, Any]:
         return {

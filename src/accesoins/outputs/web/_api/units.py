@@ -54,3 +54,18 @@ def compare(
 ) -> ComparisonPublic:
     """Les fiches de deux unités du même niveau, côte à côte."""
     return ComparisonPublic.model_validate(service.compare(data, level=level, a=a, b=b))
+
+
+@router.get(
+    "/zones/{level}/comparaison", summary="Zones comparées au reste de leur commune", responses=_ERRORS
+)
+def zone_comparison(
+    level: str,
+    service: ServiceDep,
+    data: SnapshotDep,
+    profession: Annotated[str, Query(description="Profession (clé, ex. generaliste).")] = "generaliste",
+) -> list[dict[str, object]]:
+    """Pour chaque QPV ou quartier : densité et APL dans la zone et dans le reste de sa commune, leur rapport
+    et son intervalle de confiance à 95 % (question de l'ONPV : la densité est-elle plus faible dans les
+    quartiers prioritaires ?). Une zone de moins de k habitants ne garde que ses ETP (secret statistique)."""
+    return service.zone_comparison(data, level=level, profession=profession)
