@@ -31,7 +31,7 @@ from shapely.geometry import box
 
 from accesoins import __version__
 from accesoins.errors import StoreError
-from accesoins.geo import Precision
+from accesoins.geo import Level, Precision
 from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
 from accesoins.labels import (
     APL_CLASS_NOTE,
@@ -43,7 +43,14 @@ from accesoins.labels import (
 )
 from accesoins.network import CostSourceCode
 from accesoins.outputs._disclosure import Gate, public_layer, snapshot_gate
-from accesoins.outputs._gpkg import APL_CLASSES, NO_DATA_COLOUR, SITE_COLOURS, apl_style, format_number
+from accesoins.outputs._gpkg import (
+    APL_CLASSES,
+    NO_DATA_COLOUR,
+    SITE_COLOURS,
+    apl_style,
+    format_number,
+    public_zone_comparison,
+)
 from accesoins.sources import Profession, SourceName
 from accesoins.store import SnapshotDiff, Store, diff_snapshots, indicator_layer
 
@@ -259,6 +266,34 @@ class ReportBuilder:
         return self.gate.k
 
     @cached_property
+    def zone_comparison(self) -> pd.DataFrame:
+        """QPV and quartiers against the rest of their commune (GPs), through the gate."""
+        layers = public_zone_comparison(self.store, self.snapshot_id, self.gate)
+        frames = [pd.DataFrame(layer.drop(columns="geometry")) for layer in layers.values()]
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return table[table["profession"] == "generaliste"] if len(table) else table
+
+    def _zones(self, unit: Any) -> list[dict[str, str]]:
+        """Rows of the fiche's QPV / quartiers table for a commune (empty otherwise)."""
+        table = self.zone_comparison
+        if unit.level != "commune" or table.empty:
+            return []
+        here = table[table["parent_id"] == unit.unit_id].sort_values(["level", "density_ratio"])
+        return [
+            {
+                "name": str(r.name),
+                "level": label_of(Level, r.level),
+                "population": format_number(r.population_in, 0),
+                "density_in": format_number(r.density_in, 1),
+                "density_rest": format_number(r.density_rest, 1),
+                "ratio": f"{format_number(r.density_ratio, 2)} [{format_number(r.ratio_low, 2)} ; "
+                f"{format_number(r.ratio_high, 2)}]",
+                "apl": f"{format_number(r.apl_in, 2)} / {format_number(r.apl_rest, 2)}",
+            }
+            for r in here.itertuples()
+        ]
+
+    @cached_property
     def units(self) -> gpd.GeoDataFrame:
         return self.store.geotable("units", self.snapshot_id, where="level IN ('commune', 'iris')")
 
@@ -438,6 +473,7 @@ class ReportBuilder:
             "professions": professions,
             "change": self._change(unit, mine, created),
             **self._sites(unit),
+            "zones": self._zones(unit),
             "method": self._method(),
             "apl_classes": apl_classes_context(),
             "sources": self.source_rows(),
