@@ -100,8 +100,8 @@ def test_grid_distance_to_the_nearest_practitioner(client: TestClient, gironde: 
     assert len(metres) == 1254 and min(metres) >= 0 and max(metres) < 5_000  # central Bordeaux
     catalog = client.get("/api/catalog", params={"snapshot": gironde}).json()
     levels = {m["id"]: m["levels"] for m in catalog["measures"]}
-    assert levels["density_per_100k"] == ["commune", "iris"]  # not on the 200 m grid
-    assert levels["nearest_m"] == ["commune", "iris", "carreau"]
+    assert levels["density_per_100k"] == ["commune", "iris", "quartier"]  # not on the 200 m grid
+    assert levels["nearest_m"] == ["commune", "iris", "quartier", "carreau"]
     vintages = {s["source"]: s["vintage"] for s in catalog["sources"]}
     assert vintages == {
         "apl_drees": "2023",

@@ -74,7 +74,7 @@ def test_desktop_classes_tooltip_names_and_vintages(browser: Any, server: str, g
     page.select_option("#level", "carreau")
     page.wait_for_function(READY.format("carreau:generaliste:apl:1254"), timeout=60_000)
     measures = page.eval_on_selector_all("#measure option", "os => os.map(o => o.value)")
-    assert measures == ["apl", "nearest_m"]
+    assert measures == ["apl", "nearest_m", "apl_delta"]  # no density on a 200 m cell
     page.select_option("#measure", "nearest_m")
     page.wait_for_function(READY.format("carreau:generaliste:nearest_m:1254"), timeout=60_000)
     assert "Distance au lieu d'exercice le plus proche" in page.locator("#legend").inner_text()
