@@ -245,7 +245,8 @@ def test_brochure_contacts_errors(tmp_path: Path, store_path: Path, gironde: str
 def test_fiche_iris_and_export_alpes_maritimes(
     store_path: Path, alpes_maritimes: str, tmp_path: Path
 ) -> None:
-    """IRIS given as centroids: the fiche maps the commune, compares with the commune; exports stay safe."""
+    """Nice IRIS have contours and names; IRIS given as centroids (Antibes) map the commune; exports stay
+    safe."""
     from accesoins.outputs import check_disclosure, export_observatory
 
     with Store(store_path, read_only=True) as store:
@@ -254,10 +255,18 @@ def test_fiche_iris_and_export_alpes_maritimes(
         out = ReportBuilder(store, alpes_maritimes).render(
             str(row["unit_id"]), tmp_path / "fiche-iris-nice.pdf"
         )
+        antibes = store.table("indicators", alpes_maritimes, where="level = 'iris' AND unit_id LIKE '06004%'")
+        other = antibes.sort_values("population", ascending=False).iloc[0]
+        out_antibes = ReportBuilder(store, alpes_maritimes).render(
+            str(other["unit_id"]), tmp_path / "fiche-iris-antibes.pdf"
+        )
         files = export_observatory(store, alpes_maritimes, tmp_path / "export", formats=["gpkg", "csv"])
     text = pdf_text(out)
-    assert f"Nice — IRIS {row['unit_id']}" in text and "la commune Nice" in text
-    assert "Les contours des IRIS ne sont pas dans l'instantané" in text
+    assert row["name"] == "Diables Bleus" and f"IRIS {row['unit_id']}" in text and "Diables Bleus" in text
+    assert "Les contours des IRIS ne sont pas dans l'instantané" not in text  # its own polygon is mapped
     assert fr(row["apl"], 2) in text and fr(row["population"], 0) in text
+    text = pdf_text(out_antibes)
+    assert f"Antibes — IRIS {other['unit_id']}" in text and "la commune Antibes" in text
+    assert "Les contours des IRIS ne sont pas dans l'instantané" in text
     assert all(check_disclosure(path) == [] for path in files)
     keep_images(out)

@@ -56,7 +56,7 @@ def test_snapshots_and_catalog(client: TestClient, store_path: Path, gironde: st
     assert sum(s["latest"] for s in snaps) == 1
     cat = client.get("/api/catalog", params={"snapshot": gironde}).json()
     levels = {lv["id"]: lv["count"] for lv in cat["levels"]}
-    assert levels == {"commune": 535, "carreau": 1292}
+    assert levels == {"commune": 535, "iris": 88, "carreau": 1292}  # IRIS from their contours and the grid
     assert [p["id"] for p in cat["professions"]] == ["generaliste", "neurologue"]
     assert cat["professions"][0]["label"] == "Médecin généraliste"
     assert {m["id"] for m in cat["methods"]} == {"quantiles", "jenks"}
@@ -238,7 +238,7 @@ def test_downloads(client: TestClient, store: Store, gironde: str) -> None:
         ("/api/layers/commune", {"k": 12}, 422, "Paramètres non valides"),
         ("/api/layers/commune", {"method": "au_hasard"}, 422, "Paramètres non valides"),
         ("/api/units/commune/99999", {}, 404, "Unité inconnue"),
-        ("/api/units/iris/330630101", {}, 404, "Niveau inconnu"),
+        ("/api/units/qpv/QN00601M", {}, 404, "Niveau inconnu"),
         ("/api/compare/commune", {"a": "33063"}, 422, "Paramètres non valides"),
         ("/api/nulle-part", {}, 404, "Ressource introuvable"),
     ],

@@ -81,7 +81,7 @@ COLUMN_DOCS: dict[str, str] = {
     "n_iris": "Activités localisées à l'IRIS",
     "etp_point": "ETP localisés dans la zone par le point de leur établissement ou de leur adresse",
     "etp_iris": "ETP connus à l'IRIS, répartis dans la zone au prorata de la population de l'IRIS",
-    "unlocated_share": "Part des ETP de la commune dont le lieu d'exercice infra-communal est inconnu (mairie)",
+    "unlocated_share": "Part des ETP de la commune sans lieu d'exercice infra-communal connu (mairie)",
     "population_method": "Origine de la population de la zone : carreau (centres des carreaux de 200 m), "
     "iris (part de surface des IRIS) ou commune (part de surface de la commune)",
     "fine_population_share": "Part de la population de la zone venue des carreaux ou des IRIS",
