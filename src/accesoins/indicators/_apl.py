@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from accesoins.french import format_number
 from accesoins.indicators._catchment import CatchmentResult, catchment_access, cost_pairs
 from accesoins.parameters import AplParameters
 
@@ -68,12 +69,14 @@ class AplComparison:
 
     def lines(self) -> list[str]:
         """Human-readable summary in French; the last line is ``rho=<value>``."""
+        bias = format_number(self.bias, 3)
+        rho, pearson = format_number(self.rho, 3), format_number(self.pearson, 3)
         return [
             f"communes comparées : {self.n_units}",
-            f"corrélation de Spearman ρ = {self.rho:.3f} (Pearson r = {self.pearson:.3f})",
-            f"erreur absolue moyenne = {self.mae:.3f} consultation/an/hab.",
-            f"biais moyen (nous − DREES) = {self.bias:+.3f}",
-            f"rho={self.rho:.4f}",
+            f"corrélation de Spearman ρ = {rho} (Pearson r = {pearson})",
+            f"erreur absolue moyenne = {format_number(self.mae, 3)} consultation/an/hab.",
+            f"biais moyen (nous − DREES) = {bias if self.bias < 0 else '+' + bias}",
+            f"rho={self.rho:.4f}",  # for scripts: a decimal point, like every machine-read value
         ]
 
 
