@@ -346,9 +346,6 @@ def zones_command(
     snapshot: Annotated[
         str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
     ] = None,
-    k: Annotated[
-        int, typer.Option("--k", help="Secret statistique : aucune zone de moins de k habitants.")
-    ] = 11,
     store: StorePath = None,
 ) -> None:
     """Compare chaque QPV et quartier au reste de sa commune : densité, intervalle à 95 %, APL.
@@ -361,10 +358,16 @@ def zones_command(
     import pandas as pd
     from rich.table import Table
 
+    from accesoins import outputs, sources
+    from accesoins.labels import label_of
     from accesoins.store import Store
-    with Store(_store(store), read_only=True) as s:
+
+    with Store(_store(store), read_only=True) as s:  # through the snapshot's disclosure gate, like any output
         sid = s.resolve(snapshot)
-        table = s.table("zone_comparison", sid, where="profession = ?", args=[profession])
+        layers = outputs.public_zone_comparison(s, sid, outputs.snapshot_gate(s, sid))
+    frames = [pd.DataFrame(layer.drop(columns="geometry")) for layer in layers.values()]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["profession"])
+    table = table[table["profession"] == profession]
     if commune:
         table = table[table["parent_id"] == commune]
     if table.empty:
@@ -372,7 +375,8 @@ def zones_command(
             f"aucune comparaison de zones pour « {profession} » dans l'instantané {sid} : "
             "placez des périmètres QPV ou des quartiers dans le répertoire de données et reconstruisez"
         )
-    grid = Table(title=f"Zones contre le reste de leur commune — {profession} (instantané {sid})")
+    who = label_of(sources.Profession, profession)
+    grid = Table(title=f"Zones contre le reste de leur commune — {who} (instantané {sid})")
     for col in (
         "zone",
         "commune",
@@ -384,8 +388,8 @@ def zones_command(
     ):
         grid.add_column(col)
     for row in table.sort_values(["parent_id", "name"]).itertuples():
-        if row.population_in < k:
-            grid.add_row(str(row.name), str(row.parent_id), f"< {k}", "secret", "", "", "")
+        if row.secret == "masque":
+            grid.add_row(str(row.name), str(row.parent_id), "secret", "secret", "", "", "")
             continue
         ratio = (
             "—"
