@@ -170,3 +170,25 @@ def test_trend_of_bordeaux_across_two_gironde_snapshots(tmp_path: Path, data_dir
     assert trend["apl_vintage"].tolist() == [2022, 2023]
     assert trend["apl"].tolist() == pytest.approx(apl)
     assert trend["headcount"].tolist() == [400, 400]  # the same RPPS 2017 file in both builds
+
+
+@pytest.mark.slow
+def test_priorites_command_lists_the_priority_iris(
+    store_path: Path, alpes_maritimes: str, data_dir: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from accesoins.cli import app
+
+    out = tmp_path / "priorites.csv"
+    need = str(data_dir / "filosofi_iris" / "filosofi2018_disp_iris_dep06.csv")
+    args = ["priorites", "--besoin", need, "--nombre", "3", "--snapshot", alpes_maritimes,
+            "--store", str(store_path), "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Bon Voyage" in result.stdout and "45,4" in result.stdout and "Ariane-Saramito" in result.stdout
+    assert "24 unité(s) prioritaire(s)" in result.stdout
+    table = pd.read_csv(out, dtype={"unit_id": str})
+    assert len(table) == 299 and table["priority"].sum() == 24
+    wrong = CliRunner().invoke(app, [*args[:3], "--indicateur", "bonheur", *args[5:]])
+    assert wrong.exit_code == 2 and "taux_pauvrete" in wrong.output  # the valid choices are listed

@@ -416,6 +416,84 @@ def zones_command(
     out.print(grid)
 
 
+@app.command("priorites")
+@_friendly
+def priorities_command(
+    need_path: Annotated[
+        Path,
+        typer.Option(
+            "--besoin",
+            help="Table d'indicateurs de besoin (Filosofi IRIS, export CartoSanté ou INSEE, table décrite "
+            "par un YAML à côté).",
+        ),
+    ],
+    indicator: Annotated[
+        str, typer.Option("--indicateur", help="Indicateur de besoin de la table (ex. taux_pauvrete).")
+    ] = "taux_pauvrete",
+    level: Annotated[str, typer.Option("--level", help="Niveau : iris ou commune.")] = "iris",
+    number: Annotated[int, typer.Option("--nombre", min=1, help="Unités prioritaires affichées.")] = 10,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="CSV de toutes les unités avec leur classe.")
+    ] = None,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
+    ] = None,
+    store: StorePath = None,
+) -> None:
+    """Croise l'accès (APL des médecins généralistes) et un besoin (pauvreté, ALD…) : unités prioritaires.
+
+    Classes 3 × 3 : terciles des unités du territoire pour l'APL (A1 : la plus faible) et pour le besoin
+    (B3 : le plus fort) ; les unités A1-B3 sont classées de la plus prioritaire à la moins prioritaire
+    (docs/besoins.md). Lecture relative au territoire, indicative.
+    """
+    from rich.table import Table
+
+    from accesoins import indicators, outputs, sources
+    from accesoins.errors import UnknownChoiceError
+    from accesoins.store import Store, indicator_layer
+
+    table = sources.read_indicator_table(need_path)
+    if table.level != level:
+        raise ConfigurationError(
+            f"la table {need_path.name} est au niveau « {table.level} », pas « {level} » : "
+            f"ajoutez --level {table.level}"
+        )
+    meta = table.meta.set_index("indicator_id")
+    if indicator not in meta.index:
+        raise UnknownChoiceError("Indicateur de besoin", indicator, list(meta.index))
+    with Store(_store(store), read_only=True) as s:
+        sid = s.resolve(snapshot)
+        layer = indicator_layer(s, sid, level=level, profession="generaliste")
+        public = outputs.public_layer(layer, level, outputs.snapshot_gate(s, sid)).set_index("unit_id")
+    table = sources.check_indicator_codes(table, set(layer["unit_id"]))
+    need = table.values.set_index("unit_id")[indicator]
+    ranked = indicators.priority_classes(public["apl"].astype(float), need)
+    spec = meta.loc[indicator]
+    out.print(
+        f"Accès : APL de l'instantané {sid} ; besoin : {spec['label']} ({spec['unit']}, {spec['year']}, "
+        f"{spec['source']}). {len(ranked)} unités ont les deux valeurs ; classes : terciles du territoire.",
+        highlight=False,
+    )
+    grid = Table("rang", "unité", "nom", "commune", "APL", "besoin", "classe")
+    priority = ranked[ranked["priority"]]
+    for unit_id, row in priority.head(number).iterrows():
+        grid.add_row(
+            str(row["priority_rank"]),
+            str(unit_id),
+            str(public.at[unit_id, "name"]),
+            str(public.at[unit_id, "parent_id"]),
+            format_number(row["apl"], 2),
+            format_number(row["need"], 1),
+            str(row["bivariate"]),
+        )
+    out.print(grid)
+    out.print(f"{len(priority)} unité(s) prioritaire(s) (accès le plus faible et besoin le plus fort).")
+    if out_path is not None:
+        frame = ranked.join(public[["name", "parent_id"]]).rename_axis("unit_id").reset_index()
+        path = outputs.export_table(frame, out_path, fmt="csv", layer="priorites")
+        out.print(f"Classes de toutes les unités écrites dans {path}.")
+
+
 @app.command()
 @_friendly
 def fca(
