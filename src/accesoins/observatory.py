@@ -44,7 +44,6 @@ __all__ = [
 
 
 CostMode = Literal["auto", "table", "vol_oiseau", "route"]
-LEVELS = ("commune", "iris", "carreau", "qpv", "quartier")
 ZONE_SOURCES: dict[str, tuple[str, Callable[[Path], gpd.GeoDataFrame]]] = {
     "iris": ("iris_contours", sources.read_iris_contours),
     "qpv": ("qpv", sources.read_qpv),

@@ -28,6 +28,7 @@ import yaml
 
 from accesoins.errors import DataFileError
 from accesoins.sources._table import parse_numbers, read_table
+from accesoins.sources._validate import unique_rows
 
 __all__ = ["INDICATOR_LEVELS", "IndicatorTable", "check_indicator_codes", "read_indicator_table"]
 
@@ -225,15 +226,10 @@ def _build(
             line=first_line + i,
             column=code_column,
         )
-    duplicated = codes.duplicated()
-    if duplicated.any():
-        i = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise DataFileError(
-            f"code « {codes.iloc[i]} » en double ({int(duplicated.sum())} doublon(s))",
-            path=path,
-            line=first_line + i,
-            column=code_column,
-        )
+    unique_rows(
+        pd.DataFrame({"unit_id": codes}), ["unit_id"], path=path, lines=first_line, what="code",
+        column=code_column,
+    )  # fmt: skip
     values = pd.DataFrame({"unit_id": codes.to_numpy()})
     meta_rows = []
     for spec in specs:

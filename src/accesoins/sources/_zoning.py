@@ -24,6 +24,7 @@ import pandas as pd
 
 from accesoins.errors import DataFileError
 from accesoins.sources._table import Column, read_table
+from accesoins.sources._validate import unique_rows
 
 __all__ = ["ZoningClass", "parse_zoning_class", "read_ars_zoning"]
 
@@ -101,12 +102,7 @@ def read_ars_zoning(path: str | Path) -> pd.DataFrame:
         raise DataFileError(
             f"classe de zonage inconnue « {frame[column].iloc[i]} »", path=path, line=4 + i, column=column
         )
-    duplicated = frame["Code"].duplicated()
-    if duplicated.any():
-        i = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise DataFileError(
-            f"commune « {frame['Code'].iloc[i]} » en double", path=path, line=4 + i, column="Code"
-        )
+    unique_rows(frame, ["Code"], path=path, lines=4, what="commune")
     return pd.DataFrame(
         {
             "commune_code": frame["Code"].to_numpy(),

@@ -737,14 +737,14 @@ class ObservatoryService:
         if data.previous is None:
             return {}
         prev = data.previous
-        before = self.snapshot(prev)
+        changes = self._layer_changes(data, level)  # the same table the map of changes shows
 
-        def compute() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        def compute() -> tuple[pd.DataFrame, pd.DataFrame]:
             with self._store_lock, self._open() as store:
                 diff = diff_snapshots(store, prev, data.snapshot_id, level=level)
-            return _public_changes(before, data, level), diff.arrivals, diff.departures
+            return diff.arrivals, diff.departures
 
-        changes, arrivals, departures = data.cached(("diff", level), compute)
+        arrivals, departures = data.cached(("diff", level), compute)
         out: dict[str, dict[str, Any]] = {}
         for profession in data.professions:
             item: dict[str, Any] = {"previous_snapshot_id": prev}
