@@ -195,8 +195,10 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
     small = _small(counts.min(axis=1), gate.k) if people else pd.Series(False, index=units.index)
     parents = units["parent_id"].astype(str) if "parent_id" in units.columns else None
     groups, masked = _plan(counts[small.to_numpy()], level, parents, gate)
-    plain = out[~out["unit_id"].isin(groups.index) & ~out["unit_id"].isin(masked)]
-    hidden = out[out["unit_id"].isin(masked)].copy()
+    ids = out["unit_id"].to_numpy(dtype=object)
+    grouped, hide = _member_of(ids, groups.index), _member_of(ids, masked)
+    plain = out[~grouped & ~hide]
+    hidden = out[hide].copy()
     for col in (*people, *_PER_RESIDENT):
         if col in hidden.columns:
             hidden[col] = np.nan if col != "apl_class" else ""
@@ -204,16 +206,12 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
         plain.assign(unites_fusionnees="", secret=""),
         hidden.assign(unites_fusionnees="", secret="masque"),
     ]
-    members = out[out["unit_id"].isin(groups.index)]
+    members = out[grouped]
     if not members.empty:
         keys = [members["unit_id"].map(groups)]
         if "profession" in members.columns:
             keys.append(members["profession"])
-        merged = [
-            _merge(rows, people, str(key[0] if isinstance(key, tuple) else key))
-            for key, rows in members.groupby(keys, sort=True, dropna=False)
-        ]
-        pieces.append(pd.DataFrame(merged))
+        pieces.append(pd.DataFrame(_merge_groups(members, people, keys)))
     result = pd.concat([p for p in pieces if not p.empty] or [pieces[0]], ignore_index=True)
     result = _blank_derived_counts(result[[*out.columns, *GATE_COLUMNS]], people, gate.k)
     if "geometry" in result.columns:
@@ -311,42 +309,96 @@ def _grid_groups(counts: pd.DataFrame, gate: Gate) -> tuple[pd.Series, list[str]
     return (pd.concat(found) if found else pd.Series(dtype=object)), masked
 
 
-def _merge(rows: pd.DataFrame, people: list[str], group: str) -> dict[str, object]:
-    """One row for a merged group (of one profession): sums, group densities, weighted APL."""
-    ids = rows["unit_id"].astype(str)
-    record: dict[str, object] = rows.iloc[0].to_dict()
-    record["unit_id"] = group
-    pop = pd.to_numeric(rows["population"], errors="coerce").fillna(0) if "population" in rows else None
-    for col in (*_SUMMED, *people):
-        if col in rows.columns:
-            known = rows[col].notna().all()  # one unknown member (headcount known only per IRIS) → unknown
-            record[col] = rows[col].sum() if known else np.nan
-    if "name" in rows.columns:
-        names = sorted(str(x) for x in rows["name"])
-        record["name"] = " + ".join(names) if len(names) <= 3 else f"{names[0]} + {len(names) - 1} autres"
-    if "parent_id" in rows.columns:
-        parents = set(rows["parent_id"].astype(str))
-        record["parent_id"] = parents.pop() if len(parents) == 1 else ""
-    if "geometry" in rows.columns:
-        record["geometry"] = shapely.union_all(rows["geometry"].to_numpy())
+def _member_of(ids: np.ndarray, values: pd.Index | list[str]) -> np.ndarray:
+    """Whether each id is one of ``values`` (a set look-up: ``Series.isin`` on Arrow strings is slow)."""
+    wanted = set(values)
+    return np.fromiter((i in wanted for i in ids), dtype=bool, count=len(ids))
+
+
+def _merge_groups(members: pd.DataFrame, people: list[str], keys: list[pd.Series]) -> list[dict[str, object]]:
+    """One row per merged group (of one profession): sums, group densities, weighted APL.
+
+    The groups are those of ``members.groupby(keys, sort=True)``, in that order, each member in its
+    row order. Columns are read once as NumPy arrays and each group takes its rows by position, so a
+    what-if's map (hundreds of groups) does not pay a pandas call per group and column; each figure is
+    the same NumPy reduction over the same values as on the group's own frame, bit for bit.
+    """
+    codes = members.groupby(keys, sort=True, dropna=False).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    positions = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    records: list[dict[str, object]] = members.iloc[[int(p[0]) for p in positions]].to_dict("records")
+    group_ids = keys[0].to_numpy(dtype=object)
+    ids = members["unit_id"].astype(str).to_numpy(dtype=object)
+    has_pop = "population" in members.columns
+    pop = pd.to_numeric(members["population"], errors="coerce").fillna(0).to_numpy() if has_pop else None
+    summed = {c: _column(members[c]) for c in dict.fromkeys((*_SUMMED, *people)) if c in members.columns}
+    known = {c: members[c].notna().to_numpy() for c in summed}
+    weighted = {
+        c: pd.to_numeric(members[c], errors="coerce").to_numpy() for c in _WEIGHTED if c in members.columns
+    }
+    names = members["name"].to_numpy(dtype=object) if "name" in members.columns else None
+    parents = None
+    if "parent_id" in members.columns:
+        parents = members["parent_id"].astype(str).to_numpy(dtype=object)
+    shapes = members["geometry"].to_numpy() if "geometry" in members.columns else None
+    for record, rows in zip(records, positions, strict=True):
+        record["unit_id"] = str(group_ids[rows[0]])
+        for col, values in summed.items():
+            record[col] = _sum(values, rows) if known[col][rows].all() else np.nan
+        if names is not None:
+            record["name"] = _group_name(sorted(str(x) for x in names[rows]))
+        if parents is not None:
+            found = set(parents[rows])
+            record["parent_id"] = found.pop() if len(found) == 1 else ""
+        if shapes is not None:
+            record["geometry"] = shapely.union_all(shapes[rows])
+        _merge_figures(record, members.columns, rows, weighted, pop)
+        record["unites_fusionnees"] = ";".join(sorted(ids[rows]))
+        record["secret"] = "fusion"
+    return records
+
+
+def _group_name(names: list[str]) -> str:
+    """Name of a merged group: its members' names, or the first and how many others."""
+    return " + ".join(names) if len(names) <= 3 else f"{names[0]} + {len(names) - 1} autres"
+
+
+def _column(values: pd.Series) -> np.ndarray | pd.Series:
+    """A column as a NumPy array when it is numeric (summed by NumPy), else as it is (summed by pandas)."""
+    return values.to_numpy() if values.dtype.kind in "biuf" else values.reset_index(drop=True)
+
+
+def _sum(values: np.ndarray | pd.Series, rows: np.ndarray) -> object:
+    """Sum of a group's values, as ``Series.sum`` gives it on the group."""
+    if isinstance(values, pd.Series):
+        return values.iloc[rows].sum()
+    return values[rows].sum()
+
+
+def _merge_figures(
+    record: dict[str, object],
+    columns: pd.Index,
+    rows: np.ndarray,
+    weighted: dict[str, np.ndarray],
+    pop: np.ndarray | None,
+) -> None:
+    """A merged group's per-resident figures, from its summed counts: densities, weighted APL, class."""
     for rate, num, den in _RATES:
-        if rate in rows.columns and num in rows.columns and den in rows.columns:
+        if rate in columns and num in columns and den in columns:
             d = float(record[den]) if pd.notna(record[den]) else 0.0  # type: ignore[arg-type]
             record[rate] = float(record[num]) * 100_000 / d if d > 0 else np.nan  # type: ignore[arg-type]
-    for col in _WEIGHTED:
-        if col in rows.columns and pop is not None:
-            values = pd.to_numeric(rows[col], errors="coerce")
-            ok = values.notna() & (pop > 0)
-            record[col] = float(np.average(values[ok], weights=pop[ok])) if ok.any() else np.nan
-    if "delta" in rows.columns and "apl_before" in rows.columns and "apl_after" in rows.columns:
+    if pop is not None:
+        weights = pop[rows]
+        for col, all_values in weighted.items():
+            values = all_values[rows]
+            ok = ~pd.isna(values) & (weights > 0)
+            record[col] = float(np.average(values[ok], weights=weights[ok])) if ok.any() else np.nan
+    if "delta" in columns and "apl_before" in columns and "apl_after" in columns:
         record["delta"] = float(record["apl_after"]) - float(record["apl_before"])  # type: ignore[arg-type]
-    if "apl_class" in rows.columns:
+    if "apl_class" in columns:
         record["apl_class"] = _apl_class(float(record.get("apl", np.nan)))  # type: ignore[arg-type]
-    if "density_per_km2" in rows.columns:
+    if "density_per_km2" in columns:
         record["density_per_km2"] = np.nan
-    record["unites_fusionnees"] = ";".join(sorted(ids))
-    record["secret"] = "fusion"
-    return record
 
 
 def _apl_class(apl: float) -> str:
