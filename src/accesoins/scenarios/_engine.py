@@ -109,9 +109,20 @@ class ScenarioEngine:
         base = self.levels[apl_level]
         self.demand = base.units["population_standardised"].astype(float)
         self._base = self._solve(base.weights, self.demand.to_numpy(), self.supply.to_numpy())
+        # What every run reads unchanged, computed once: the base weights by column, each level's
+        # APL before, its units as an object index (Arrow string look-ups are slow), which rows are shown.
+        self._base_csc = base.weights.tocsc()
+        self._supply0, self._demand0 = self.supply.to_numpy(), self.demand.to_numpy()
+        self._before = {
+            name: self._base[2] if name == apl_level else level.weights @ self._base[1]
+            for name, level in levels.items()
+        }
+        self._unit_index = {name: pd.Index(level.units.index, dtype=object) for name, level in levels.items()}
+        self._shown = None if reported is None else frozenset(reported)
         # Built on first use, then only read: concurrent runs share them (a race builds one twice).
         self._origins: dict[str, pd.DataFrame] = {}
         self._trees: dict[str, tuple[shapely.STRtree, np.ndarray]] = {}
+        self._polygons: dict[str, gpd.GeoSeries] = {}
 
     # -- loading ------------------------------------------------------------------------------
     @classmethod
@@ -244,8 +255,10 @@ class ScenarioEngine:
                 f"le point ({lon:.5f}, {lat:.5f}) est hors du territoire de l'instantané : "
                 "vérifiez les coordonnées (longitude, latitude en degrés WGS84) ou le territoire du scénario"
             )
-        polygons = units.geometry.where(units.geometry.geom_type.isin(["Polygon", "MultiPolygon"]))
-        inside = self._first_containing(f"polygons:{self.apl_level}", polygons, point)
+        if self.apl_level not in self._polygons:
+            shapes = units.geometry
+            self._polygons[self.apl_level] = shapes.where(shapes.geom_type.isin(["Polygon", "MultiPolygon"]))
+        inside = self._first_containing(f"polygons:{self.apl_level}", self._polygons[self.apl_level], point)
         if inside is not None:
             return str(units.index[inside])
         located = units[units.geometry.notna()].to_crs("EPSG:2154")
@@ -273,26 +286,33 @@ class ScenarioEngine:
             self._origins[level.name] = origins
         return self._origins[level.name]
 
-    def _new_columns(self, level: _Level, new_sites: list[AddSite]) -> sp.csr_matrix:
-        """Weights from the level's units to the scenario's new sites."""
+    def _new_destinations(self, new_sites: list[AddSite]) -> gpd.GeoDataFrame | None:
+        """The scenario's new sites as destinations of the cost model (located once per run)."""
         if not new_sites:
-            return sp.csr_matrix((len(level.units), 0))
-        dest = gpd.GeoDataFrame(
+            return None
+        units = [s.unite or self._unit_at(s.lon, s.lat) for s in new_sites]
+        density = self.levels[self.apl_level].units["density_per_km2"].reindex(units)
+        return gpd.GeoDataFrame(
             {
                 "id": [f"scenario:{s.nom}" for s in new_sites],
-                "unit_id": [s.unite or self._unit_at(s.lon, s.lat) for s in new_sites],
+                "unit_id": units,
+                "density_per_km2": density.to_numpy(),
             },
             geometry=[shapely.Point(s.lon, s.lat) for s in new_sites],
             crs="EPSG:4326",
         )
-        dest["density_per_km2"] = dest["unit_id"].map(self.levels[self.apl_level].units["density_per_km2"])
+
+    def _new_columns(self, level: _Level, dest: gpd.GeoDataFrame | None) -> sp.csr_matrix:
+        """Weights from the level's units to the scenario's new sites (``dest``)."""
+        if dest is None:
+            return sp.csr_matrix((len(level.units), 0))
         if level.name == "carreau":
             found = [self._first_containing("cells", level.units.geometry, p) for p in dest.geometry]
-            dest["unit_id"] = ["" if i is None else str(level.units.index[i]) for i in found]
+            dest = dest.assign(unit_id=["" if i is None else str(level.units.index[i]) for i in found])
         costs = self.cost_model.travel_times(
             self._level_origins(level), dest, max_time_min=self.decay.reach_min
         )
-        pairs: CostPairs = cost_pairs(costs, level.units.index, pd.Index(dest["id"]))
+        pairs: CostPairs = cost_pairs(costs, self._unit_index[level.name], pd.Index(dest["id"], dtype=object))
         return pairs.weights(self.decay, cutoff=self.decay.reach_min).to_csr()
 
     def _evaluate(
@@ -306,16 +326,17 @@ class ScenarioEngine:
         incremental: bool,
     ) -> ScenarioResult:
         base_level = self.levels[self.apl_level]
-        extra = self._new_columns(base_level, new_sites)
+        dest = self._new_destinations(new_sites)
+        extra = self._new_columns(base_level, dest)
         weights = sp.hstack([base_level.weights, extra], format="csr")
         s_new = np.concatenate([supply.to_numpy(), [s.generalistes * self.level for s in new_sites]])
         p_new = demand.to_numpy()
         catch0, ratio0, access0 = self._base
         if incremental:
-            changed_sites = np.flatnonzero(s_new[: len(supply)] != self.supply.to_numpy())
+            changed_sites = np.flatnonzero(s_new[: len(supply)] != self._supply0)
             changed_sites = np.concatenate([changed_sites, np.arange(len(supply), len(s_new))])
-            changed_units = np.flatnonzero(p_new != self.demand.to_numpy())
-            csc = weights.tocsc()
+            changed_units = np.flatnonzero(p_new != self._demand0)
+            csc = sp.hstack([self._base_csc, extra.tocsc()], format="csc")
             sites_hit = (
                 np.union1d(changed_sites, weights[changed_units].indices)
                 if len(changed_units)
@@ -352,11 +373,13 @@ class ScenarioEngine:
             )
         if "carreau" in self.levels:
             cells = self.levels["carreau"]
-            cell_w = sp.hstack([cells.weights, self._new_columns(cells, new_sites)], format="csr")
-            tables.append(self._table("carreau", cells.units, cells.weights @ ratio0, cell_w @ ratio))
+            cell_w = sp.hstack([cells.weights, self._new_columns(cells, dest)], format="csr")
+            tables.append(self._table("carreau", cells.units, self._before["carreau"], cell_w @ ratio))
         table = pd.concat(tables, ignore_index=True)
-        if self.reported is not None:
-            table = table[table["unit_id"].isin(self.reported)].reset_index(drop=True)
+        if self._shown is not None:
+            ids, shown = table["unit_id"].to_numpy(dtype=object), self._shown
+            keep = np.fromiter((u in shown for u in ids), dtype=bool, count=len(ids))
+            table = table[keep].reset_index(drop=True)
         return ScenarioResult(name, table, touched_sites, touched_units, messages)
 
     @staticmethod
