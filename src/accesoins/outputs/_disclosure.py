@@ -105,6 +105,8 @@ _PER_RESIDENT = (
 _CELL_ID = re.compile(r"^CRS3035RES200mN(\d+)E(\d+)$")
 _EDGE_M = 5.0  # a square must lie this far inside the territory (geometries are rounded to about 1 m)
 GATE_COLUMNS = ("unites_fusionnees", "secret")
+_VARYING = ("apl_before", "apl_after", "delta")  # what changes from one what-if's table to the next
+_REPLAYS = 16  # scenario table layouts a gate keeps (a few levels per snapshot)
 
 
 def _normalise(name: str) -> str:
@@ -151,6 +153,7 @@ class Gate:
     communes: gpd.GeoSeries
     _outlines: dict[tuple[float, ...], Any] = field(default_factory=dict, repr=False)
     _plans: dict[tuple[str, int], tuple[pd.Series, list[str]]] = field(default_factory=dict, repr=False)
+    _replays: dict[tuple[Any, ...], _Replay] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -185,7 +188,84 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
     same columns plus ``unites_fusionnees`` (members of a merged group) and
     ``secret`` (``fusion``, ``masque`` or empty); see the module docstring for
     the groups.
+
+    A scenario's table (``apl_before``, ``apl_after``, ``delta`` on otherwise the same units at
+    every what-if) is gated once; the next what-ifs replay that layout on their own figures
+    (:class:`_Replay`), which gives the same result as gating them afresh.
     """
+    varying = [c for c in _VARYING if c in frame.columns]
+    if not varying or any(frame[c].dtype != np.float64 for c in varying):
+        return _gated(frame, level, gate)[0]
+    fixed = pd.DataFrame(frame).drop(columns=varying).reset_index(drop=True)
+    key = (level, tuple(frame.columns), len(frame))
+    replay = gate._replays.get(key)
+    if replay is None or not replay.inputs.equals(fixed):
+        result, layout = _gated(frame, level, gate)
+        if any(result[c].dtype != np.float64 for c in varying):
+            return result
+        replay = _Replay(fixed, result, layout, varying)
+        if len(gate._replays) >= _REPLAYS:
+            gate._replays.pop(next(iter(gate._replays)))
+        gate._replays[key] = replay
+    return replay.apply(frame)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each row of a gated table comes from: input positions of the plain rows, of the masked
+    rows, then of the members of each merged group (in the order of the result's rows)."""
+
+    plain: np.ndarray
+    hidden: np.ndarray
+    groups: list[np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class _Replay:
+    """A gated scenario table whose figures ``varying`` can be swapped for another what-if's.
+
+    The groups and masks depend on the units and their residents only, never on the APL: the plain
+    rows take the new figures as they are, masked rows stay blank and a merged group recomputes its
+    population-weighted means and its ``delta`` as :func:`_merge_figures` does.
+    """
+
+    inputs: pd.DataFrame  # the table without ``varying``: the replay applies to this table only
+    result: gpd.GeoDataFrame
+    layout: _Layout
+    varying: list[str]
+
+    def apply(self, frame: pd.DataFrame) -> gpd.GeoDataFrame:
+        """The gated ``frame`` (equal to ``inputs`` outside ``varying``)."""
+        out = self.result.copy()
+        plain = self.layout.plain
+        start = len(plain) + len(self.layout.hidden)
+        values = {c: frame[c].to_numpy() for c in self.varying}
+        pop = None
+        if "population" in frame.columns:
+            pop = pd.to_numeric(frame["population"], errors="coerce").fillna(0).to_numpy()
+        merged: dict[str, list[float]] = {c: [] for c in self.varying}
+        for rows in self.layout.groups:
+            record = {c: float(values[c][rows[0]]) for c in self.varying}
+            if pop is not None:
+                weights = pop[rows]
+                for col in (c for c in _WEIGHTED if c in values):
+                    v = values[col][rows]
+                    ok = ~np.isnan(v) & (weights > 0)
+                    record[col] = float(np.average(v[ok], weights=weights[ok])) if ok.any() else np.nan
+            if "delta" in values and "apl_before" in frame.columns and "apl_after" in frame.columns:
+                record["delta"] = float(record["apl_after"]) - float(record["apl_before"])
+            for col in self.varying:
+                merged[col].append(record[col])
+        for col in self.varying:
+            column = out[col].to_numpy(copy=True)
+            column[: len(plain)] = values[col][plain]
+            column[start:] = merged[col]
+            out[col] = column
+        return out
+
+
+def _gated(frame: pd.DataFrame, level: str, gate: Gate) -> tuple[gpd.GeoDataFrame, _Layout]:
+    """:func:`public_layer` computed afresh, with where each of its rows comes from."""
     out = pd.DataFrame(frame).copy()
     out["unit_id"] = out["unit_id"].astype(str)
     people = [c for c in out.columns if c != "geometry" and _is_people_column(str(c))]
@@ -207,16 +287,20 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
         hidden.assign(unites_fusionnees="", secret="masque"),
     ]
     members = out[grouped]
+    positions: list[np.ndarray] = []
     if not members.empty:
         keys = [members["unit_id"].map(groups)]
         if "profession" in members.columns:
             keys.append(members["profession"])
-        pieces.append(pd.DataFrame(_merge_groups(members, people, keys)))
+        records, positions = _merge_groups(members, people, keys)
+        pieces.append(pd.DataFrame(records))
+        positions = [np.flatnonzero(grouped)[rows] for rows in positions]
     result = pd.concat([p for p in pieces if not p.empty] or [pieces[0]], ignore_index=True)
     result = _blank_derived_counts(result[[*out.columns, *GATE_COLUMNS]], people, gate.k)
+    layout = _Layout(np.flatnonzero(~grouped & ~hide), np.flatnonzero(hide), positions)
     if "geometry" in result.columns:
-        return gpd.GeoDataFrame(result, geometry="geometry", crs=getattr(frame, "crs", None))
-    return gpd.GeoDataFrame(result)
+        return gpd.GeoDataFrame(result, geometry="geometry", crs=getattr(frame, "crs", None)), layout
+    return gpd.GeoDataFrame(result), layout
 
 
 def public_sites(sites: gpd.GeoDataFrame, communes: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -315,8 +399,11 @@ def _member_of(ids: np.ndarray, values: pd.Index | list[str]) -> np.ndarray:
     return np.fromiter((i in wanted for i in ids), dtype=bool, count=len(ids))
 
 
-def _merge_groups(members: pd.DataFrame, people: list[str], keys: list[pd.Series]) -> list[dict[str, object]]:
-    """One row per merged group (of one profession): sums, group densities, weighted APL.
+def _merge_groups(
+    members: pd.DataFrame, people: list[str], keys: list[pd.Series]
+) -> tuple[list[dict[str, object]], list[np.ndarray]]:
+    """One row per merged group (of one profession): sums, group densities, weighted APL; and the
+    positions of each group's members.
 
     The groups are those of ``members.groupby(keys, sort=True)``, in that order, each member in its
     row order. Columns are read once as NumPy arrays and each group takes its rows by position, so a
@@ -355,7 +442,7 @@ def _merge_groups(members: pd.DataFrame, people: list[str], keys: list[pd.Series
         _merge_figures(record, members.columns, rows, weighted, pop)
         record["unites_fusionnees"] = ";".join(sorted(ids[rows]))
         record["secret"] = "fusion"
-    return records
+    return records, positions
 
 
 def _group_name(names: list[str]) -> str:
