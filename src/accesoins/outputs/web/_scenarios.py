@@ -5,7 +5,9 @@ GPs) and the snapshot's cached units; returns the engine's French summary and
 a GeoJSON of the APL change per unit (after − before) with a diverging legend.
 Loading an engine takes about half a second, so it is done once per snapshot;
 a what-if then only recomputes the units within reach of the changes, on a
-pool of worker threads of its own (concurrent what-ifs share the engine).
+pool of worker threads of its own (concurrent what-ifs share the engine). When
+:data:`MAX_WAITING` what-ifs are already waiting or running, the next one is
+answered at once with a 503 and ``Retry-After`` instead of queueing without end.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ _LOSSES = ["#b2182b", "#ef8a62", "#fddbc7"]  # strong → weak
 _UNCHANGED = "#f7f7f7"
 _GAINS = ["#d1e5f0", "#67a9cf", "#2166ac"]  # weak → strong
 _STEPS = (0.0, 0.25, 0.5, 1.0)  # class bounds as fractions of the largest |delta|
+MAX_WAITING = 64  # what-ifs waiting or running at once (about 30 ms each: a second or two of work)
+RETRY_AFTER_S = 2  # seconds a client is asked to wait when the what-ifs are saturated
 
 
 class _Strict(BaseModel):
@@ -170,15 +174,18 @@ class ScenarioService:
 
     An engine only reads its arrays during a run (each run copies what it changes), so runs share it
     without a lock. They run in their own pool of worker threads, as many as processors: a burst of
-    what-ifs waits there, in order, without holding the threads that serve the map and the fiches.
+    what-ifs waits there, in order, without holding the threads that serve the map and the fiches;
+    beyond ``max_waiting`` what-ifs in the service, the next is refused (503, ``Retry-After``).
     """
 
-    def __init__(self, observatory: ObservatoryService) -> None:
+    def __init__(self, observatory: ObservatoryService, *, max_waiting: int = MAX_WAITING) -> None:
         self.observatory = observatory
+        self.max_waiting = max_waiting
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._engines: dict[str, ScenarioEngine] = {}
         self._runs = anyio.CapacityLimiter(os.cpu_count() or 1)
+        self._waiting = 0  # what-ifs admitted and not finished (read and changed on the event loop only)
 
     def engine(self, snapshot_id: str) -> ScenarioEngine:
         """The snapshot's engine (loaded once, then shared by concurrent runs)."""
@@ -201,8 +208,23 @@ class ScenarioService:
             return engine
 
     async def simulate_in_pool(self, request: ScenarioCreate) -> bytes:
-        """:meth:`simulate` on the what-if worker threads (the event loop and read threads stay free)."""
-        return await anyio.to_thread.run_sync(self.simulate, request, limiter=self._runs)
+        """:meth:`simulate` on the what-if worker threads (the event loop and read threads stay free).
+
+        Refused with a 503 problem and ``Retry-After`` when ``max_waiting`` what-ifs are already in.
+        """
+        if self._waiting >= self.max_waiting:
+            raise ProblemError(
+                503,
+                "Simulations saturées",
+                f"{self._waiting} simulations sont déjà en cours ou en attente : rien n'a été calculé, "
+                f"réessayez dans {RETRY_AFTER_S} secondes.",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        self._waiting += 1
+        try:
+            return await anyio.to_thread.run_sync(self.simulate, request, limiter=self._runs)
+        finally:
+            self._waiting -= 1
 
     def simulate(self, request: ScenarioCreate) -> bytes:
         """GeoJSON of the APL change per unit of ``request.level``, with summary and legend members."""

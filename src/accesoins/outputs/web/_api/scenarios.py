@@ -14,7 +14,7 @@ GEOJSON = "application/geo+json"
 _ERRORS = problem_responses(
     e404="Instantané ou niveau inconnu",
     e422="Corps non valide, point hors du territoire ou commune inconnue",
-    e503="Entrepôt indisponible",
+    e503="Entrepôt indisponible, ou trop de simulations en cours (réessayer après Retry-After secondes)",
 )
 
 
@@ -39,6 +39,7 @@ async def simulate(body: ScenarioCreate, scenarios: ScenariosDep) -> Response:
     Réponse GeoJSON : chaque entité porte `apl_before`, `apl_after`, `delta` et `color` ; les membres
     `summary` (lignes en français), `legend` (classes divergentes symétriques autour de zéro), `points`
     (sites et logements placés) et `changed_bbox` (emprise des unités modifiées) accompagnent la collection.
-    Un point hors du territoire de l'instantané est refusé (422, message en français).
+    Un point hors du territoire de l'instantané est refusé (422, message en français) ; quand trop de
+    simulations sont déjà en cours, la demande est refusée aussitôt (503, en-tête `Retry-After`).
     """
     return Response(await scenarios.simulate_in_pool(body), media_type=GEOJSON)
