@@ -44,6 +44,7 @@ _GAINS = ["#d1e5f0", "#67a9cf", "#2166ac"]  # weak → strong
 _STEPS = (0.0, 0.25, 0.5, 1.0)  # class bounds as fractions of the largest |delta|
 MAX_WAITING = 64  # what-ifs waiting or running at once (about 30 ms each: a second or two of work)
 RETRY_AFTER_S = 2  # seconds a client is asked to wait when the what-ifs are saturated
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps's output, without a new encoder per feature
 
 
 class _Strict(BaseModel):
@@ -289,7 +290,7 @@ class ScenarioService:
         }
         features = [
             f'{{"type":"Feature","geometry":{geometries.get(r["unit_id"], "null")},'
-            f'"properties":{json.dumps(r, ensure_ascii=False)}}}'
+            f'"properties":{_ENCODER.encode(r)}}}'
             for r in records
         ]
         text = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + ",".join(features) + "]}"
