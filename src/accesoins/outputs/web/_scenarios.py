@@ -18,6 +18,7 @@ import os
 import re
 import threading
 from dataclasses import replace
+from functools import partial
 from typing import Any, Literal
 
 import anyio
@@ -301,15 +302,23 @@ def _public_result(data: SnapshotData, table: pd.DataFrame) -> pd.DataFrame:
     """A scenario's per-unit table through the public gate, level by level (summary lines included).
 
     The gate gets the units' parents and standardised population too, so it forms the same groups as
-    on the map.
+    on the map. Every what-if of a snapshot lists the same units: their keys are looked up once.
     """
     parts = []
     for level, rows in table.groupby("level", sort=False):
-        keys = data.gate_keys.loc[str(level)].reindex(rows["unit_id"].astype(str))
+        ids = rows["unit_id"].astype(str).to_numpy(dtype=object)
+        known, keys = data.cached(("scenario.gate_keys", str(level)), partial(_gate_keys, data, str(level), ids))
+        if not np.array_equal(known, ids):
+            keys = _gate_keys(data, str(level), ids)[1]
         framed = rows.assign(**{c: keys[c].to_numpy() for c in keys.columns})
         public = public_layer(framed, str(level), data.gate)
         parts.append(pd.DataFrame(public).drop(columns=list(keys.columns)))
     return pd.concat(parts, ignore_index=True) if parts else table
+
+
+def _gate_keys(data: SnapshotData, level: str, ids: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """``ids`` and the parent and standardised population of each (the gate's grouping keys)."""
+    return ids, data.gate_keys.loc[level].reindex(pd.Index(ids, dtype=object).astype(str))
 
 
 def _geometries(data: SnapshotData, level: str) -> dict[str, str]:
