@@ -307,7 +307,8 @@ def _public_result(data: SnapshotData, table: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for level, rows in table.groupby("level", sort=False):
         ids = rows["unit_id"].astype(str).to_numpy(dtype=object)
-        known, keys = data.cached(("scenario.gate_keys", str(level)), partial(_gate_keys, data, str(level), ids))
+        lookup = partial(_gate_keys, data, str(level), ids)
+        known, keys = data.cached(("scenario.gate_keys", str(level)), lookup)
         if not np.array_equal(known, ids):
             keys = _gate_keys(data, str(level), ids)[1]
         framed = rows.assign(**{c: keys[c].to_numpy() for c in keys.columns})
