@@ -42,6 +42,7 @@ practitioners' names.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -154,6 +155,7 @@ class Gate:
     _outlines: dict[tuple[float, ...], Any] = field(default_factory=dict, repr=False)
     _plans: dict[tuple[str, int], tuple[pd.Series, list[str]]] = field(default_factory=dict, repr=False)
     _replays: dict[tuple[Any, ...], _Replay] = field(default_factory=dict, repr=False)
+    _replays_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -204,9 +206,10 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
         if any(result[c].dtype != np.float64 for c in varying):
             return result
         replay = _Replay(fixed, result, layout, varying)
-        if len(gate._replays) >= _REPLAYS:
-            gate._replays.pop(next(iter(gate._replays)))
-        gate._replays[key] = replay
+        with gate._replays_lock:  # what-ifs run on several threads
+            if len(gate._replays) >= _REPLAYS:
+                gate._replays.pop(next(iter(gate._replays)))
+            gate._replays[key] = replay
     return replay.apply(frame)
 
 
