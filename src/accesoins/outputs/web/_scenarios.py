@@ -19,6 +19,7 @@ import re
 import threading
 from dataclasses import replace
 from functools import partial
+from json.encoder import encode_basestring
 from typing import Any, Literal
 
 import anyio
@@ -45,7 +46,7 @@ _GAINS = ["#d1e5f0", "#67a9cf", "#2166ac"]  # weak → strong
 _STEPS = (0.0, 0.25, 0.5, 1.0)  # class bounds as fractions of the largest |delta|
 MAX_WAITING = 64  # what-ifs waiting or running at once (about 30 ms each: a second or two of work)
 RETRY_AFTER_S = 2  # seconds a client is asked to wait when the what-ifs are saturated
-_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps's output, without a new encoder per feature
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps's output, without a new encoder per call
 
 
 class _Strict(BaseModel):
@@ -281,7 +282,7 @@ class ScenarioService:
                 "color": colors,
             }
         )
-        records = json.loads(props.to_json(orient="records", double_precision=10))
+        rows = json.loads(props.to_json(orient="values", double_precision=10))
         changed = props.loc[props["delta"].abs() > UNCHANGED_EPS, "unit_id"]
         head = {
             "type": "FeatureCollection",
@@ -289,13 +290,33 @@ class ScenarioService:
             "legend": legend,
             "changed_bbox": _bbox(data, level, changed),
         }
+        names = [f"{_ENCODER.encode(str(c))}: " for c in props.columns]
         features = [
-            f'{{"type":"Feature","geometry":{geometries.get(r["unit_id"], "null")},'
-            f'"properties":{_ENCODER.encode(r)}}}'
-            for r in records
+            f'{{"type":"Feature","geometry":{geometries.get(row[0], "null")},'
+            f'"properties":{{{", ".join(n + _json_value(v) for n, v in zip(names, row, strict=True))}}}}}'
+            for row in rows
         ]
         text = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + ",".join(features) + "]}"
         return text.encode("utf-8")
+
+
+def _json_value(value: object) -> str:
+    """``value`` as ``json.dumps(..., ensure_ascii=False)`` writes it, without an encoder call per value.
+
+    Examples
+    --------
+    >>> [_json_value(v) for v in (None, "Talence « sud »", 4.5128829835, 3, True)]
+    ['null', '"Talence « sud »"', '4.5128829835', '3', 'true']
+    """
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return str(encode_basestring(value))
+    if type(value) is float:
+        return float.__repr__(value)
+    if type(value) is int:  # not bool: json writes true/false
+        return int.__repr__(value)
+    return _ENCODER.encode(value)
 
 
 def _public_result(data: SnapshotData, table: pd.DataFrame) -> pd.DataFrame:
