@@ -80,6 +80,7 @@ class BuildOptions:
     cost: CostMode = "auto"
     demand: DemandMode = "auto"
     activity: str = "uniforme"
+    dask: str | None = None  # Dask scheduler of the tiled grid (None: ACCESOINS_DASK); not recorded
 
     def parameters(self) -> dict[str, Any]:
         """Options as recorded in the snapshot (the territory by kind and codes; no data folder)."""
@@ -132,6 +133,7 @@ class Build:
     edge_warning: str = ""
     zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     comparison: pd.DataFrame | None = None
+    tile_progress: indicators.TileProgress | None = None  # tiles of the 200 m grid done, in all
 
     @property
     def communes(self) -> gpd.GeoDataFrame:
@@ -487,9 +489,8 @@ def _grid_indicators(b: Build) -> None:
     std = population * centres["commune_code"].map(ratio).fillna(1.0).to_numpy()
     gp_sites = sites[sites["consultations"] > 0]
     dest = geo.site_points(gp_sites, geo.in_cells(gp_sites, grid))
-    cell_costs = b.cost.travel_times(centres, dest, max_time_min=b.params.decay.reach_min)
-    cell_apl = indicators.access_from_ratios(
-        pd.Index(grid["cell_id"]), gp_sites["ratio"], cell_costs, b.params
+    cell_apl, cell_costs = indicators.grid_access(
+        centres, dest, gp_sites["ratio"], b.cost, b.params, dask=b.options.dask, progress=b.tile_progress
     )
     located = b.activities.assign(cell_id=geo.in_cells(b.activities, grid).to_numpy())
     b.tables.append(
@@ -599,8 +600,12 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Build:
     return b
 
 
-def compute(b: Build, progress: Progress = _noop) -> Results:
-    """Units, sites and indicators of every available level, and the tables kept for later stages."""
+def compute(b: Build, progress: Progress = _noop, tiles: indicators.TileProgress | None = None) -> Results:
+    """Units, sites and indicators of every available level, and the tables kept for later stages.
+
+    ``tiles(done, total)`` follows the tiles of a large 200 m grid.
+    """
+    b.tile_progress = tiles
     _run(COMPUTE_STEPS, b, progress)
     units = geo.units_table(b.unit_levels)
     table = pd.concat(b.tables, ignore_index=True)
@@ -679,7 +684,7 @@ def _summarise(activities: gpd.GeoDataFrame, table: pd.DataFrame) -> dict[str, A
 
 
 def validate_apl(
-    options: BuildOptions, progress: Progress = _noop
+    options: BuildOptions, progress: Progress = _noop, tiles: indicators.TileProgress | None = None
 ) -> tuple[indicators.AplComparison, Results]:
     """Compare our commune APL with the DREES table of ``options.vintage`` (nothing is stored)."""
     b = load_inputs(options, progress)
@@ -688,7 +693,7 @@ def validate_apl(
             f"table APL DREES {options.vintage} du territoire",
             searched=[options.data_dir / p for p in sources.CATALOG["apl_drees"].patterns],
         )
-    results = compute(b, progress)
+    results = compute(b, progress, tiles)
     ours = results.indicators.query("level == 'commune' and profession == 'generaliste'")
     comparison = indicators.compare_apl(
         ours.set_index("unit_id")["apl"], b.drees.set_index("commune_code")["apl"]
@@ -696,10 +701,12 @@ def validate_apl(
     return comparison, results
 
 
-def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
+def build_observatory(
+    options: BuildOptions, progress: Progress = _noop, tiles: indicators.TileProgress | None = None
+) -> str:
     """Build and store a snapshot; returns its identifier. Nothing is written if any step fails."""
     b = load_inputs(options, progress)
-    results = compute(b, progress)
+    results = compute(b, progress, tiles)
     progress(WRITE_STEP)
     activities = results.activities
     keep = [c for c in STORED_ACTIVITY_COLUMNS if c in activities.columns]
