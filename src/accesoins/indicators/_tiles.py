@@ -20,11 +20,13 @@ independent, and each finished tile is reported (``progress(done, total)``).
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import numpy.typing as npt
@@ -216,25 +218,45 @@ def scheduler_address(dask: str | None = None) -> str:
     return (get_settings().dask or "") if dask is None else dask
 
 
+DEFAULT_SCHEDULER_PORT = 8786  # Dask's, when an address names none
+
+
+def _unreachable(address: str, timeout: float) -> ConfigurationError:
+    seconds = format_number(timeout, 0 if timeout.is_integer() else 1)
+    return ConfigurationError(
+        f"ordonnanceur Dask injoignable à l'adresse « {address} » (connexion refusée ou sans réponse "
+        f"en {seconds} s) : vérifiez --dask ou ACCESOINS_DASK (ex. tcp://hôte:8786), "
+        "ou omettez-les pour calculer sur cette machine"
+    )
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Open and close a TCP connection to a ``tcp://`` or ``tls://`` address (a refusal answers at once)."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
+        return  # inproc://, ucx://: left to Dask
+    try:
+        port = parts.port or DEFAULT_SCHEDULER_PORT
+        socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
+    except (OSError, ValueError) as exc:
+        raise _unreachable(address, timeout) from exc
+
+
 @contextmanager
 def connected(address: str) -> Iterator[Client]:
     """A client of the Dask scheduler at ``address``; a French error naming it when it cannot be reached.
 
     The wait is short (``scheduler_timeout_s`` of ``parameters/tiles.yaml``):
-    a wrong address fails in seconds, not after the default 30 s.
+    a wrong address fails in seconds, not after Dask's default 30 s.
     """
+    timeout = load_tile_parameters().scheduler_timeout_s
+    _probe(address, timeout)
     from distributed import Client  # the engine is loaded only when tiles run
 
-    timeout = load_tile_parameters().scheduler_timeout_s
-    seconds = format_number(timeout, 0 if timeout.is_integer() else 1)
     try:
         client = Client(address, timeout=timeout)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ConfigurationError(
-            f"ordonnanceur Dask injoignable à l'adresse « {address} » (pas de réponse en "
-            f"{seconds} s) : vérifiez --dask ou ACCESOINS_DASK (ex. tcp://hôte:8786), "
-            "ou omettez-les pour calculer sur cette machine"
-        ) from exc
+        raise _unreachable(address, timeout) from exc
     with client:
         yield client
 
