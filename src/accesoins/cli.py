@@ -218,6 +218,7 @@ def _options(
     demand: str,
     activity: str,
     dask: str | None = None,
+    partial: bool = False,
 ) -> BuildOptions:
     from accesoins import geo
     from accesoins.observatory import BuildOptions, CostMode, DemandMode
@@ -236,6 +237,7 @@ def _options(
         demand=cast(DemandMode, demand),
         activity=activity,
         dask=dask,
+        partial=partial,
     )
 
 
@@ -270,6 +272,15 @@ Dask = Annotated[
     ),
 ]
 
+Partial = Annotated[
+    bool,
+    typer.Option(
+        "--partiel",
+        help="Région, France : construit les départements couverts par un fichier de professionnels "
+        "et nomme les autres (sans cette option, ils sont refusés).",
+    ),
+]
+
 
 def _reachable(dask: str | None) -> None:
     """Check the Dask scheduler before reading anything, so a wrong address fails in seconds."""
@@ -289,6 +300,7 @@ def build(
     demand: Demand = "auto",
     activite: Activity = "uniforme",
     dask: Dask = None,
+    partiel: Partial = False,
 ) -> None:
     """Construit l'observatoire d'un territoire et l'enregistre comme nouvel instantané."""
     from accesoins import geo, indicators, network
@@ -296,7 +308,7 @@ def build(
     from accesoins.observatory import BUILD_STEPS, build_observatory
     from accesoins.store import Store
 
-    options = _options(territory, data_dir, store, vintage, cost, demand, activite, dask)
+    options = _options(territory, data_dir, store, vintage, cost, demand, activite, dask, partiel)
     _reachable(dask)
     with _progress(BUILD_STEPS) as step:
         snapshot_id = build_observatory(options, step, step.tiles)
@@ -310,6 +322,13 @@ def build(
         f"  unités : {units} ; temps : {label_of(network.CostSourceCode, meta.get('cost_source'))} ; "
         f"demande : {label_of(indicators.DemandMethod, meta.get('demand_method'))}"
     )
+    if meta.get("missing_departments"):
+        missing = meta["missing_departments"]
+        out.print(
+            f"  [yellow]départements sans fichier de professionnels, laissés de côté ({len(missing)}) :[/] "
+            f"{', '.join(missing)}",
+            highlight=False,
+        )
 
 
 @app.command("validate-apl")
@@ -322,13 +341,14 @@ def validate_apl_command(
     demand: Demand = "auto",
     activite: Activity = "uniforme",
     dask: Dask = None,
+    partiel: Partial = False,
 ) -> None:
     """Compare l'APL communale calculée à celle publiée par la DREES (ρ de Spearman, erreur, biais)."""
     from accesoins import indicators, network
     from accesoins.labels import label_of
     from accesoins.observatory import BUILD_STEPS, validate_apl
 
-    options = _options(territory, data_dir, None, vintage, cost, demand, activite, dask)
+    options = _options(territory, data_dir, None, vintage, cost, demand, activite, dask, partiel)
     _reachable(dask)
     with _progress(BUILD_STEPS - 1) as step:
         comparison, results = validate_apl(options, step, step.tiles)

@@ -81,6 +81,7 @@ class BuildOptions:
     demand: DemandMode = "auto"
     activity: str = "uniforme"
     dask: str | None = None  # Dask scheduler of the tiled grid (None: ACCESOINS_DASK); not recorded
+    partial: bool = False  # build the covered départements of the territory, name the others
 
     def parameters(self) -> dict[str, Any]:
         """Options as recorded in the snapshot (the territory by kind and codes; no data folder)."""
@@ -220,26 +221,36 @@ def _load_professionals(b: Build) -> None:
 
 
 def _load_communes(b: Build) -> None:
-    """The territory's communes and, for catchments, every commune within reach around it."""
+    """The territory's communes and, for catchments, every commune within reach around it.
+
+    Départements of the territory that no professionals file covers are refused,
+    or left out and named with ``partial`` (never computed as zero supply).
+    """
     restore = b.drees["commune_code"] if b.drees is not None else ()
     every = sources.read_communes(restore_delegated=restore)
     b.history = sources.commune_code_history()
-    department = every.set_index("commune_code")["department"]
-    covered = set()
-    for _, _, act in b.raw_files:
-        deps = act["commune_code"].map(b.history).fillna(act["commune_code"]).map(department).dropna()
-        if len(deps):
-            covered.add(str(deps.value_counts().index[0]))
-    around = geo.with_surroundings(
-        b.options.territory.select(every), every, _surroundings_km(b), covered_departments=covered
+    covered = geo.covered_departments([act["commune_code"] for _, _, act in b.raw_files], every, b.history)
+    asked = b.options.territory.select(every)
+    coverage = geo.on_covered(
+        b.options.territory,
+        asked,
+        covered,
+        partial=b.options.partial,
+        searched=[b.options.data_dir],
     )
+    if coverage.missing:
+        log.warning("%s", coverage.warning())
+        b.summary["missing_departments"] = list(coverage.missing)
+        b.summary["coverage_warning"] = coverage.warning()
+    around = geo.with_surroundings(coverage.communes, every, _surroundings_km(b), covered_departments=covered)
     if around.missing:
         log.warning("%s", around.warning())
         b.edge_warning = around.warning()
     communes = around.communes
     b.communes_, b.territory_codes = communes, around.territory_codes
     if b.drees is not None:
-        b.references = indicators.drees_references(b.drees, b.options.vintage, communes["commune_code"])
+        asked_codes = pd.Index(communes["commune_code"]).union(pd.Index(asked["commune_code"]))
+        b.references = indicators.drees_references(b.drees, b.options.vintage, asked_codes)
         drees = b.drees[b.drees["commune_code"].isin(communes["commune_code"])].reset_index(drop=True)
         b.drees = None if b.options.territory.kind == "departement" and drees.empty else drees
     codes, history, frames = set(communes["commune_code"]), b.history, []

@@ -22,12 +22,14 @@ __all__ = [
     "ActivityBounds",
     "AplClassBounds",
     "AplParameters",
+    "CoverageParameters",
     "CrowFlyParameters",
     "StepDecay",
     "TileParameters",
     "apl_vintages",
     "load_apl_classes",
     "load_apl_parameters",
+    "load_coverage_parameters",
     "load_crowfly_parameters",
     "load_tile_parameters",
 ]
@@ -147,6 +149,12 @@ class TileParameters(BaseModel):
     scheduler_timeout_s: float = Field(gt=0)
 
 
+class CoverageParameters(BaseModel):
+    """When a professionals file covers a département (``coverage.yaml``)."""
+
+    department_density_share: float = Field(gt=0, le=1)
+
+
 def _read_yaml(name: str) -> dict[str, Any]:
     try:
         text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
@@ -220,3 +228,18 @@ def load_tile_parameters() -> TileParameters:
         return TileParameters.model_validate(_read_yaml("tiles.yaml"))
     except ValidationError as exc:
         raise ConfigurationError(f"tiles.yaml invalide : {exc}") from exc
+
+
+@cache
+def load_coverage_parameters() -> CoverageParameters:
+    """Coverage of départements by professionals files (``coverage.yaml``).
+
+    Examples
+    --------
+    >>> load_coverage_parameters().department_density_share
+    0.25
+    """
+    try:
+        return CoverageParameters.model_validate(_read_yaml("coverage.yaml"))
+    except ValidationError as exc:
+        raise ConfigurationError(f"coverage.yaml invalide : {exc}") from exc
