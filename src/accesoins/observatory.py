@@ -223,13 +223,16 @@ def _load_professionals(b: Build) -> None:
 def _load_communes(b: Build) -> None:
     """The territory's communes and, for catchments, every commune within reach around it.
 
-    Départements of the territory that no professionals file covers are refused,
-    or left out and named with ``partial`` (never computed as zero supply).
+    Départements of the territory where no professionals file has general
+    practitioners are refused, or left out and named with ``partial`` (never
+    computed as zero supply).
     """
     restore = b.drees["commune_code"] if b.drees is not None else ()
     every = sources.read_communes(restore_delegated=restore)
     b.history = sources.commune_code_history()
-    covered = geo.covered_departments([act["commune_code"] for _, _, act in b.raw_files], every, b.history)
+    gp = sources.Profession.GENERALISTE
+    gps = [act.loc[act["profession"] == gp, "commune_code"] for _, _, act in b.raw_files]
+    covered = geo.covered_departments(gps, every, b.history)  # the APL needs general practitioners
     asked = b.options.territory.select(every)
     coverage = geo.on_covered(
         b.options.territory,
@@ -306,6 +309,23 @@ def _load_iris(b: Build) -> None:
 
 
 def _load_od(b: Build) -> None:
+    """The first distancier between the IRIS at hand; in ``auto``, only if those IRIS span the territory.
+
+    One cost model serves a whole build: a région whose IRIS ages cover one
+    département only is computed on crow-fly times everywhere rather than
+    leaving the other départements without an APL.
+    """
+    if b.options.cost == "auto" and b.iris is not None:
+        communes = b.communes.set_index("commune_code")["department"]
+        wanted = set(communes.reindex(list(b.territory_codes)).dropna())
+        with_iris = set(communes.reindex(b.iris["commune_code"].unique()).dropna())
+        if not wanted <= with_iris:
+            log.warning(
+                "âges par IRIS pour le(s) seul(s) département(s) %s du territoire : pas de distancier, "
+                "temps à vol d'oiseau pour tout le territoire",
+                ", ".join(sorted(with_iris & wanted)) or "aucun",
+            )
+            return
     if b.options.cost in ("auto", "table") and b.iris is not None:
         for path in sources.locate("od_table", b.options.data_dir, required=False):
             table = sources.read_od_table(path)

@@ -82,7 +82,8 @@ def on_covered(
     what = _describe(territory, len(missing), len(departments))
     listed = ", ".join(missing[:40]) + (f"… (+ {len(missing) - 40})" if len(missing) > 40 else "")
     hint = (
-        f"Départements sans fichier de professionnels (Annuaire Santé, RPPS, médecins par IRIS) : {listed}. "
+        f"Départements sans médecin généraliste dans les fichiers de professionnels (Annuaire Santé, RPPS, "
+        f"médecins par IRIS) : {listed}. "
         + (f"Couverts : {', '.join(present)}. " if present else "")
         + "Ajoutez leurs fichiers au répertoire de données"
         + (
