@@ -22,7 +22,6 @@ from accesoins import geo, sources
 from accesoins.cli import app
 from accesoins.errors import MissingSourceError
 from accesoins.geo import parse_territory
-from accesoins.observatory import BuildOptions, build_observatory
 from accesoins.store import Store, indicator_layer
 
 NOUVELLE_AQUITAINE = ["16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87"]
@@ -95,8 +94,13 @@ def test_nouvelle_aquitaine_partial_build_is_gironde(
     data_dir: Path, store_path: Path, gironde: str, tmp_path: Path
 ) -> None:
     store = tmp_path / "r75.duckdb"
-    snapshot = build_observatory(BuildOptions(parse_territory("R75"), data_dir, store, partial=True))
+    args = ["build", "--territory", "R75", "--partiel", "--data-dir", str(data_dir), "--store", str(store)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "laissés de côté (11) : 16, 17, 19, 23, 24, 40, 47, 64, 79, 86, 87" in text
     with Store(store, read_only=True) as s:
+        snapshot = str(s.snapshots()["snapshot_id"].iloc[-1])
         meta = s.metadata(snapshot)
         region = indicator_layer(s, snapshot, level="commune", profession="generaliste").set_index("unit_id")
         references = s.kept("drees_references", snapshot)

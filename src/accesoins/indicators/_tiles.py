@@ -37,7 +37,7 @@ from accesoins.french import format_number
 from accesoins.indicators._apl import access_from_ratios
 from accesoins.indicators._decay import Decay
 from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
-from accesoins.parameters import AplParameters, TileParameters, load_tile_parameters
+from accesoins.parameters import AplParameters, load_tile_parameters
 
 if TYPE_CHECKING:  # at run time the cost model is only called: indicators need not load geopandas
     from distributed import Client
@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # at run time the cost model is only called: indicators need 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 TileProgress = Callable[[int, int], None]  # tiles done, tiles in all
+DEFAULT_SCHEDULER_PORT = 8786  # Dask's, when an address names none
 
 
 @dataclass(frozen=True)
@@ -218,9 +219,6 @@ def scheduler_address(dask: str | None = None) -> str:
     return (get_settings().dask or "") if dask is None else dask
 
 
-DEFAULT_SCHEDULER_PORT = 8786  # Dask's, when an address names none
-
-
 def _unreachable(address: str, timeout: float) -> ConfigurationError:
     seconds = format_number(timeout, 0 if timeout.is_integer() else 1)
     return ConfigurationError(
@@ -376,7 +374,6 @@ def grid_access(
     *,
     dask: str | None = None,
     progress: TileProgress | None = None,
-    tiles: TileParameters | None = None,
 ) -> tuple[pd.Series, pd.DataFrame]:
     """APL of the 200 m cells from the sites' known ratios, and the cells' cost table (for the snapshot).
 
@@ -388,7 +385,7 @@ def grid_access(
     """
     from accesoins.network import CrowFlyCosts
 
-    plan = tiles or load_tile_parameters()
+    plan = load_tile_parameters()
     cutoff = params.decay.reach_min
     ids = pd.Index(cells["id"])
     if not isinstance(cost, CrowFlyCosts) or len(cells) < plan.tile_above_cells:
