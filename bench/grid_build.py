@@ -12,7 +12,8 @@ progress lines of the build, its wall time, its peak memory (``ru_maxrss`` of
 the child) and what the snapshot holds (cells, cost pairs, median cell APL).
 
     python bench/grid_build.py                      # 100,000 cells
-    python bench/grid_build.py --cells 300000 --dask tcp://127.0.0.1:8786
+    python bench/grid_build.py --cells 200000 --dask tcp://127.0.0.1:8786
+    python bench/grid_build.py --filosofi carreaux_200m_met.csv   # a given (e.g. national) file
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def main() -> int:
     parser.add_argument("--cells", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dask", default="", help="tcp://… of a Dask scheduler (default: local threads)")
+    parser.add_argument("--filosofi", type=Path, help="a Filosofi 200 m CSV to use instead (e.g. national)")
     args = parser.parse_args()
     real = Path(os.environ["ACCESOINS_DATA"])
     with tempfile.TemporaryDirectory(prefix="accesoins-grid-build-") as tmp:
@@ -75,7 +77,10 @@ def main() -> int:
             (data / name).symlink_to(real / name)
         grid = data / "population_grid" / f"filosofi_200m_synthetique_gironde_{args.cells}.csv"
         grid.parent.mkdir(parents=True)
-        synthetic_filosofi(grid, args.cells, args.seed)
+        if args.filosofi:
+            (grid.parent / "carreaux_200m_met.csv").symlink_to(args.filosofi.resolve())
+        else:
+            synthetic_filosofi(grid, args.cells, args.seed)
         store = Path(tmp) / "s.duckdb"
         command = [sys.executable, "-m", "accesoins", "build", "--territory", "33"]
         command += ["--data-dir", str(data), "--store", str(store)]
