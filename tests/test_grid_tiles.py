@@ -92,3 +92,22 @@ def test_grid_tiles_on_a_dask_local_cluster(
         assert cluster.scheduler.transition_counter > 0  # the tiles ran on the cluster
     _check_same(tiled, in_memory)
     assert sorted(calls) == [(done, 16) for done in range(17)]
+
+
+def test_build_command_shows_each_tile(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``accesoins build`` reports the tiles under the step (a line per tenth without a terminal)."""
+    from typer.testing import CliRunner
+
+    from accesoins.cli import app
+
+    monkeypatch.setattr(_tiles, "load_tile_parameters", lambda: SMALL)
+    store = tmp_path / "s.duckdb"
+    args = ["build", "--territory", "243300316", "--data-dir", str(data_dir), "--store", str(store)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines() if "tuiles" in line]
+    assert lines[0] == "tuiles : 0/16" and lines[-1] == "tuiles : 16/16" and len(lines) == 11
+    step = result.output.index("Indicateurs par carreau de 200 m")
+    assert step < result.output.index("tuiles : 0/16") < result.output.index("Indicateurs des IRIS, QPV")
