@@ -325,8 +325,8 @@ def build(
     if meta.get("missing_departments"):
         missing = meta["missing_departments"]
         out.print(
-            f"  [yellow]départements sans fichier de professionnels, laissés de côté ({len(missing)}) :[/] "
-            f"{', '.join(missing)}",
+            "  [yellow]départements sans médecin généraliste dans les fichiers, "
+            f"laissés de côté ({len(missing)}) :[/] {', '.join(missing)}",
             highlight=False,
         )
 

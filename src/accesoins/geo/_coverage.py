@@ -55,8 +55,8 @@ class Coverage:
         if not self.missing:
             return ""
         return (
-            f"construction partielle : aucun fichier de professionnels pour {len(self.missing)} "
-            f"département(s) du territoire, laissés de côté : {', '.join(self.missing)}"
+            f"construction partielle : aucun médecin généraliste dans les fichiers de professionnels pour "
+            f"{len(self.missing)} département(s) du territoire, laissés de côté : {', '.join(self.missing)}"
         )
 
 
