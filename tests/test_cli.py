@@ -356,3 +356,29 @@ def test_indicators_csv_excel(store_path: Path, gironde: str, tmp_path: Path) ->
     assert bordeaux["Nom"] == "Bordeaux" and bordeaux["Effectif (praticiens)"] == 400
     assert bordeaux[apl] == pytest.approx(4.52, abs=0.01)
     assert ";4,5" in raw.decode("utf-8-sig")  # decimal comma in the file itself
+
+
+def _closed_port() -> int:
+    """A local TCP port nobody listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_build_names_an_unreachable_dask_scheduler(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "s.duckdb"
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    args = ["build", "--territory", "33", "--data-dir", str(data_dir), "--store", str(store)]
+    result = runner.invoke(app, [*args, "--dask", address])
+    assert result.exit_code == 2, result.output
+    assert f"ordonnanceur Dask injoignable à l'adresse « {address} »" in result.output
+    assert "Traceback" not in result.output and not store.exists()
+    monkeypatch.setenv("ACCESOINS_DASK", "hote-inconnu.invalid:8786")  # the setting, when --dask is absent
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "« hote-inconnu.invalid:8786 »" in result.output
+    result = runner.invoke(app, ["validate-apl", "--territory", "33", "--data-dir", str(data_dir)])
+    assert result.exit_code == 2 and "« hote-inconnu.invalid:8786 »" in result.output

@@ -338,3 +338,25 @@ def test_osm_bad_coordinate_and_overlong_tag(
     with pytest.raises(DataFileError, match="fichier OpenStreetMap illisible ou corrompu") as caught:
         read_osm_ways(path)
     assert text in str(caught.value)
+
+
+def test_grid_national_path_reads_the_same_cells_and_refuses_the_same(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above LARGE_FILE_BYTES (a national file) only three columns are read: same cells, same refusals."""
+    from accesoins.sources import _grid
+
+    whole = sources.read_filosofi_grid(data_dir / GRID)
+    monkeypatch.setattr(_grid, "LARGE_FILE_BYTES", 0)  # the real extract through the national path
+    columns = sources.read_filosofi_grid(data_dir / GRID)
+    assert len(columns) == 1292 and columns["population"].sum() == pytest.approx(326_921.5)
+    assert columns.drop(columns="geometry").equals(whole.drop(columns="geometry"))
+    assert columns.geometry.geom_equals(whole.geometry).all()
+    path = _edited(data_dir, tmp_path, GRID, lambda lines: _field(lines, 5, 8, "-5000"))
+    _refused(sources.read_filosofi_grid, path, 5, "ind", "valeur impossible « -5000 »")
+    path = _edited(data_dir, tmp_path, GRID, lambda lines: lines.append(lines[1]))
+    _refused(
+        sources.read_filosofi_grid, path, 1294, "idcar_200m", "carreau « CRS3035RES200mN2470000E3482000 »"
+    )
+    path = _edited(data_dir, tmp_path, GRID, lambda lines: _field(lines, 8, 1, '"3482'))
+    _refused(sources.read_filosofi_grid, path, 8, None, "ligne mal formée (guillemet non fermé")

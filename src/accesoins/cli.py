@@ -23,6 +23,8 @@ from accesoins.errors import AccesoinsError, ConfigurationError, DataFileError
 from accesoins.french import format_number
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from accesoins.observatory import BuildOptions
     from accesoins.store import Store
 
@@ -164,8 +166,33 @@ def _store(value: Path | None) -> Path:
     return value if value is not None else get_settings().store
 
 
+class _Bar:
+    """The build's progress: ``bar(label)`` starts the next step, ``bar.tiles(done, total)`` follows tiles."""
+
+    def __init__(self, bar: Progress, total: int) -> None:
+        self.bar, self.total = bar, total
+        self.task = bar.add_task("Préparation", total=total)
+        self.tile_task: TaskID | None = None
+        self.shown = -1  # last tile count printed when the console is not a terminal
+
+    def __call__(self, label: str) -> None:
+        self.bar.update(self.task, advance=1, description=label)
+        if not console.is_terminal:
+            console.print(f"  • {label}", highlight=False)
+
+    def tiles(self, done: int, total: int) -> None:
+        """A second bar under the step, one tick per finished tile (a line per tenth without a terminal)."""
+        if self.tile_task is None:
+            self.tile_task = self.bar.add_task("  tuiles du carroyage", total=total)
+        self.bar.update(self.tile_task, completed=done, total=total)
+        tenth = 10 * done // max(total, 1)
+        if not console.is_terminal and tenth > self.shown:
+            self.shown = tenth
+            console.print(f"    tuiles : {done}/{total}", highlight=False)
+
+
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[str], None]]:
+def _progress(total: int) -> Iterator[_Bar]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -177,15 +204,9 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
         transient=False,
         disable=not console.is_terminal,
     ) as bar:
-        task = bar.add_task("Préparation", total=total)
-
-        def step(label: str) -> None:
-            bar.update(task, advance=1, description=label)
-            if not console.is_terminal:
-                console.print(f"  • {label}", highlight=False)
-
+        step = _Bar(bar, total)
         yield step
-        bar.update(task, completed=total, description="Terminé")
+        bar.update(step.task, completed=total, description="Terminé")
 
 
 def _options(
@@ -196,6 +217,8 @@ def _options(
     cost: str,
     demand: str,
     activity: str,
+    dask: str | None = None,
+    partial: bool = False,
 ) -> BuildOptions:
     from accesoins import geo
     from accesoins.observatory import BuildOptions, CostMode, DemandMode
@@ -213,6 +236,8 @@ def _options(
         cost=cast(CostMode, cost),
         demand=cast(DemandMode, demand),
         activity=activity,
+        dask=dask,
+        partial=partial,
     )
 
 
@@ -238,6 +263,30 @@ Activity = Annotated[
         help="Activité par médecin : uniforme (5 400), calibre, ou un nombre de consultations par an.",
     ),
 ]
+Dask = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="Ordonnanceur Dask distribué (tcp://hôte:8786) qui calcule les tuiles d'un grand carroyage "
+        "(défaut : variable ACCESOINS_DASK, sinon cette machine).",
+    ),
+]
+
+Partial = Annotated[
+    bool,
+    typer.Option(
+        "--partiel",
+        help="Région, France : construit les départements couverts par un fichier de professionnels "
+        "et nomme les autres (sans cette option, ils sont refusés).",
+    ),
+]
+
+
+def _reachable(dask: str | None) -> None:
+    """Check the Dask scheduler before reading anything, so a wrong address fails in seconds."""
+    from accesoins import indicators
+
+    indicators.check_scheduler(indicators.scheduler_address(dask))
 
 
 @app.command()
@@ -250,6 +299,8 @@ def build(
     cost: Cost = "auto",
     demand: Demand = "auto",
     activite: Activity = "uniforme",
+    dask: Dask = None,
+    partiel: Partial = False,
 ) -> None:
     """Construit l'observatoire d'un territoire et l'enregistre comme nouvel instantané."""
     from accesoins import geo, indicators, network
@@ -257,9 +308,10 @@ def build(
     from accesoins.observatory import BUILD_STEPS, build_observatory
     from accesoins.store import Store
 
-    options = _options(territory, data_dir, store, vintage, cost, demand, activite)
+    options = _options(territory, data_dir, store, vintage, cost, demand, activite, dask, partiel)
+    _reachable(dask)
     with _progress(BUILD_STEPS) as step:
-        snapshot_id = build_observatory(options, step)
+        snapshot_id = build_observatory(options, step, step.tiles)
     with Store(options.store_path, read_only=True) as s:
         meta = s.metadata(snapshot_id)
     precision = ", ".join(f"{label_of(geo.Precision, k)} : {v}" for k, v in meta.get("precision", {}).items())
@@ -270,6 +322,13 @@ def build(
         f"  unités : {units} ; temps : {label_of(network.CostSourceCode, meta.get('cost_source'))} ; "
         f"demande : {label_of(indicators.DemandMethod, meta.get('demand_method'))}"
     )
+    if meta.get("missing_departments"):
+        missing = meta["missing_departments"]
+        out.print(
+            "  [yellow]départements sans médecin généraliste dans les fichiers, "
+            f"laissés de côté ({len(missing)}) :[/] {', '.join(missing)}",
+            highlight=False,
+        )
 
 
 @app.command("validate-apl")
@@ -281,15 +340,18 @@ def validate_apl_command(
     cost: Cost = "auto",
     demand: Demand = "auto",
     activite: Activity = "uniforme",
+    dask: Dask = None,
+    partiel: Partial = False,
 ) -> None:
     """Compare l'APL communale calculée à celle publiée par la DREES (ρ de Spearman, erreur, biais)."""
     from accesoins import indicators, network
     from accesoins.labels import label_of
     from accesoins.observatory import BUILD_STEPS, validate_apl
 
-    options = _options(territory, data_dir, None, vintage, cost, demand, activite)
+    options = _options(territory, data_dir, None, vintage, cost, demand, activite, dask, partiel)
+    _reachable(dask)
     with _progress(BUILD_STEPS - 1) as step:
-        comparison, results = validate_apl(options, step)
+        comparison, results = validate_apl(options, step, step.tiles)
     out.print(
         f"APL {vintage}, territoire {territory} — "
         f"temps : {label_of(network.CostSourceCode, results.summary['cost_source'])}, "

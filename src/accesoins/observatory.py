@@ -80,6 +80,8 @@ class BuildOptions:
     cost: CostMode = "auto"
     demand: DemandMode = "auto"
     activity: str = "uniforme"
+    dask: str | None = None  # Dask scheduler of the tiled grid (None: ACCESOINS_DASK); not recorded
+    partial: bool = False  # build the covered départements of the territory, name the others
 
     def parameters(self) -> dict[str, Any]:
         """Options as recorded in the snapshot (the territory by kind and codes; no data folder)."""
@@ -132,6 +134,7 @@ class Build:
     edge_warning: str = ""
     zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     comparison: pd.DataFrame | None = None
+    tile_progress: indicators.TileProgress | None = None  # tiles of the 200 m grid done, in all
 
     @property
     def communes(self) -> gpd.GeoDataFrame:
@@ -218,26 +221,39 @@ def _load_professionals(b: Build) -> None:
 
 
 def _load_communes(b: Build) -> None:
-    """The territory's communes and, for catchments, every commune within reach around it."""
+    """The territory's communes and, for catchments, every commune within reach around it.
+
+    Départements of the territory where no professionals file has general
+    practitioners are refused, or left out and named with ``partial`` (never
+    computed as zero supply).
+    """
     restore = b.drees["commune_code"] if b.drees is not None else ()
     every = sources.read_communes(restore_delegated=restore)
     b.history = sources.commune_code_history()
-    department = every.set_index("commune_code")["department"]
-    covered = set()
-    for _, _, act in b.raw_files:
-        deps = act["commune_code"].map(b.history).fillna(act["commune_code"]).map(department).dropna()
-        if len(deps):
-            covered.add(str(deps.value_counts().index[0]))
-    around = geo.with_surroundings(
-        b.options.territory.select(every), every, _surroundings_km(b), covered_departments=covered
+    gp = sources.Profession.GENERALISTE
+    gps = [act.loc[act["profession"] == gp, "commune_code"] for _, _, act in b.raw_files]
+    covered = geo.covered_departments(gps, every, b.history)  # the APL needs general practitioners
+    asked = b.options.territory.select(every)
+    coverage = geo.on_covered(
+        b.options.territory,
+        asked,
+        covered,
+        partial=b.options.partial,
+        searched=[b.options.data_dir],
     )
+    if coverage.missing:
+        log.warning("%s", coverage.warning())
+        b.summary["missing_departments"] = list(coverage.missing)
+        b.summary["coverage_warning"] = coverage.warning()
+    around = geo.with_surroundings(coverage.communes, every, _surroundings_km(b), covered_departments=covered)
     if around.missing:
         log.warning("%s", around.warning())
         b.edge_warning = around.warning()
     communes = around.communes
     b.communes_, b.territory_codes = communes, around.territory_codes
     if b.drees is not None:
-        b.references = indicators.drees_references(b.drees, b.options.vintage, communes["commune_code"])
+        asked_codes = pd.Index(communes["commune_code"]).union(pd.Index(asked["commune_code"]))
+        b.references = indicators.drees_references(b.drees, b.options.vintage, asked_codes)
         drees = b.drees[b.drees["commune_code"].isin(communes["commune_code"])].reset_index(drop=True)
         b.drees = None if b.options.territory.kind == "departement" and drees.empty else drees
     codes, history, frames = set(communes["commune_code"]), b.history, []
@@ -293,6 +309,23 @@ def _load_iris(b: Build) -> None:
 
 
 def _load_od(b: Build) -> None:
+    """The first distancier between the IRIS at hand; in ``auto``, only if those IRIS span the territory.
+
+    One cost model serves a whole build: a région whose IRIS ages cover one
+    département only is computed on crow-fly times everywhere rather than
+    leaving the other départements without an APL.
+    """
+    if b.options.cost == "auto" and b.iris is not None:
+        communes = b.communes.set_index("commune_code")["department"]
+        wanted = set(communes.reindex(list(b.territory_codes)).dropna())
+        with_iris = set(communes.reindex(b.iris["commune_code"].unique()).dropna())
+        if not wanted <= with_iris:
+            log.warning(
+                "âges par IRIS pour le(s) seul(s) département(s) %s du territoire : pas de distancier, "
+                "temps à vol d'oiseau pour tout le territoire",
+                ", ".join(sorted(with_iris & wanted)) or "aucun",
+            )
+            return
     if b.options.cost in ("auto", "table") and b.iris is not None:
         for path in sources.locate("od_table", b.options.data_dir, required=False):
             table = sources.read_od_table(path)
@@ -487,9 +520,8 @@ def _grid_indicators(b: Build) -> None:
     std = population * centres["commune_code"].map(ratio).fillna(1.0).to_numpy()
     gp_sites = sites[sites["consultations"] > 0]
     dest = geo.site_points(gp_sites, geo.in_cells(gp_sites, grid))
-    cell_costs = b.cost.travel_times(centres, dest, max_time_min=b.params.decay.reach_min)
-    cell_apl = indicators.access_from_ratios(
-        pd.Index(grid["cell_id"]), gp_sites["ratio"], cell_costs, b.params
+    cell_apl, cell_costs = indicators.grid_access(
+        centres, dest, gp_sites["ratio"], b.cost, b.params, dask=b.options.dask, progress=b.tile_progress
     )
     located = b.activities.assign(cell_id=geo.in_cells(b.activities, grid).to_numpy())
     b.tables.append(
@@ -599,8 +631,12 @@ def load_inputs(options: BuildOptions, progress: Progress = _noop) -> Build:
     return b
 
 
-def compute(b: Build, progress: Progress = _noop) -> Results:
-    """Units, sites and indicators of every available level, and the tables kept for later stages."""
+def compute(b: Build, progress: Progress = _noop, tiles: indicators.TileProgress | None = None) -> Results:
+    """Units, sites and indicators of every available level, and the tables kept for later stages.
+
+    ``tiles(done, total)`` follows the tiles of a large 200 m grid.
+    """
+    b.tile_progress = tiles
     _run(COMPUTE_STEPS, b, progress)
     units = geo.units_table(b.unit_levels)
     table = pd.concat(b.tables, ignore_index=True)
@@ -679,7 +715,7 @@ def _summarise(activities: gpd.GeoDataFrame, table: pd.DataFrame) -> dict[str, A
 
 
 def validate_apl(
-    options: BuildOptions, progress: Progress = _noop
+    options: BuildOptions, progress: Progress = _noop, tiles: indicators.TileProgress | None = None
 ) -> tuple[indicators.AplComparison, Results]:
     """Compare our commune APL with the DREES table of ``options.vintage`` (nothing is stored)."""
     b = load_inputs(options, progress)
@@ -688,7 +724,7 @@ def validate_apl(
             f"table APL DREES {options.vintage} du territoire",
             searched=[options.data_dir / p for p in sources.CATALOG["apl_drees"].patterns],
         )
-    results = compute(b, progress)
+    results = compute(b, progress, tiles)
     ours = results.indicators.query("level == 'commune' and profession == 'generaliste'")
     comparison = indicators.compare_apl(
         ours.set_index("unit_id")["apl"], b.drees.set_index("commune_code")["apl"]
@@ -696,10 +732,12 @@ def validate_apl(
     return comparison, results
 
 
-def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
+def build_observatory(
+    options: BuildOptions, progress: Progress = _noop, tiles: indicators.TileProgress | None = None
+) -> str:
     """Build and store a snapshot; returns its identifier. Nothing is written if any step fails."""
     b = load_inputs(options, progress)
-    results = compute(b, progress)
+    results = compute(b, progress, tiles)
     progress(WRITE_STEP)
     activities = results.activities
     keep = [c for c in STORED_ACTIVITY_COLUMNS if c in activities.columns]

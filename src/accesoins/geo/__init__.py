@@ -20,6 +20,7 @@ from accesoins.geo._build import (
     units_table,
 )
 from accesoins.geo._codes import Level, Precision
+from accesoins.geo._coverage import Coverage, covered_departments, on_covered
 from accesoins.geo._establishments import establishments_in
 from accesoins.geo._place import PRECISIONS, assign_units, commune_points, place_activities
 from accesoins.geo._surroundings import Surroundings, with_surroundings
@@ -42,6 +43,7 @@ __all__ = [
     "MESH_METHODS",
     "PRECISIONS",
     "UNIT_COLUMNS",
+    "Coverage",
     "Level",
     "Precision",
     "Surroundings",
@@ -49,6 +51,7 @@ __all__ = [
     "assign_units",
     "commune_origins",
     "commune_points",
+    "covered_departments",
     "establishments_in",
     "grid_cells",
     "hull_coverage",
@@ -56,6 +59,7 @@ __all__ = [
     "in_territory",
     "locate_activities",
     "named_polygons",
+    "on_covered",
     "overlapping",
     "parent_communes",
     "parse_territory",

@@ -156,9 +156,17 @@ def in_cells(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame) -> pd.Series:
 
 
 def overlapping(layer: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Features of ``layer`` that intersect the territory."""
+    """Features of ``layer`` that intersect the territory.
+
+    Features are first kept by the territory's box in the layer's own CRS
+    (widened by 1 % of its size), so a national layer (2.3 million 200 m cells)
+    is not reprojected whole; the test itself stays in WGS84.
+    """
+    x0, y0, x1, y1 = communes.to_crs(layer.crs).total_bounds
+    margin = 0.01 * max(x1 - x0, y1 - y0)
+    near = layer.cx[x0 - margin : x1 + margin, y0 - margin : y1 + margin]
     outline = communes.to_crs("EPSG:4326").union_all()
-    return layer[layer.to_crs("EPSG:4326").intersects(outline)]
+    return near[near.to_crs("EPSG:4326").intersects(outline)]
 
 
 def hull_coverage(lon: np.ndarray, lat: np.ndarray, communes: gpd.GeoDataFrame) -> float:

@@ -45,7 +45,17 @@ from accesoins.indicators._supply import (
     etp_share,
     gp_activity,
 )
-from accesoins.indicators._tiles import in_memory_catchment, plan_tiles, tiled_catchment
+from accesoins.indicators._tiles import (
+    TiledAccess,
+    TileProgress,
+    check_scheduler,
+    grid_access,
+    in_memory_catchment,
+    plan_tiles,
+    scheduler_address,
+    tiled_access,
+    tiled_catchment,
+)
 from accesoins.indicators._zones import mesh_apl, onpv_comparison, zone_indicators
 
 __all__ = [
@@ -63,6 +73,8 @@ __all__ = [
     "DemandMode",
     "FcaResult",
     "PairWeights",
+    "TileProgress",
+    "TiledAccess",
     "access_from_ratios",
     "activity_level",
     "aggregate_weighted",
@@ -72,6 +84,7 @@ __all__ = [
     "bounded_activity",
     "calibrate_activity",
     "catchment_access",
+    "check_scheduler",
     "commune_demand",
     "compare_apl",
     "cost_pairs",
@@ -82,6 +95,7 @@ __all__ = [
     "five_year_bands",
     "floating_catchment",
     "gp_activity",
+    "grid_access",
     "in_memory_catchment",
     "iris_standardised",
     "level_table",
@@ -90,7 +104,9 @@ __all__ = [
     "parse_decay",
     "plan_tiles",
     "priority_classes",
+    "scheduler_address",
     "standardised_population",
+    "tiled_access",
     "tiled_catchment",
     "unit_supply",
     "zone_indicators",

@@ -22,12 +22,16 @@ __all__ = [
     "ActivityBounds",
     "AplClassBounds",
     "AplParameters",
+    "CoverageParameters",
     "CrowFlyParameters",
     "StepDecay",
+    "TileParameters",
     "apl_vintages",
     "load_apl_classes",
     "load_apl_parameters",
+    "load_coverage_parameters",
     "load_crowfly_parameters",
+    "load_tile_parameters",
 ]
 
 AGE_BANDS: tuple[str, ...] = (
@@ -137,6 +141,20 @@ class CrowFlyParameters(BaseModel):
         return self
 
 
+class TileParameters(BaseModel):
+    """When a 200 m grid runs on tiles, how large a tile is, how long to wait for a Dask scheduler."""
+
+    tile_above_cells: int = Field(ge=1)
+    max_tile_pairs: int = Field(ge=1)
+    scheduler_timeout_s: float = Field(gt=0)
+
+
+class CoverageParameters(BaseModel):
+    """When a professionals file covers a département (``coverage.yaml``)."""
+
+    department_density_share: float = Field(gt=0, le=1)
+
+
 def _read_yaml(name: str) -> dict[str, Any]:
     try:
         text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
@@ -194,3 +212,34 @@ def load_crowfly_parameters() -> CrowFlyParameters:
         return CrowFlyParameters.model_validate(_read_yaml("crowfly.yaml"))
     except ValidationError as exc:
         raise ConfigurationError(f"crowfly.yaml invalide : {exc}") from exc
+
+
+@cache
+def load_tile_parameters() -> TileParameters:
+    """Tiling of large grids (``tiles.yaml``).
+
+    Examples
+    --------
+    >>> p = load_tile_parameters()
+    >>> p.tile_above_cells, p.max_tile_pairs, p.scheduler_timeout_s
+    (20000, 2000000, 5.0)
+    """
+    try:
+        return TileParameters.model_validate(_read_yaml("tiles.yaml"))
+    except ValidationError as exc:
+        raise ConfigurationError(f"tiles.yaml invalide : {exc}") from exc
+
+
+@cache
+def load_coverage_parameters() -> CoverageParameters:
+    """Coverage of départements by professionals files (``coverage.yaml``).
+
+    Examples
+    --------
+    >>> load_coverage_parameters().department_density_share
+    0.25
+    """
+    try:
+        return CoverageParameters.model_validate(_read_yaml("coverage.yaml"))
+    except ValidationError as exc:
+        raise ConfigurationError(f"coverage.yaml invalide : {exc}") from exc

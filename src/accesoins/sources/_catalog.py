@@ -97,7 +97,7 @@ CATALOG: dict[str, SourceSpec] = {  # keyed by SourceName (a str)
             "Filosofi – population carroyée 200 m",
             "INSEE",
             "https://www.insee.fr/fr/statistiques/7655475",
-            ("filosofi*200m*.csv", "carreaux_200m*.csv"),
+            ("filosofi*200m*.csv", "Filosofi*200m*.csv", "carreaux_200m*.csv"),
         ),
         SourceSpec(
             SourceName.QPV,
