@@ -289,6 +289,11 @@ class ReportBuilder:
                 "ratio": f"{format_number(r.density_ratio, 2)} [{format_number(r.ratio_low, 2)} ; "
                 f"{format_number(r.ratio_high, 2)}]",
                 "apl": f"{format_number(r.apl_in, 2)} / {format_number(r.apl_rest, 2)}",
+                "ratio_uu": "—"
+                if pd.isna(r.density_ratio_uu)
+                else f"{format_number(r.density_ratio_uu, 2)} [{format_number(r.ratio_low_uu, 2)} ; "
+                f"{format_number(r.ratio_high_uu, 2)}]",
+                "uu_note": str(r.uu_note),
             }
             for r in here.itertuples()
         ]

@@ -31,7 +31,7 @@ from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
 from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of, level_plural
 from accesoins.network import CostSourceCode, haversine_m
 from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer, public_sites
-from accesoins.outputs._gpkg import public_zone_comparison
+from accesoins.outputs._gpkg import URBAN_UNIT_TEXT, public_zone_comparison
 from accesoins.outputs.web._classes import METHODS, Method, classify, classify_apl, format_fr
 from accesoins.sources import CATALOG, POPULATION_YEAR, Profession
 from accesoins.store import Store, diff_snapshots
@@ -766,7 +766,9 @@ class ObservatoryService:
         return out
 
     def zone_comparison(self, data: SnapshotData, *, level: str, profession: str) -> list[dict[str, Any]]:
-        """Each QPV or quartier against the rest of its commune (ONPV question), through the gate."""
+        """Each QPV or quartier against the rest of its commune and of its unité urbaine (ONPV question),
+        through the gate; ``uu_note`` says which unité urbaine, which of its communes are missing, or that
+        no table was given."""
         self.check_profession(data, profession)
 
         def compute() -> dict[str, gpd.GeoDataFrame]:
@@ -779,6 +781,7 @@ class ObservatoryService:
             raise not_found("Niveau de zones comparées", level, [k.split("_", 1)[1] for k in layers])
         rows = pd.DataFrame(layer[layer["profession"] == profession].drop(columns="geometry"))
         text = {"unit_id", "name", "parent_id", "profession", "level", "secret", "unites_fusionnees"}
+        text |= set(URBAN_UNIT_TEXT)
         return [
             {c: (str(v) if c in text else _num(v)) for c, v in row.items()}
             for row in rows.sort_values("density_ratio").to_dict("records")
