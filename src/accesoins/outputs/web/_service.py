@@ -95,6 +95,39 @@ GRID_LEVEL = "carreau"
 _PRECISION_COLUMNS = {"n_commune": "commune", "n_etablissement": "etablissement", "n_iris": "iris"}
 
 
+RING_DEG = 0.003  # about 300 m: units of unknown position drawn around their commune's inner point
+
+
+def _placed(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
+    """``frame`` with a ``placement`` per unit (``contour``, ``point``, ``commune``), never without geometry.
+
+    A unit with neither contour nor point (an IRIS without contour and without any
+    practitioner giving its centre) is drawn on a small ring around its commune's
+    inner point, so that the map shows it; the map says its position is unknown.
+    """
+    out = frame.copy()
+    kinds = out.geometry.geom_type.fillna("")
+    out["placement"] = np.where(kinds.eq("Point"), "point", "contour")
+    missing = (out.geometry.isna() | out.geometry.is_empty).to_numpy()
+    out.loc[missing, "placement"] = ""
+    if not missing.any() or level == Level.COMMUNE or "commune" not in units.index:
+        return out
+    centres = units.loc["commune"].geometry.representative_point()
+    parents = units.loc[level]["parent_id"].reindex(out.loc[missing, "unit_id"]).astype(str)
+    rank = parents.groupby(parents).cumcount().to_numpy()
+    count = parents.map(parents.value_counts()).to_numpy()
+    angle = 2 * np.pi * rank / count
+    radius = np.where(count > 1, RING_DEG, 0.0)
+    centre = centres.reindex(parents.to_numpy())
+    ok = centre.notna().to_numpy()
+    x = np.where(ok, centre.x.to_numpy() + radius * np.cos(angle), np.nan)
+    y = np.where(ok, centre.y.to_numpy() + radius * np.sin(angle), np.nan)
+    placed = [shapely.Point(a, b) if good else None for a, b, good in zip(x, y, ok, strict=True)]
+    out.loc[missing, "geometry"] = gpd.GeoSeries(placed, index=out.index[missing], crs=out.crs)
+    out.loc[missing, "placement"] = np.where(ok, "commune", "")
+    return out
+
+
 def _num(value: Any) -> float | None:
     """JSON-friendly float (None for NaN/None)."""
     if value is None or value is pd.NA:
@@ -467,7 +500,7 @@ class ObservatoryService:
                     if delta is not None
                     else np.full(len(frame), 0.0 if data.previous else np.nan)
                 )
-            return frame
+            return _placed(frame, data.units, level)  # after the distances: a placed point is no position
 
         return data.cached(("frame", level, profession), compute)
 
@@ -530,7 +563,7 @@ class ObservatoryService:
     def layer_geojson(
         self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, classes: int
     ) -> bytes:
-        """GeoJSON FeatureCollection of a layer, with ``legend`` and ``snapshot`` foreign members."""
+        """GeoJSON FeatureCollection of a layer; foreign members ``legend``, ``geometries``, ``level``…"""
         frame, legend = self.layer(
             data, level=level, profession=profession, measure=measure, method=method, classes=classes
         )
@@ -543,9 +576,49 @@ class ObservatoryService:
                     "level": level,
                     "profession": profession,
                     "legend": legend,
+                    "geometries": self.geometry_note(data, level, frame),
                 },
             ),
         )
+
+    def geometry_note(self, data: SnapshotData, level: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
+        """Polygons and points of a layer, and the French message the map shows when some units have no
+        contour (IRIS outside the communes whose IGN contours were given: circles at their centre)."""
+        kinds = frame["placement"]
+        drawn = kinds.isin(("point", "commune")).to_numpy()
+        centred, unknown = int(kinds.eq("point").sum()), int(kinds.eq("commune").sum())
+        polygons = int(kinds.eq("contour").sum())
+        absent = frame.loc[kinds.eq("").to_numpy(), "unit_id"].astype(str)
+        note: dict[str, Any] = {
+            "polygons": polygons,
+            "points": int(drawn.sum()),
+            "unknown_position": unknown,
+            "absent": len(absent),
+            "message": "",
+        }
+        parts = []
+        if drawn.any():
+            what = "IRIS" if level == Level.IRIS else f"des unités « {label_of(Level, level)} »"
+            has_communes = "commune" in data.units.index
+            communes = data.units.loc["commune"]["name"] if has_communes else pd.Series(dtype=str)
+            parents = data.units.loc[level]["parent_id"].reindex(frame.loc[drawn, "unit_id"]).dropna()
+            names = parents.astype(str).map(communes).fillna(parents).value_counts().index.tolist()
+            some = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+            where = f" ({len(names)} commune(s) : {some})" if level != Level.COMMUNE and names else ""
+            parts.append(
+                f"contours {what} non fournis pour {int(drawn.sum())} sur {len(frame)}{where} : cercles de "
+                "taille selon la population"
+                + (f", au centre pour {centred}" if centred else "")
+                + (f", autour du centre de leur commune pour {unknown} (lieu inconnu)" if unknown else "")
+                + (f" ; polygones pour les {polygons} autres" if polygons else "")
+            )
+        if len(absent):
+            parts.append(
+                f"contour et position inconnus pour {len(absent)} unité(s) sur {len(frame)}, absente(s) de "
+                f"la carte : {', '.join(absent.head(5))}" + (" …" if len(absent) > 5 else "")
+            )
+        note["message"] = " ; ".join(parts)
+        return note
 
     def layer_csv(
         self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, classes: int
