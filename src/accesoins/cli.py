@@ -908,11 +908,19 @@ def report_command(
     ),
     all_units: Annotated[bool, typer.Option("--all", help="Une fiche par commune du territoire.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Avec --all : au plus N fiches.")] = None,
-    level: Annotated[str, typer.Option("--level", help="Avec --all : commune ou iris.")] = "commune",
+    level: Annotated[
+        str,
+        typer.Option(
+            "--level",
+            help="commune ou iris : avec --all, le niveau des fiches ; avec --unit iris, le code doit être "
+            "celui d'un IRIS (fiche avec la carte des IRIS de sa commune).",
+        ),
+    ] = "commune",
     snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
-    """Fiche PDF d'une commune : carte, APL, chiffres clés face au département, évolution, sources."""
+    """Fiche PDF d'une commune ou d'un IRIS : carte, APL, chiffres clés face au département ou à la commune,
+    évolution, sources."""
     from accesoins import outputs
     from accesoins.store import Store
 
@@ -922,12 +930,18 @@ def report_command(
         one = snapshot is None and unit and not all_units
         sid = _snapshot_holding(s, str(unit)) if one else s.resolve(snapshot)
         builder = outputs.ReportBuilder(s, sid)
+        if level not in ("commune", "iris"):
+            raise ConfigurationError(f"niveau « {level} » non pris en charge : commune ou iris")
+        if not all_units and level == "iris" and builder.find(str(unit)).level != "iris":
+            codes = [c for c in builder.unit_ids(level="iris") if c.startswith(str(unit).strip())]
+            some = f" : IRIS de cette commune : {', '.join(codes[:5])}" + (" …" if len(codes) > 5 else "")
+            raise ConfigurationError(
+                f"« {unit} » n'est pas un code IRIS de l'instantané {sid}" + (some if codes else "")
+            )
         if not all_units:
             path = builder.render(str(unit), out_path)
             out.print(f"Fiche écrite dans {path} (instantané {sid}).")
             return
-        if level not in ("commune", "iris"):
-            raise ConfigurationError(f"niveau « {level} » non pris en charge : commune ou iris")
         codes = builder.unit_ids(level=level)[: limit if limit is not None else None]
         if not codes:
             raise ConfigurationError(f"aucune unité de niveau « {level} » dans l'instantané {sid}")
