@@ -9,16 +9,20 @@ the build, and Aiglun outside any unité urbaine.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from accesoins import outputs, sources
+from accesoins.cli import app
 from accesoins.errors import DataFileError
 from accesoins.geo import parse_territory
 from accesoins.observatory import BuildOptions, build_observatory
+from accesoins.outputs import ReportBuilder
 from accesoins.store import Store
 
 SYNTHETIC_NICE_UU = {  # commune → (name, UU): invented membership, for the test only
@@ -148,3 +152,23 @@ def test_comparison_says_when_no_table(alpes_maritimes: str, store_path: Path) -
     layer = public["comparaison_qpv"]
     assert set(layer["uu_note"]) == {"unité urbaine : table INSEE non fournie"}
     assert layer["density_ratio_uu"].isna().all()
+
+
+@pytest.mark.slow
+def test_nice_fiche_and_cli_show_the_unite_urbaine(nice_uu: tuple[Path, str], tmp_path: Path) -> None:
+    store_path, sid = nice_uu
+    with Store(store_path, read_only=True) as store:
+        out = ReportBuilder(store, sid).render("06088", tmp_path / "nice.pdf")
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(out), "-"], check=True, capture_output=True, text=True
+        ).stdout.split()
+    ).replace("\u202f", " ")
+    assert "Rapport au reste de l'unité urbaine" in text
+    assert "0,24 [0,03 ; 0,84]" in text and "0,29 [0,04 ; 1,05]" in text  # Les Moulins: commune, then UU
+    assert "Reste de l'unité urbaine Nice (06701) : 7 commune(s) dans la construction" in text
+    result = CliRunner().invoke(
+        app, ["zones", "--commune", "06088", "--store", str(store_path), "--snapshot", sid]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 commune(s) hors construction, non comptée(s) : 83118" in " ".join(result.output.split())

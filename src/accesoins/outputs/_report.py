@@ -488,7 +488,8 @@ class ReportBuilder:
             "professions": professions,
             "change": self._change(unit, mine, created),
             **self._sites(unit),
-            "zones": self._zones(unit),
+            "zones": (zones := self._zones(unit)),
+            "zones_uu": any(z["ratio_uu"] != "—" for z in zones),  # a column only when some UU is compared
             "method": self._method(),
             "apl_classes": apl_classes_context(),
             "sources": self.source_rows(),
