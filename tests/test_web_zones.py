@@ -7,12 +7,14 @@ and the map says so in French. Screenshots (desktop and phone) go to artefacts/s
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shapely
 
 from accesoins.outputs.web import create_app
 from accesoins.store import Store
@@ -74,5 +76,41 @@ def test_iris_map_is_never_blank(
         assert note.inner_text().startswith("Contours IRIS non fournis pour 354 sur 500")
         assert circles > 100 and polygons > 0
         page.screenshot(path=str(SHOTS / f"iris_06_cercles_{device}.png"))
+        if device == "ordinateur":  # a QPV's fiche shows its comparison with the rest of Nice
+            page.select_option("#level", "qpv")
+            page.wait_for_function(ready.format("qpv"), timeout=60_000)
+            fetch = f"fetch('/api/layers/qpv?snapshot={alpes_maritimes}').then((r) => r.json())"
+            layer = page.evaluate(fetch)
+            geom = next(f["geometry"] for f in layer["features"] if f["properties"]["unit_id"] == "QN00608I")
+            point = shapely.from_geojson(json.dumps(geom)).representative_point()
+            page.evaluate(f"window.accesoinsMap.jumpTo({{center: [{point.x}, {point.y}], zoom: 14}})")
+            page.wait_for_function("() => window.accesoinsMap.loaded()")
+            xy = page.evaluate(
+                f"(() => {{ const p = window.accesoinsMap.project([{point.x}, {point.y}]); "
+                "const r = window.accesoinsMap.getCanvas().getBoundingClientRect(); "
+                "return [r.left + p.x, r.top + p.y]; })()"
+            )
+            page.mouse.click(xy[0], xy[1])
+            page.wait_for_selector('#fiche[data-unit-id="QN00608I"]', timeout=20_000)
+            cell = page.locator('[data-field="comparaison.generaliste.ratio"]')
+            assert cell.inner_text() == "0,24 [0,03 ; 0,84]"
+            assert "Unité urbaine : table INSEE non fournie." in page.locator("#fiche").inner_text()
+            cell.scroll_into_view_if_needed()
+            page.locator("#fiche table").last.screenshot(path=str(SHOTS / "fiche_qpv_les_moulins.png"))
         context.close()
     assert not errors, f"erreurs JavaScript : {errors}"
+
+
+def test_qpv_fiche_carries_its_comparison(store_path: Path, alpes_maritimes: str) -> None:
+    """The fiche of a QPV gives its ONPV comparison; without an INSEE table it says so for the UU."""
+    with Store(store_path, read_only=True) as s:
+        stored = s.table("zone_comparison", alpes_maritimes, where="unit_id = 'QN00608I'")
+    with TestClient(create_app(store_path, warm=False)) as client:
+        fiche = client.get("/api/units/qpv/QN00608I", params={"snapshot": alpes_maritimes}).json()
+        commune = client.get("/api/units/commune/06088", params={"snapshot": alpes_maritimes}).json()
+    gp = next(r for r in fiche["comparison"] if r["profession"] == "generaliste")
+    row = stored[stored["profession"].eq("generaliste")].iloc[0]
+    assert gp["density_ratio"] == pytest.approx(row["density_ratio"]) == pytest.approx(0.2356, abs=1e-4)
+    assert (gp["ratio_low"], gp["ratio_high"]) == pytest.approx((row["ratio_low"], row["ratio_high"]))
+    assert gp["density_ratio_uu"] is None and gp["uu_note"] == "unité urbaine : table INSEE non fournie"
+    assert commune["comparison"] == []  # only zones are compared with the rest of their commune

@@ -128,6 +128,20 @@ def _placed(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame, level: str) -> gpd
     return out
 
 
+def _comparison_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON rows of a zone comparison: text columns as text, numbers as floats, None when missing or
+    infinite (the upper bound of a ratio whose rest has no supply)."""
+    text = {"unit_id", "name", "parent_id", "profession", "level", "secret", "unites_fusionnees", "label"}
+    text |= set(URBAN_UNIT_TEXT)
+    records = rows.to_dict("records")
+    return [{c: (str(v) if c in text else _finite(v)) for c, v in row.items()} for row in records]
+
+
+def _finite(value: Any) -> float | None:
+    x = _num(value)
+    return x if x is None or math.isfinite(x) else None
+
+
 def _num(value: Any) -> float | None:
     """JSON-friendly float (None for NaN/None)."""
     if value is None or value is pd.NA:
@@ -793,6 +807,7 @@ class ObservatoryService:
             "apl_threshold": UNDER_SERVED,
             "professions": professions,
             "notes": notes,
+            "comparison": self._zone_rows(data, level, unit_id),  # QPV / quartier vs the rest (ONPV)
         }
 
     def _layer_changes(self, data: SnapshotData, level: str) -> pd.DataFrame:
@@ -843,22 +858,28 @@ class ObservatoryService:
         through the gate; ``uu_note`` says which unité urbaine, which of its communes are missing, or that
         no table was given."""
         self.check_profession(data, profession)
-
-        def compute() -> dict[str, gpd.GeoDataFrame]:
-            with self._store_lock, self._open() as store:
-                return public_zone_comparison(store, data.snapshot_id, data.gate)
-
-        layers = data.cached(("zone-comparison",), compute)
+        layers = self._comparison_layers(data)
         layer = layers.get(f"comparaison_{level}")
         if layer is None:
             raise not_found("Niveau de zones comparées", level, [k.split("_", 1)[1] for k in layers])
         rows = pd.DataFrame(layer[layer["profession"] == profession].drop(columns="geometry"))
-        text = {"unit_id", "name", "parent_id", "profession", "level", "secret", "unites_fusionnees"}
-        text |= set(URBAN_UNIT_TEXT)
-        return [
-            {c: (str(v) if c in text else _num(v)) for c, v in row.items()}
-            for row in rows.sort_values("density_ratio").to_dict("records")
-        ]
+        return _comparison_rows(rows.sort_values("density_ratio"))
+
+    def _comparison_layers(self, data: SnapshotData) -> dict[str, gpd.GeoDataFrame]:
+        def compute() -> dict[str, gpd.GeoDataFrame]:
+            with self._store_lock, self._open() as store:
+                return public_zone_comparison(store, data.snapshot_id, data.gate)
+
+        return data.cached(("zone-comparison",), compute)
+
+    def _zone_rows(self, data: SnapshotData, level: str, unit_id: str) -> list[dict[str, Any]]:
+        """A QPV's or quartier's comparison with the rest of its commune and unité urbaine, per profession."""
+        layer = self._comparison_layers(data).get(f"comparaison_{level}")
+        if layer is None:
+            return []
+        rows = pd.DataFrame(layer[layer["unit_id"] == unit_id].drop(columns="geometry"))
+        rows["label"] = [label_of(Profession, p) for p in rows["profession"]]
+        return _comparison_rows(rows.sort_values("profession"))
 
     def compare(self, data: SnapshotData, *, level: str, a: str, b: str) -> dict[str, Any]:
         return {
