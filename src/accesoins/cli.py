@@ -301,8 +301,18 @@ def build(
     activite: Activity = "uniforme",
     dask: Dask = None,
     partiel: Partial = False,
+    unites_urbaines: Annotated[
+        Path | None,
+        typer.Option(
+            "--unites-urbaines",
+            help="Table INSEE commune → unité urbaine (composition des unités urbaines 2020 ou table "
+            "d'appartenance géographique, xlsx ou CSV) ; sinon cherchée dans le répertoire de données.",
+        ),
+    ] = None,
 ) -> None:
     """Construit l'observatoire d'un territoire et l'enregistre comme nouvel instantané."""
+    import dataclasses
+
     from accesoins import geo, indicators, network
     from accesoins.labels import label_of
     from accesoins.observatory import BUILD_STEPS, build_observatory
@@ -310,6 +320,7 @@ def build(
 
     options = _options(territory, data_dir, store, vintage, cost, demand, activite, dask, partiel)
     _reachable(dask)
+    options = dataclasses.replace(options, urban_units=unites_urbaines)
     with _progress(BUILD_STEPS) as step:
         snapshot_id = build_observatory(options, step, step.tiles)
     with Store(options.store_path, read_only=True) as s:
@@ -410,11 +421,12 @@ def zones_command(
     ] = None,
     store: StorePath = None,
 ) -> None:
-    """Compare chaque QPV et quartier au reste de sa commune : densité, intervalle à 95 %, APL.
+    """Compare chaque QPV et quartier au reste de sa commune et de son unité urbaine : densité, IC 95 %, APL.
 
     Rapport des densités (ETP pour 100 000 habitants) dans la zone et dans le reste de sa commune,
-    avec son intervalle de confiance exact ; rapport des APL ; part de l'offre de la commune dont le
-    lieu d'exercice infra-communal est inconnu (placée à la mairie).
+    avec son intervalle de confiance exact ; rapport des APL ; même rapport au reste de l'unité
+    urbaine (table INSEE donnée à la construction) ; part de l'offre de la commune dont le lieu
+    d'exercice infra-communal est inconnu (placée à la mairie).
     """
     import numpy as np
     import pandas as pd
@@ -438,7 +450,9 @@ def zones_command(
             "placez des périmètres QPV ou des quartiers dans le répertoire de données et reconstruisez"
         )
     who = label_of(sources.Profession, profession)
-    grid = Table(title=f"Zones contre le reste de leur commune — {who} (instantané {sid})")
+    grid = Table(
+        title=f"Zones contre le reste de leur commune et de leur unité urbaine — {who} (instantané {sid})"
+    )
     for col in (
         "zone",
         "commune",
@@ -446,21 +460,22 @@ def zones_command(
         "densité dans / reste",
         "rapport [IC 95 %]",
         "APL dans / reste",
+        "rapport au reste de l'UU [IC 95 %]",
         "offre non localisée",
     ):
         grid.add_column(col)
+
+    def ratio_text(ratio: float, low: float, high: float) -> str:
+        if pd.isna(ratio):
+            return "—"
+        top = format_number(high, 2) if np.isfinite(high) else "∞"
+        return f"{format_number(ratio, 2)} [{format_number(low, 2)} ; {top}]"
+
     for row in table.sort_values(["parent_id", "name"]).itertuples():
         if row.secret == "masque":
-            grid.add_row(str(row.name), str(row.parent_id), "secret", "secret", "", "", "")
+            grid.add_row(str(row.name), str(row.parent_id), "secret", "secret", "", "", "", "")
             continue
-        ratio = (
-            "—"
-            if pd.isna(row.density_ratio)
-            else (
-                f"{format_number(row.density_ratio, 2)} [{format_number(row.ratio_low, 2)} ; "
-                f"{format_number(row.ratio_high, 2) if np.isfinite(row.ratio_high) else '∞'}]"
-            )
-        )
+        ratio = ratio_text(row.density_ratio, row.ratio_low, row.ratio_high)
         apl = (
             "—"
             if pd.isna(row.apl_in)
@@ -473,9 +488,12 @@ def zones_command(
             f"{format_number(row.density_in, 1)} / {format_number(row.density_rest, 1)}",
             ratio,
             apl,
+            ratio_text(row.density_ratio_uu, row.ratio_low_uu, row.ratio_high_uu),
             f"{format_number(100 * row.unlocated_share, 0)} %",
         )
     out.print(grid)
+    for note in table["uu_note"].drop_duplicates():
+        out.print(f"{note}.")
 
 
 @app.command("priorites")
@@ -952,11 +970,19 @@ def report_command(
     ),
     all_units: Annotated[bool, typer.Option("--all", help="Une fiche par commune du territoire.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Avec --all : au plus N fiches.")] = None,
-    level: Annotated[str, typer.Option("--level", help="Avec --all : commune ou iris.")] = "commune",
+    level: Annotated[
+        str,
+        typer.Option(
+            "--level",
+            help="commune ou iris : avec --all, le niveau des fiches ; avec --unit iris, le code doit être "
+            "celui d'un IRIS (fiche avec la carte des IRIS de sa commune).",
+        ),
+    ] = "commune",
     snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
-    """Fiche PDF d'une commune : carte, APL, chiffres clés face au département, évolution, sources."""
+    """Fiche PDF d'une commune ou d'un IRIS : carte, APL, chiffres clés face au département ou à la commune,
+    évolution, sources."""
     from accesoins import outputs
     from accesoins.store import Store
 
@@ -966,12 +992,18 @@ def report_command(
         one = snapshot is None and unit and not all_units
         sid = _snapshot_holding(s, str(unit)) if one else s.resolve(snapshot)
         builder = outputs.ReportBuilder(s, sid)
+        if level not in ("commune", "iris"):
+            raise ConfigurationError(f"niveau « {level} » non pris en charge : commune ou iris")
+        if not all_units and level == "iris" and builder.find(str(unit)).level != "iris":
+            codes = [c for c in builder.unit_ids(level="iris") if c.startswith(str(unit).strip())]
+            some = f" : IRIS de cette commune : {', '.join(codes[:5])}" + (" …" if len(codes) > 5 else "")
+            raise ConfigurationError(
+                f"« {unit} » n'est pas un code IRIS de l'instantané {sid}" + (some if codes else "")
+            )
         if not all_units:
             path = builder.render(str(unit), out_path)
             out.print(f"Fiche écrite dans {path} (instantané {sid}).")
             return
-        if level not in ("commune", "iris"):
-            raise ConfigurationError(f"niveau « {level} » non pris en charge : commune ou iris")
         codes = builder.unit_ids(level=level)[: limit if limit is not None else None]
         if not codes:
             raise ConfigurationError(f"aucune unité de niveau « {level} » dans l'instantané {sid}")

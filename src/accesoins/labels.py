@@ -97,6 +97,7 @@ _LABELS: dict[type[StrEnum], dict[str, str]] = {
         SourceName.QPV: "Quartiers prioritaires (QPV)",
         SourceName.IRIS_CONTOURS: "Contours des IRIS (IGN)",
         SourceName.QUARTIERS: "Quartiers de la collectivité",
+        SourceName.URBAN_UNITS: "Unités urbaines (INSEE)",
         SourceName.OSM: "OpenStreetMap (réseau routier)",
     },
 }

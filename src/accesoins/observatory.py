@@ -82,6 +82,7 @@ class BuildOptions:
     activity: str = "uniforme"
     dask: str | None = None  # Dask scheduler of the tiled grid (None: ACCESOINS_DASK); not recorded
     partial: bool = False  # build the covered départements of the territory, name the others
+    urban_units: Path | None = None  # INSEE commune → unité urbaine table (else found in data_dir)
 
     def parameters(self) -> dict[str, Any]:
         """Options as recorded in the snapshot (the territory by kind and codes; no data folder)."""
@@ -135,6 +136,7 @@ class Build:
     zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     comparison: pd.DataFrame | None = None
     tile_progress: indicators.TileProgress | None = None  # tiles of the 200 m grid done, in all
+    urban_units: pd.DataFrame | None = None  # membership of the unités urbaines touching the build
 
     @property
     def communes(self) -> gpd.GeoDataFrame:
@@ -372,6 +374,19 @@ def _load_zones(b: Build) -> None:
             b.zones[level] = layer
 
 
+def _load_urban_units(b: Build) -> None:
+    """INSEE's unités urbaines (``--unites-urbaines`` or the data folder), those touching the build."""
+    given, data_dir = b.options.urban_units, b.options.data_dir
+    paths = [given] if given is not None else sources.locate("unites_urbaines", data_dir, required=False)
+    if not paths:
+        return
+    table = sources.read_urban_units(paths[0])
+    touched = table.loc[table["commune_code"].isin(b.communes["commune_code"]), "uu_code"]
+    kept = table[table["uu_code"].isin(set(touched)) | table["commune_code"].isin(b.communes["commune_code"])]
+    b.urban_units = kept.reset_index(drop=True)
+    b.files.append((sources.SourceName.URBAN_UNITS, paths[0], len(kept)))
+
+
 LOAD_STEPS: tuple[Step, ...] = (
     ("Table APL de la DREES", _load_drees),
     ("Professionnels de santé", _load_professionals),
@@ -382,6 +397,7 @@ LOAD_STEPS: tuple[Step, ...] = (
     ("Distancier", _load_od),
     ("Carroyage et QPV", _load_layers),
     ("Zones infra-communales (IRIS, QPV, quartiers)", _load_zones),
+    ("Unités urbaines (INSEE)", _load_urban_units),
 )
 
 
@@ -591,8 +607,43 @@ def _zone_indicators(b: Build) -> None:
                 professions=professions,
                 located_iris=located_iris,
             )
-            comparisons.append(indicators.onpv_comparison(table, whole).assign(level=level))
+            comparison = indicators.onpv_comparison(table, whole)
+            urban, zone_units = None, None
+            if b.urban_units is not None:
+                uu_weights, uu_supply = geo.urban_unit_parts(zones, mesh, activities, b.urban_units)
+                uu_whole = indicators.zone_indicators(
+                    zones, uu_weights, mesh, uu_supply, activities, professions=professions,
+                    located_iris=located_iris,
+                )  # fmt: skip
+                urban = indicators.onpv_comparison(table, uu_whole)
+                zone_units = _zone_urban_units(zones, b.urban_units, set(b.communes["commune_code"]))
+            comparison = indicators.with_urban_unit(comparison, urban, zone_units)
+            comparisons.append(comparison.assign(level=level))
     b.comparison = pd.concat(comparisons, ignore_index=True) if comparisons else None
+
+
+def _zone_urban_units(zones: pd.DataFrame, membership: pd.DataFrame, built: set[str]) -> pd.DataFrame:
+    """Per zone: its parent commune's unité urbaine, those of its communes missing from the build, a note."""
+    uu_of = membership.set_index("commune_code")
+    members = membership.groupby("uu_code")["commune_code"].agg(sorted)
+    rows = []
+    for zone_id, parent in zip(zones["zone_id"], zones["commune_code"], strict=True):
+        code = str(uu_of["uu_code"].get(parent, ""))
+        if not code:
+            rows.append((zone_id, "", "", "", f"unité urbaine : commune {parent} absente de la table INSEE"))
+            continue
+        if code.endswith(sources.RURAL_SUFFIX):
+            rows.append((zone_id, "", "", "", f"unité urbaine : commune {parent} hors unité urbaine"))
+            continue
+        name = str(uu_of["uu_name"].get(parent, "")) or code
+        inside = [c for c in members[code] if c in built]
+        outside = [c for c in members[code] if c not in built]
+        note = f"reste de l'unité urbaine {name} ({code}) : {len(inside)} commune(s) dans la construction"
+        if outside:
+            shown = ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")
+            note += f" ; {len(outside)} commune(s) hors construction, non comptée(s) : {shown}"
+        rows.append((zone_id, code, name, ";".join(outside), note))
+    return pd.DataFrame(rows, columns=["zone_id", "uu_code", "uu_name", "uu_outside", "uu_note"])
 
 
 def _professions(b: Build) -> list[str]:
@@ -646,6 +697,8 @@ def compute(b: Build, progress: Progress = _noop, tiles: indicators.TileProgress
     kept = network.cost_tables(b.cost, origin_ids=units["unit_id"], reach_min=b.params.decay.reach_min)
     if b.references is not None:
         kept["drees_references"] = b.references
+    if b.urban_units is not None:
+        kept["urban_units"] = b.urban_units
     if b.establishments is not None:
         kept["establishments"] = geo.establishments_in(b.establishments, b.communes)
     results = Results(

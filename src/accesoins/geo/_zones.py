@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from accesoins.sources import RURAL_SUFFIX
+
 METRIC_CRS = "EPSG:2154"
 POINT_PRECISIONS = ("etablissement", "adresse")
 MIN_SHARE = 1e-9
@@ -249,7 +251,44 @@ def whole_commune_parts(
     IRIS of the mesh): a practitioner at the town hall is in no part of the commune.
     """
     communes = zones[["zone_id", "commune_codes"]].assign(commune_code=zones["commune_codes"].str.split(";"))
-    pairs = communes.explode("commune_code")[["zone_id", "commune_code"]]
+    return _parts(communes.explode("commune_code")[["zone_id", "commune_code"]], mesh, activities)
+
+
+def urban_unit_parts(
+    zones: gpd.GeoDataFrame,
+    mesh: gpd.GeoDataFrame,
+    activities: gpd.GeoDataFrame,
+    membership: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mesh weights and located supply of each zone's unité urbaine, as far as the build holds it.
+
+    ``membership``: ``commune_code``, ``uu_code`` (``sources.read_urban_units``).
+    The unité urbaine is that of the zone's parent commune, plus the zone's own
+    communes (so that the zone is inside the whole it is compared with); its
+    communes outside the build (not in ``mesh``) are missing from it. A parent
+    commune outside any urban unit gives no row.
+    """
+    uu_of = membership.set_index("commune_code")["uu_code"]
+    uu = zones["commune_code"].map(uu_of)
+    urban = uu.notna() & ~uu.fillna("").str.endswith(RURAL_SUFFIX)
+    members = membership.groupby("uu_code")["commune_code"].agg(list)
+    own = zones["commune_codes"].str.split(";")
+    pairs = pd.DataFrame(
+        {
+            "zone_id": zones.loc[urban, "zone_id"].to_numpy(),
+            "commune_code": [
+                sorted(set(members[code]) | set(mine))
+                for code, mine in zip(uu[urban], own[urban], strict=True)
+            ],
+        }
+    ).explode("commune_code")
+    return _parts(pairs, mesh, activities)
+
+
+def _parts(
+    pairs: pd.DataFrame, mesh: gpd.GeoDataFrame, activities: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Weights (every mesh unit of the communes) and located supply of ``zone_id`` × ``commune_code``."""
     weights = pairs.merge(mesh[["unit_id", "commune_code"]], on="commune_code")[["zone_id", "unit_id"]]
     iris_mesh = set(mesh.loc[mesh["method"].eq("iris"), "unit_id"])
     located = activities["precision"].isin(POINT_PRECISIONS) | (

@@ -56,13 +56,22 @@ from accesoins.indicators._tiles import (
     tiled_access,
     tiled_catchment,
 )
-from accesoins.indicators._zones import mesh_apl, onpv_comparison, zone_indicators
+from accesoins.indicators._zones import (
+    NO_URBAN_UNIT_TABLE,
+    URBAN_UNIT_COLUMNS,
+    mesh_apl,
+    onpv_comparison,
+    with_urban_unit,
+    zone_indicators,
+)
 
 __all__ = [
     "APL_CLASS_BOUNDS",
     "APL_MODES",
+    "NO_URBAN_UNIT_TABLE",
     "REFERENCE_COLUMNS",
     "UNDER_SERVED",
+    "URBAN_UNIT_COLUMNS",
     "WELL_SERVED",
     "AplClass",
     "AplComparison",
@@ -109,5 +118,6 @@ __all__ = [
     "tiled_access",
     "tiled_catchment",
     "unit_supply",
+    "with_urban_unit",
     "zone_indicators",
 ]

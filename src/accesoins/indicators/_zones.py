@@ -202,3 +202,48 @@ def mesh_apl(mesh: pd.DataFrame, level: str, tables: list[pd.DataFrame]) -> pd.S
         fine_rows = mesh["method"].eq(level)
         apl[fine_rows] = mesh.loc[fine_rows, "unit_id"].map(gp.xs(level, level="level")).astype(float)
     return apl
+
+
+NO_URBAN_UNIT_TABLE = "unité urbaine : table INSEE non fournie"
+URBAN_UNIT_COLUMNS = {  # column of onpv_comparison → its rest-of-the-unité-urbaine counterpart
+    "population_rest": "population_rest_uu",
+    "etp_rest": "etp_rest_uu",
+    "density_rest": "density_rest_uu",
+    "density_ratio": "density_ratio_uu",
+    "ratio_low": "ratio_low_uu",
+    "ratio_high": "ratio_high_uu",
+    "apl_rest": "apl_rest_uu",
+    "apl_ratio": "apl_ratio_uu",
+}
+
+
+def with_urban_unit(
+    comparison: pd.DataFrame, urban: pd.DataFrame | None, zone_units: pd.DataFrame | None
+) -> pd.DataFrame:
+    """``comparison`` (vs the rest of the commune) with the same figures vs the rest of the unité urbaine.
+
+    ``urban``: :func:`onpv_comparison` of the zones against their unité urbaine
+    (``geo.urban_unit_parts``); ``zone_units``: per ``zone_id``, ``uu_code``,
+    ``uu_name``, ``uu_outside`` (communes of the unité urbaine missing from the
+    build, ``;``-separated) and ``uu_note`` (French sentence). Without the INSEE
+    table both are ``None``: the figures are empty and the note says so rather
+    than leaving the comparison silently out.
+    """
+    out = comparison.copy()
+    zone = out["unit_id"]
+    if urban is None or zone_units is None:
+        for column in URBAN_UNIT_COLUMNS.values():
+            out[column] = np.nan
+        out["uu_code"], out["uu_name"], out["uu_outside"] = "", "", ""
+        out["uu_note"] = NO_URBAN_UNIT_TABLE
+        return out
+    info = zone_units.set_index("zone_id")
+    key = pd.MultiIndex.from_frame(out[["unit_id", "profession"]])
+    figures = urban.set_index(["unit_id", "profession"])
+    has_uu = zone.map(info["uu_code"]).fillna("").ne("").to_numpy()
+    for column, target in URBAN_UNIT_COLUMNS.items():
+        values = figures[column].reindex(key).to_numpy(dtype=float)
+        out[target] = np.where(has_uu, values, np.nan)
+    for column in ("uu_code", "uu_name", "uu_outside", "uu_note"):
+        out[column] = zone.map(info[column]).fillna("").to_numpy()
+    return out

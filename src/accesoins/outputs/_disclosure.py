@@ -98,7 +98,8 @@ _SUMMED = ("headcount", "etp", "n_commune", "n_etablissement", "n_iris")
 _WEIGHTED = ("apl", "apl_before", "apl_after")  # per-resident figures: population-weighted mean of a group
 _ZONE_COMPARISON = (  # inside / rest of commune (zone_comparison): per-resident, blanked with the zone
     "density_in", "density_rest", "density_ratio", "ratio_low", "ratio_high", "std_density_ratio",
-    "apl_in", "apl_rest", "apl_ratio",
+    "apl_in", "apl_rest", "apl_ratio", "density_rest_uu", "density_ratio_uu", "ratio_low_uu", "ratio_high_uu",
+    "apl_rest_uu", "apl_ratio_uu",
 )  # fmt: skip
 _PER_RESIDENT = (
     *(r for r, _, _ in _RATES), *_WEIGHTED, "delta", "apl_class", "density_per_km2", *_ZONE_COMPARISON

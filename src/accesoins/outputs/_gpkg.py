@@ -26,7 +26,7 @@ import pyogrio
 from accesoins import french, labels
 from accesoins.errors import UnknownChoiceError
 from accesoins.geo import Level, Precision
-from accesoins.indicators import APL_CLASS_BOUNDS, UNDER_SERVED, AplClass, apl_class
+from accesoins.indicators import APL_CLASS_BOUNDS, UNDER_SERVED, AplClass, apl_class, with_urban_unit
 from accesoins.outputs._disclosure import Gate, public_layer, public_sites, snapshot_gate
 from accesoins.outputs._export import export_table
 from accesoins.store import Store, indicator_layer
@@ -35,6 +35,7 @@ __all__ = [
     "APL_CLASSES",
     "COLUMN_DOCS",
     "EXPORT_FORMATS",
+    "URBAN_UNIT_TEXT",
     "AplClassStyle",
     "apl_style",
     "export_observatory",
@@ -112,6 +113,18 @@ COLUMN_DOCS: dict[str, str] = {
     "apl_in": "APL moyenne des habitants de la zone (pondérée par la population standardisée)",
     "apl_rest": "APL moyenne des habitants du reste de la commune",
     "apl_ratio": "APL de la zone rapportée à celle du reste de la commune",
+    "population_rest_uu": "Habitants du reste de l'unité urbaine de la commune (communes de la construction)",
+    "etp_rest_uu": "ETP localisés dans le reste de l'unité urbaine",
+    "density_rest_uu": "ETP pour 100 000 habitants dans le reste de l'unité urbaine",
+    "density_ratio_uu": "Densité de la zone rapportée à celle du reste de l'unité urbaine (question ONPV)",
+    "ratio_low_uu": "Borne basse de l'intervalle de confiance à 95 % du rapport à l'unité urbaine",
+    "ratio_high_uu": "Borne haute de l'intervalle de confiance à 95 % du rapport à l'unité urbaine",
+    "apl_rest_uu": "APL moyenne des habitants du reste de l'unité urbaine",
+    "apl_ratio_uu": "APL de la zone rapportée à celle du reste de l'unité urbaine",
+    "uu_code": "Code INSEE de l'unité urbaine 2020 de la commune (vide : hors unité urbaine, table absente)",
+    "uu_name": "Nom de l'unité urbaine",
+    "uu_outside": "Communes de l'unité urbaine hors de la construction, non comptées (séparées par ;)",
+    "uu_note": "Unité urbaine comparée, ou pourquoi elle ne l'est pas (« table INSEE non fournie »)",
     "etp_point": "ETP localisés dans la zone par le point de leur établissement ou de leur adresse",
     "etp_iris": "ETP connus à l'IRIS, répartis dans la zone au prorata de la population de l'IRIS",
     "unlocated_share": "Part des ETP de la commune sans lieu d'exercice infra-communal connu (mairie)",
@@ -186,12 +199,19 @@ def public_layers(store: Store, snapshot_id: str) -> dict[str, gpd.GeoDataFrame]
     return layers
 
 
+URBAN_UNIT_TEXT = ("uu_code", "uu_name", "uu_outside", "uu_note")
+"""Text columns of a zone comparison about its unité urbaine."""
+
+
 def public_zone_comparison(store: Store, snapshot_id: str, gate: Gate) -> dict[str, gpd.GeoDataFrame]:
-    """``comparaison_{level}`` layers: each QPV or quartier against the rest of its commune (ONPV question),
-    with the zone's polygon, through the gate (a zone under ``k`` residents keeps only its ETP)."""
+    """``comparaison_{level}`` layers: each QPV or quartier against the rest of its commune and of its unité
+    urbaine (ONPV question), with the zone's polygon, through the gate (a zone under ``k`` residents keeps
+    only its ETP)."""
     if not store.has_table("zone_comparison"):
         return {}
     table = store.table("zone_comparison", snapshot_id)
+    if "uu_note" not in table.columns or table["uu_note"].isna().all():  # built before the unité urbaine
+        table = with_urban_unit(table.drop(columns=[c for c in URBAN_UNIT_TEXT if c in table]), None, None)
     out: dict[str, gpd.GeoDataFrame] = {}
     for level, rows in table.groupby("level", sort=True):
         units = store.geotable("units", snapshot_id, where="level = ?", args=[str(level)])

@@ -130,17 +130,20 @@ def apl_map(
     size_cm: tuple[float, float] = (17.0, 11.0),
     extent: tuple[float, float, float, float] | None = None,
     outline: gpd.GeoSeries | None = None,
+    named: Iterable[str] | None = None,
 ) -> str:
     """PNG (data URI) of ``units`` coloured by APL class with ``sites`` on top, in Lambert 93.
 
     ``units`` needs ``unit_id``, ``name``, ``apl``; ``sites`` needs ``precision`` and
     ``n_activities``; units in ``highlight`` get a thick outline. ``extent`` (Lambert 93
     metres: xmin, ymin, xmax, ymax) frames the map, by default on all the units; ``outline``
-    shapes (any CRS) are drawn as thick boundaries on top.
+    shapes (any CRS) are drawn as thick boundaries on top. Names are written when there are
+    at most 40 units, or for the units in ``named`` only.
     """
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
+    from matplotlib.patheffects import withStroke
 
     units = units.to_crs(PROJECTED_CRS)
     fig = Figure(figsize=(size_cm[0] / 2.54, size_cm[1] / 2.54))
@@ -172,8 +175,9 @@ def apl_map(
                 zorder=3,
                 alpha=0.9,
             )
-    if labels and len(units) <= 40:
-        for row in units.itertuples():
+    written = units if named is None else units[units["unit_id"].isin(list(named))]
+    if labels and len(written) <= 40:
+        for row in written.itertuples():
             point = row.geometry.intersection(box(xmin, ymin, xmax, ymax)).representative_point()
             if point.is_empty:
                 continue
@@ -188,6 +192,7 @@ def apl_map(
                 color="#1f2a30",
                 fontfamily="DejaVu Sans",
                 zorder=4,
+                path_effects=[withStroke(linewidth=2.0, foreground="white")],  # readable over any colour
             )
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -289,6 +294,11 @@ class ReportBuilder:
                 "ratio": f"{format_number(r.density_ratio, 2)} [{format_number(r.ratio_low, 2)} ; "
                 f"{format_number(r.ratio_high, 2)}]",
                 "apl": f"{format_number(r.apl_in, 2)} / {format_number(r.apl_rest, 2)}",
+                "ratio_uu": "—"
+                if pd.isna(r.density_ratio_uu)
+                else f"{format_number(r.density_ratio_uu, 2)} [{format_number(r.ratio_low_uu, 2)} ; "
+                f"{format_number(r.ratio_high_uu, 2)}]",
+                "uu_note": str(r.uu_note),
             }
             for r in here.itertuples()
         ]
@@ -411,6 +421,7 @@ class ReportBuilder:
                 ),
             ),
             ("APL (consultations par an et par habitant)", format_number(apl, 2), format_number(ref_apl, 2)),
+            *self._unlocated_row(unit),
             (
                 f"Sous-dotée (APL < {format_threshold(UNDER_SERVED)}) ? "
                 "Référence : part des habitants en zone sous-dotée",
@@ -465,6 +476,10 @@ class ReportBuilder:
             },
             **_key_gp(gp),
             **dict(zip(("map_png", "map_note"), self._map_of(unit, layer), strict=True)),
+            "zoom_png": self._zoom(unit, layer),
+            "map_title": f"les IRIS de {self._name(unit.parent_id)}"
+            if unit.level == "iris" and getattr(unit.geometry, "geom_type", "") in ("Polygon", "MultiPolygon")
+            else f"{unit.name} et ses voisines",
             **self._grid_map(unit),
             "reference_label": ref_label,
             "reference_short": ref_short,
@@ -473,7 +488,8 @@ class ReportBuilder:
             "professions": professions,
             "change": self._change(unit, mine, created),
             **self._sites(unit),
-            "zones": self._zones(unit),
+            "zones": (zones := self._zones(unit)),
+            "zones_uu": any(z["ratio_uu"] != "—" for z in zones),  # a column only when some UU is compared
             "method": self._method(),
             "apl_classes": apl_classes_context(),
             "sources": self.source_rows(),
@@ -523,7 +539,66 @@ class ReportBuilder:
                 f"{commune.name} et ses voisines, colorées par classe d'APL de chaque commune."
             )
             return self._map(commune, self.layer("commune")), note
+        if unit.level == "iris":
+            return self._commune_iris_map(unit, layer)
         return self._map(unit, layer), f"Couleur : classe d'APL aux médecins généralistes de chaque {word}."
+
+    def _unlocated_row(self, unit: _Unit) -> list[tuple[str, str, str]]:
+        """For an IRIS: the share of its commune's GP supply whose infra-communal place is unknown (town hall,
+        or an IRIS without contour), which no IRIS of the commune counts."""
+        if unit.level != "iris":
+            return []
+        acts = self.store.table(
+            "activities", self.snapshot_id, where="commune_code = ? AND profession = 'generaliste'",
+            args=[unit.parent_id],
+        )  # fmt: skip
+        shaped = self.units[self.units.geometry.geom_type.isin(("Polygon", "MultiPolygon")).to_numpy()]
+        located = acts["precision"].isin((Precision.ETABLISSEMENT, Precision.ADRESSE)) | (
+            acts["precision"].eq(Precision.IRIS) & acts["iris_code"].isin(set(shaped["unit_id"]))
+        )
+        total = float(acts["etp"].sum())
+        share = 100 * float(acts.loc[~located, "etp"].sum()) / total if total > 0 else float("nan")
+        text = f"{format_number(share, 0)} %"
+        return [("Part des ETP de généralistes de la commune sans lieu connu dans la commune", "—", text)]
+
+    def _commune_iris_map(self, unit: _Unit, layer: gpd.GeoDataFrame) -> tuple[str, str]:
+        """The IRIS of the unit's commune by APL class, the IRIS outlined, it and its neighbours named."""
+        here = layer["parent_id"].astype(str) == unit.parent_id
+        gp = layer[(layer["profession"] == "generaliste") & here]
+        gp = gp[gp.geometry.geom_type.isin(("Polygon", "MultiPolygon")).to_numpy()]
+        frame = gpd.GeoDataFrame(gp, geometry="geometry", crs="EPSG:4326").to_crs(PROJECTED_CRS)
+        shape = gpd.GeoSeries([unit.geometry], crs="EPSG:4326").to_crs(PROJECTED_CRS)
+        if unit.unit_id not in set(frame["unit_id"]):  # merged with its commune's group: its own outline
+            extra = gpd.GeoDataFrame(
+                {"unit_id": [unit.unit_id], "name": [unit.name], "apl": [np.nan]}, geometry=shape.to_numpy(),
+                crs=PROJECTED_CRS,
+            )  # fmt: skip
+            frame = gpd.GeoDataFrame(pd.concat([frame, extra], ignore_index=True), crs=PROJECTED_CRS)
+        neighbours = frame.loc[frame.intersects(shape.iloc[0].buffer(5.0)).to_numpy(), "unit_id"]
+        xmin, ymin, xmax, ymax = frame.total_bounds
+        pad = 0.03 * max(xmax - xmin, ymax - ymin)
+        commune = self.units[(self.units["level"] == "commune") & (self.units["unit_id"] == unit.parent_id)]
+        png = apl_map(
+            frame,
+            self.sites,
+            highlight=[unit.unit_id],
+            size_cm=(17.0, 8.0),
+            extent=(xmin - pad, ymin - pad, xmax + pad, ymax + pad),
+            outline=gpd.GeoSeries(commune.geometry.to_numpy(), crs="EPSG:4326") if len(commune) else None,
+            named=neighbours,
+        )
+        note = (
+            f"Les {len(frame)} IRIS de {self._name(unit.parent_id)} colorés par classe d'APL aux médecins "
+            f"généralistes ; trait épais : {unit.name} ; noms : l'IRIS et ses {len(neighbours) - 1} voisins "
+            "(agrandis ci-dessous)."
+        )
+        return png, note
+
+    def _zoom(self, unit: _Unit, layer: gpd.GeoDataFrame) -> str:
+        """An IRIS with polygon and its neighbours, named (the commune map above is too small for names)."""
+        if unit.level != "iris" or getattr(unit.geometry, "geom_type", "") not in ("Polygon", "MultiPolygon"):
+            return ""
+        return self._map(unit, layer, size_cm=(17.0, 6.0), min_margin_m=400.0)
 
     def _grid_map(self, unit: _Unit, min_cells: int = 5) -> dict[str, Any]:
         """The commune's 200 m cells by APL class (after disclosure control), when the snapshot has them."""
@@ -559,13 +634,21 @@ class ReportBuilder:
         ).fetchall()
         return {str(r[0]) for r in rows}
 
-    def _map(self, unit: _Unit, layer: gpd.GeoDataFrame) -> str:
+    def _map(
+        self,
+        unit: _Unit,
+        layer: gpd.GeoDataFrame,
+        *,
+        size_cm: tuple[float, float] = (17.0, 11.0),
+        min_margin_m: float = 2500.0,
+    ) -> str:
+        """The unit and the units around it by APL class; all named when they are few, else its neighbours."""
         gp = layer[layer["profession"] == "generaliste"]
         if gp.empty:
             gp = layer.drop_duplicates("unit_id").assign(apl=np.nan)
         shape = gpd.GeoSeries([unit.geometry], crs="EPSG:4326").to_crs(PROJECTED_CRS)
         xmin, ymin, xmax, ymax = shape.total_bounds
-        margin = max(2500.0, 0.35 * max(xmax - xmin, ymax - ymin))
+        margin = max(min_margin_m, 0.35 * max(xmax - xmin, ymax - ymin))
         frame = gpd.GeoDataFrame(gp, geometry="geometry", crs="EPSG:4326").to_crs(PROJECTED_CRS)
         around = frame.cx[xmin - margin : xmax + margin, ymin - margin : ymax + margin]
         around = around.copy()
@@ -578,11 +661,16 @@ class ReportBuilder:
             )
             around = pd.concat([around, extra], ignore_index=True)
         box_ = (xmin - margin, ymin - margin, xmax + margin, ymax + margin)
+        near = around.loc[around.intersects(box(*box_)).to_numpy()]
+        touching = near.intersects(shape.iloc[0].buffer(5.0)).to_numpy()
+        named = near["unit_id"] if len(near) <= 40 else near.loc[touching, "unit_id"]
         return apl_map(
             gpd.GeoDataFrame(around, geometry="geometry", crs=PROJECTED_CRS),
             self.sites,
             highlight=[unit.unit_id],
             extent=box_,
+            size_cm=size_cm,
+            named=named,
         )
 
     def _change(self, unit: _Unit, mine: pd.DataFrame, created: pd.Series) -> dict[str, Any]:
@@ -607,9 +695,9 @@ class ReportBuilder:
         departures = here(diff.departures) if unit.level == "commune" else pd.Series(dtype=int)
         rows = []
         for prof, row in mine.set_index("profession").sort_index().iterrows():
-            after = float(row["headcount"])
+            after = _get(row, "headcount")  # unknown where supply is known per IRIS only
             before = (
-                float(changes.loc[prof, "headcount_before"])
+                _get(changes.loc[prof], "headcount_before")
                 if prof in changes.index and "headcount_before" in changes.columns
                 else after
             )

@@ -40,6 +40,7 @@ from accesoins.sources._local_indicators import (
 )
 from accesoins.sources._od import read_od_table
 from accesoins.sources._professions import classify_professions, load_professions
+from accesoins.sources._urban_units import RURAL_SUFFIX, read_urban_units
 from accesoins.sources._validate import in_france
 from accesoins.sources._zones import ZONE_COLUMNS, read_iris_contours, read_qpv, read_quartiers
 from accesoins.sources._zoning import ZoningClass, parse_zoning_class, read_ars_zoning
@@ -54,6 +55,7 @@ __all__ = [
     "MODES",
     "POPULATION_YEAR",
     "PROFESSIONALS",
+    "RURAL_SUFFIX",
     "ZONE_COLUMNS",
     "FileFormat",
     "IndicatorTable",
@@ -95,6 +97,7 @@ __all__ = [
     "read_qpv",
     "read_quartiers",
     "read_rpps_2017",
+    "read_urban_units",
     "retiring_by",
     "sha256_of",
 ]

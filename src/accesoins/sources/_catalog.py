@@ -128,6 +128,20 @@ CATALOG: dict[str, SourceSpec] = {  # keyed by SourceName (a str)
             "non précisée",
         ),
         SourceSpec(
+            SourceName.URBAN_UNITS,
+            "Unités urbaines 2020 : composition communale (ou table d'appartenance géographique)",
+            "INSEE",
+            "https://www.insee.fr/fr/information/4802589",
+            (
+                "UU2020*.xlsx",
+                "UU2020*.csv",
+                "table-appartenance-geo-communes*.xlsx",
+                "table-appartenance-geo-communes*.csv",
+                "unites_urbaines*.xlsx",
+                "unites_urbaines*.csv",
+            ),
+        ),
+        SourceSpec(
             SourceName.OSM,
             "OpenStreetMap – extrait régional (.osm.pbf)",
             "OpenStreetMap (ODbL)",

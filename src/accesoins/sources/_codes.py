@@ -22,6 +22,7 @@ class SourceName(StrEnum):
     QPV = "qpv"
     IRIS_CONTOURS = "iris_contours"
     QUARTIERS = "quartiers"
+    URBAN_UNITS = "unites_urbaines"
     OSM = "osm"
 
 

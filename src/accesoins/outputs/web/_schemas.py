@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SnapshotPublic(BaseModel):
@@ -139,6 +139,24 @@ class ProfessionFigures(BaseModel):
     change: Change | None
 
 
+class ZoneComparisonRow(BaseModel):
+    """Une zone (QPV, quartier) comparée au reste de sa commune et de son unité urbaine (une profession)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    profession: str
+    label: str
+    density_in: float | None = Field(description="ETP pour 100 000 habitants dans la zone.")
+    density_rest: float | None = Field(description="ETP pour 100 000 habitants dans le reste de la commune.")
+    density_ratio: float | None = Field(description="Rapport des densités zone / reste de la commune.")
+    ratio_low: float | None = Field(description="Borne basse de l'intervalle de confiance à 95 %.")
+    ratio_high: float | None = Field(description="Borne haute (vide : infinie).")
+    density_ratio_uu: float | None = Field(description="Rapport des densités zone / reste de l'unité urbaine")
+    ratio_low_uu: float | None = None
+    ratio_high_uu: float | None = None
+    uu_note: str = Field(description="Unité urbaine comparée, ou pourquoi elle ne l'est pas (en français).")
+
+
 class FichePublic(BaseModel):
     """Fiche d'une unité : population, praticiens, densités, APL, références et évolution."""
 
@@ -157,6 +175,10 @@ class FichePublic(BaseModel):
     professions: list[ProfessionFigures]
     notes: list[str] = Field(
         description="Remarques en français (références absentes, localisation approchée…)."
+    )
+    comparison: list[ZoneComparisonRow] = Field(
+        default_factory=list,
+        description="QPV ou quartier : comparaison au reste de sa commune et de son unité urbaine (ONPV).",
     )
 
 

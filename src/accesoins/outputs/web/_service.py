@@ -31,7 +31,7 @@ from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
 from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of, level_plural
 from accesoins.network import CostSourceCode, haversine_m
 from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer, public_sites
-from accesoins.outputs._gpkg import public_zone_comparison
+from accesoins.outputs._gpkg import URBAN_UNIT_TEXT, public_zone_comparison
 from accesoins.outputs.web._classes import METHODS, Method, classify, classify_apl, format_fr
 from accesoins.sources import CATALOG, POPULATION_YEAR, Profession
 from accesoins.store import Store, diff_snapshots
@@ -93,6 +93,53 @@ MEASURES: dict[str, Measure] = {
 }
 GRID_LEVEL = "carreau"
 _PRECISION_COLUMNS = {"n_commune": "commune", "n_etablissement": "etablissement", "n_iris": "iris"}
+
+
+RING_DEG = 0.003  # about 300 m: units of unknown position drawn around their commune's inner point
+
+
+def _placed(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
+    """``frame`` with a ``placement`` per unit (``contour``, ``point``, ``commune``), never without geometry.
+
+    A unit with neither contour nor point (an IRIS without contour and without any
+    practitioner giving its centre) is drawn on a small ring around its commune's
+    inner point, so that the map shows it; the map says its position is unknown.
+    """
+    out = frame.copy()
+    kinds = out.geometry.geom_type.fillna("")
+    out["placement"] = np.where(kinds.eq("Point"), "point", "contour")
+    missing = (out.geometry.isna() | out.geometry.is_empty).to_numpy()
+    out.loc[missing, "placement"] = ""
+    if not missing.any() or level == Level.COMMUNE or "commune" not in units.index:
+        return out
+    centres = units.loc["commune"].geometry.representative_point()
+    parents = units.loc[level]["parent_id"].reindex(out.loc[missing, "unit_id"]).astype(str)
+    rank = parents.groupby(parents).cumcount().to_numpy()
+    count = parents.map(parents.value_counts()).to_numpy()
+    angle = 2 * np.pi * rank / count
+    radius = np.where(count > 1, RING_DEG, 0.0)
+    centre = centres.reindex(parents.to_numpy())
+    ok = centre.notna().to_numpy()
+    x = np.where(ok, centre.x.to_numpy() + radius * np.cos(angle), np.nan)
+    y = np.where(ok, centre.y.to_numpy() + radius * np.sin(angle), np.nan)
+    placed = [shapely.Point(a, b) if good else None for a, b, good in zip(x, y, ok, strict=True)]
+    out.loc[missing, "geometry"] = gpd.GeoSeries(placed, index=out.index[missing], crs=out.crs)
+    out.loc[missing, "placement"] = np.where(ok, "commune", "")
+    return out
+
+
+def _comparison_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON rows of a zone comparison: text columns as text, numbers as floats, None when missing or
+    infinite (the upper bound of a ratio whose rest has no supply)."""
+    text = {"unit_id", "name", "parent_id", "profession", "level", "secret", "unites_fusionnees", "label"}
+    text |= set(URBAN_UNIT_TEXT)
+    records = rows.to_dict("records")
+    return [{c: (str(v) if c in text else _finite(v)) for c, v in row.items()} for row in records]
+
+
+def _finite(value: Any) -> float | None:
+    x = _num(value)
+    return x if x is None or math.isfinite(x) else None
 
 
 def _num(value: Any) -> float | None:
@@ -467,7 +514,7 @@ class ObservatoryService:
                     if delta is not None
                     else np.full(len(frame), 0.0 if data.previous else np.nan)
                 )
-            return frame
+            return _placed(frame, data.units, level)  # after the distances: a placed point is no position
 
         return data.cached(("frame", level, profession), compute)
 
@@ -530,7 +577,7 @@ class ObservatoryService:
     def layer_geojson(
         self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, classes: int
     ) -> bytes:
-        """GeoJSON FeatureCollection of a layer, with ``legend`` and ``snapshot`` foreign members."""
+        """GeoJSON FeatureCollection of a layer; foreign members ``legend``, ``geometries``, ``level``…"""
         frame, legend = self.layer(
             data, level=level, profession=profession, measure=measure, method=method, classes=classes
         )
@@ -543,9 +590,49 @@ class ObservatoryService:
                     "level": level,
                     "profession": profession,
                     "legend": legend,
+                    "geometries": self.geometry_note(data, level, frame),
                 },
             ),
         )
+
+    def geometry_note(self, data: SnapshotData, level: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
+        """Polygons and points of a layer, and the French message the map shows when some units have no
+        contour (IRIS outside the communes whose IGN contours were given: circles at their centre)."""
+        kinds = frame["placement"]
+        drawn = kinds.isin(("point", "commune")).to_numpy()
+        centred, unknown = int(kinds.eq("point").sum()), int(kinds.eq("commune").sum())
+        polygons = int(kinds.eq("contour").sum())
+        absent = frame.loc[kinds.eq("").to_numpy(), "unit_id"].astype(str)
+        note: dict[str, Any] = {
+            "polygons": polygons,
+            "points": int(drawn.sum()),
+            "unknown_position": unknown,
+            "absent": len(absent),
+            "message": "",
+        }
+        parts = []
+        if drawn.any():
+            what = "IRIS" if level == Level.IRIS else f"des unités « {label_of(Level, level)} »"
+            has_communes = "commune" in data.units.index
+            communes = data.units.loc["commune"]["name"] if has_communes else pd.Series(dtype=str)
+            parents = data.units.loc[level]["parent_id"].reindex(frame.loc[drawn, "unit_id"]).dropna()
+            names = parents.astype(str).map(communes).fillna(parents).value_counts().index.tolist()
+            some = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+            where = f" ({len(names)} commune(s) : {some})" if level != Level.COMMUNE and names else ""
+            parts.append(
+                f"contours {what} non fournis pour {int(drawn.sum())} sur {len(frame)}{where} : cercles de "
+                "taille selon la population"
+                + (f", au centre pour {centred}" if centred else "")
+                + (f", autour du centre de leur commune pour {unknown} (lieu inconnu)" if unknown else "")
+                + (f" ; polygones pour les {polygons} autres" if polygons else "")
+            )
+        if len(absent):
+            parts.append(
+                f"contour et position inconnus pour {len(absent)} unité(s) sur {len(frame)}, absente(s) de "
+                f"la carte : {', '.join(absent.head(5))}" + (" …" if len(absent) > 5 else "")
+            )
+        note["message"] = " ; ".join(parts)
+        return note
 
     def layer_csv(
         self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, classes: int
@@ -720,6 +807,7 @@ class ObservatoryService:
             "apl_threshold": UNDER_SERVED,
             "professions": professions,
             "notes": notes,
+            "comparison": self._zone_rows(data, level, unit_id),  # QPV / quartier vs the rest (ONPV)
         }
 
     def _layer_changes(self, data: SnapshotData, level: str) -> pd.DataFrame:
@@ -766,23 +854,32 @@ class ObservatoryService:
         return out
 
     def zone_comparison(self, data: SnapshotData, *, level: str, profession: str) -> list[dict[str, Any]]:
-        """Each QPV or quartier against the rest of its commune (ONPV question), through the gate."""
+        """Each QPV or quartier against the rest of its commune and of its unité urbaine (ONPV question),
+        through the gate; ``uu_note`` says which unité urbaine, which of its communes are missing, or that
+        no table was given."""
         self.check_profession(data, profession)
-
-        def compute() -> dict[str, gpd.GeoDataFrame]:
-            with self._store_lock, self._open() as store:
-                return public_zone_comparison(store, data.snapshot_id, data.gate)
-
-        layers = data.cached(("zone-comparison",), compute)
+        layers = self._comparison_layers(data)
         layer = layers.get(f"comparaison_{level}")
         if layer is None:
             raise not_found("Niveau de zones comparées", level, [k.split("_", 1)[1] for k in layers])
         rows = pd.DataFrame(layer[layer["profession"] == profession].drop(columns="geometry"))
-        text = {"unit_id", "name", "parent_id", "profession", "level", "secret", "unites_fusionnees"}
-        return [
-            {c: (str(v) if c in text else _num(v)) for c, v in row.items()}
-            for row in rows.sort_values("density_ratio").to_dict("records")
-        ]
+        return _comparison_rows(rows.sort_values("density_ratio"))
+
+    def _comparison_layers(self, data: SnapshotData) -> dict[str, gpd.GeoDataFrame]:
+        def compute() -> dict[str, gpd.GeoDataFrame]:
+            with self._store_lock, self._open() as store:
+                return public_zone_comparison(store, data.snapshot_id, data.gate)
+
+        return data.cached(("zone-comparison",), compute)
+
+    def _zone_rows(self, data: SnapshotData, level: str, unit_id: str) -> list[dict[str, Any]]:
+        """A QPV's or quartier's comparison with the rest of its commune and unité urbaine, per profession."""
+        layer = self._comparison_layers(data).get(f"comparaison_{level}")
+        if layer is None:
+            return []
+        rows = pd.DataFrame(layer[layer["unit_id"] == unit_id].drop(columns="geometry"))
+        rows["label"] = [label_of(Profession, p) for p in rows["profession"]]
+        return _comparison_rows(rows.sort_values("profession"))
 
     def compare(self, data: SnapshotData, *, level: str, a: str, b: str) -> dict[str, Any]:
         return {

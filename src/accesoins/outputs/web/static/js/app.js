@@ -126,6 +126,9 @@ async function loadLayer() {
   state.lastLayer = layer;
   state.labelUnits = carto.labelPoints(p.level === "commune" ? layer : contours);
   renderLegend(layer.legend, sites && sites.legend);
+  const note = layer.geometries && layer.geometries.message;
+  $("map-note").textContent = note ? `${note.charAt(0).toUpperCase()}${note.slice(1)}.` : "";
+  $("map-note").hidden = !note;
   const key = `${p.level}:${p.profession}:${p.measure}:${layer.features.length}`;
   if (!state.mapOk) {
     document.body.dataset.layerReady = key;
@@ -212,19 +215,21 @@ function initMap() {
     state.map = carto.createMap("map", localStorage.getItem("accesoins.basemap") || "");
     state.mapOk = true;
     window.accesoinsMap = state.map;
-    state.map.on("click", "unites-fill", (e) => {
-      const feature = e.features && e.features[0];
-      if (feature && !isPlacing()) openFiche(params().level, feature.properties.unit_id);
-    });
-    state.map.on("mouseenter", "unites-fill", () => { state.map.getCanvas().style.cursor = "pointer"; });
-    state.map.on("mouseleave", "unites-fill", () => {
-      state.map.getCanvas().style.cursor = "";
-      carto.hideTooltip();
-    });
-    state.map.on("mousemove", "unites-fill", (e) => {
-      const f = e.features && e.features[0];
-      if (f && state.legend) carto.showTooltip(state.map, e.lngLat, tooltipHtml(f.properties));
-    });
+    for (const id of ["unites-fill", "unites-circle"]) {  // polygons, and circles where no contour exists
+      state.map.on("click", id, (e) => {
+        const feature = e.features && e.features[0];
+        if (feature && !isPlacing()) openFiche(params().level, feature.properties.unit_id);
+      });
+      state.map.on("mouseenter", id, () => { state.map.getCanvas().style.cursor = "pointer"; });
+      state.map.on("mouseleave", id, () => {
+        state.map.getCanvas().style.cursor = "";
+        carto.hideTooltip();
+      });
+      state.map.on("mousemove", id, (e) => {
+        const f = e.features && e.features[0];
+        if (f && state.legend) carto.showTooltip(state.map, e.lngLat, tooltipHtml(f.properties));
+      });
+    }
     state.map.on("moveend", () => carto.updateLabels(state.map, state.labelUnits));
     state.map.on("error", (e) => console.warn("carte :", e.error && e.error.message));
   } catch (error) {

@@ -61,12 +61,37 @@ function professionTable(p, fiche) {
   return html;
 }
 
+function ratio(value, low, high) {
+  if (value === null || value === undefined) return "—";
+  const top = high === null || high === undefined ? "∞" : fmt(high, 2);
+  return `${fmt(value, 2)} [${fmt(low, 2)} ; ${top}]`;
+}
+
+/** A QPV's or quartier's densities against the rest of its commune and of its unité urbaine (ONPV question). */
+function comparisonTable(rows) {
+  if (!rows || !rows.length) return "";
+  const body = rows.map((r) => `<tr data-field="comparaison.${h(r.profession)}"><th scope="row">${h(r.label)}</th>` +
+    `<td>${fmt(r.density_in, 1)}</td><td>${fmt(r.density_rest, 1)}</td>` +
+    `<td data-field="comparaison.${h(r.profession)}.ratio">${ratio(r.density_ratio, r.ratio_low, r.ratio_high)}</td>` +
+    `<td data-field="comparaison.${h(r.profession)}.ratio_uu">${ratio(r.density_ratio_uu, r.ratio_low_uu, r.ratio_high_uu)}</td>` +
+    "</tr>").join("");
+  const notes = [...new Set(rows.map((r) => r.uu_note).filter(Boolean))];
+  return "<h3>Comparée au reste de sa commune et de son unité urbaine</h3><table><thead><tr>" +
+    "<th scope=\"col\">Profession</th><th scope=\"col\">Densité dans la zone</th>" +
+    "<th scope=\"col\">dans le reste de la commune</th><th scope=\"col\">Rapport [IC 95 %]</th>" +
+    "<th scope=\"col\">Rapport au reste de l'unité urbaine</th></tr></thead>" +
+    `<tbody>${body}</tbody></table><p class="note">Densités en ETP pour 100 000 habitants (praticiens localisés ` +
+    "dans la commune) ; un rapport inférieur à 1 signifie moins de praticiens dans la zone. " +
+    notes.map((n) => `${h(n.charAt(0).toUpperCase() + n.slice(1))}.`).join(" ") + "</p>";
+}
+
 export function renderFiche(container, fiche, { onCompare, downloadHref }) {
   container.innerHTML = `<h2 id="fiche-title">Fiche : <span data-field="name">${h(fiche.name)}</span> ` +
     `<span class="subtle">(${h(fiche.level_label)} ${h(fiche.unit_id)})</span></h2>` +
     `<p>Population : <strong data-field="population" data-value="${fiche.population ?? ""}">` +
     `${fmt(fiche.population, 0)}</strong> habitants</p>` +
     fiche.professions.map((p) => professionTable(p, fiche)).join("") +
+    comparisonTable(fiche.comparison) +
     fiche.notes.map((n) => `<p class="note">${h(n)}</p>`).join("") +
     `<p><button type="button" id="add-compare">Ajouter à la comparaison</button> ` +
     `<a class="button" href="${downloadHref}" download>Télécharger la fiche (CSV)</a></p>`;

@@ -43,10 +43,20 @@ export function addLayers(map) {
     paint: { "fill-color": ["get", "color"], "fill-opacity": 0.85 } });
   map.addLayer({ id: "unites-line", type: "line", source: "unites",
     paint: { "line-color": "#555", "line-width": 0.4 } });
+  // Units without a contour (IRIS outside the communes whose IGN contours were given) are points: circles
+  // coloured like the polygons and sized by population, so that a level is never a blank map.
+  map.addLayer({ id: "unites-circle", type: "circle", source: "unites", filter: ["==", ["geometry-type"], "Point"],
+    paint: { "circle-color": ["get", "color"], "circle-opacity": 0.9,
+      "circle-radius": ["interpolate", ["linear"], ["sqrt", ["max", ["coalesce", ["get", "population"], 0], 0]],
+        0, 3, 50, 6, 100, 10],
+      "circle-stroke-color": "#333", "circle-stroke-width": 0.8 } });
   map.addLayer({ id: "contours-line", type: "line", source: "contours",
     paint: { "line-color": "#222", "line-width": 1 } });
   map.addLayer({ id: "selection", type: "line", source: "unites", filter: ["==", ["get", "unit_id"], ""],
     paint: { "line-color": "#ff9800", "line-width": 3.5 } });
+  map.addLayer({ id: "selection-circle", type: "circle", source: "unites",
+    filter: ["all", ["==", ["geometry-type"], "Point"], ["==", ["get", "unit_id"], ""]],
+    paint: { "circle-opacity": 0, "circle-radius": 12, "circle-stroke-color": "#ff9800", "circle-stroke-width": 3.5 } });
   map.addLayer({ id: "sites-circle", type: "circle", source: "sites",
     paint: { "circle-color": ["get", "color"], "circle-radius": ["interpolate", ["linear"], ["zoom"], 7, 3, 13, 7],
       "circle-stroke-color": "#111", "circle-stroke-width": 1 } });
@@ -60,7 +70,10 @@ export function setUnits(map, geojson, padding = 30) {
 
 export function setContours(map, geojson) { map.getSource("contours").setData(geojson || EMPTY); }
 export function setSites(map, geojson) { map.getSource("sites").setData(geojson || EMPTY); }
-export function select(map, unitId) { map.setFilter("selection", ["==", ["get", "unit_id"], unitId || ""]); }
+export function select(map, unitId) {
+  map.setFilter("selection", ["==", ["get", "unit_id"], unitId || ""]);
+  map.setFilter("selection-circle", ["all", ["==", ["geometry-type"], "Point"], ["==", ["get", "unit_id"], unitId || ""]]);
+}
 
 export function bbox(geojson) {
   let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
