@@ -250,14 +250,37 @@ def build(
     cost: Cost = "auto",
     demand: Demand = "auto",
     activite: Activity = "uniforme",
+    indicateurs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--indicateurs",
+            help="Table d'indicateurs locaux (Filosofi IRIS, export CartoSanté ou INSEE, table décrite "
+            "par un YAML à côté), répétable. Par défaut : celles du répertoire de données qui concernent "
+            "le territoire.",
+        ),
+    ] = None,
+    zonage: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--zonage",
+            help="Zonage de l'ARS (export CartoSanté par commune), répétable. Par défaut : ceux du "
+            "répertoire de données.",
+        ),
+    ] = None,
 ) -> None:
     """Construit l'observatoire d'un territoire et l'enregistre comme nouvel instantané."""
+    from dataclasses import replace
+
     from accesoins import geo, indicators, network
     from accesoins.labels import label_of
     from accesoins.observatory import BUILD_STEPS, build_observatory
     from accesoins.store import Store
 
-    options = _options(territory, data_dir, store, vintage, cost, demand, activite)
+    options = replace(
+        _options(territory, data_dir, store, vintage, cost, demand, activite),
+        indicators=tuple(indicateurs or ()),
+        zonings=tuple(zonage or ()),
+    )
     with _progress(BUILD_STEPS) as step:
         snapshot_id = build_observatory(options, step)
     with Store(options.store_path, read_only=True) as s:
@@ -270,6 +293,10 @@ def build(
         f"  unités : {units} ; temps : {label_of(network.CostSourceCode, meta.get('cost_source'))} ; "
         f"demande : {label_of(indicators.DemandMethod, meta.get('demand_method'))}"
     )
+    for key, what in (("local_indicators", "indicateurs locaux"), ("official_zoning", "zonages de l'ARS")):
+        attached = meta.get(key) or {}
+        listed = ", ".join(f"{name} ({rows} lignes du territoire)" for name, rows in attached.items())
+        out.print(f"  {what} : {listed or 'aucun'}", highlight=False)
 
 
 @app.command("validate-apl")

@@ -36,6 +36,12 @@ from accesoins.indicators._codes import (
 from accesoins.indicators._decay import Decay, parse_decay
 from accesoins.indicators._density import densities, unit_supply
 from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
+from accesoins.indicators._local import (
+    LocalIndicators,
+    local_indicators,
+    official_zoning,
+    territory_reference,
+)
 from accesoins.indicators._priorities import priority_classes
 from accesoins.indicators._references import REFERENCE_COLUMNS, drees_references
 from accesoins.indicators._supply import (
@@ -62,6 +68,7 @@ __all__ = [
     "DemandMethod",
     "DemandMode",
     "FcaResult",
+    "LocalIndicators",
     "PairWeights",
     "access_from_ratios",
     "activity_level",
@@ -85,12 +92,15 @@ __all__ = [
     "in_memory_catchment",
     "iris_standardised",
     "level_table",
+    "local_indicators",
     "mesh_apl",
+    "official_zoning",
     "onpv_comparison",
     "parse_decay",
     "plan_tiles",
     "priority_classes",
     "standardised_population",
+    "territory_reference",
     "tiled_catchment",
     "unit_supply",
     "zone_indicators",
