@@ -198,6 +198,7 @@ def indicator_rows(
                     "year": None if pd.isna(spec["year"]) else int(spec["year"]),
                     "source": str(spec["source"]),
                     "is_count": bool(spec["is_count"]),
+                    "digits": _digits(str(spec["unit"]), is_count=bool(spec["is_count"])),
                     "value": None if pd.isna(value) else float(value),
                     "reference": None if np.isnan(reference) else reference,
                     "reference_label": how,
@@ -205,6 +206,13 @@ def indicator_rows(
                 }
             )
     return rows
+
+
+def _digits(unit: str, *, is_count: bool) -> int:
+    """Decimals shown for an indicator: none for people and euros, three for an index, else one."""
+    if is_count or "€" in unit:
+        return 0
+    return 3 if unit.startswith("indice") else 1
 
 
 def _bassin_of(local: LocalData, commune: str) -> str | None:

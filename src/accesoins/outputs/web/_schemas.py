@@ -166,6 +166,7 @@ class LocalIndicatorValue(BaseModel):
     year: int | None
     source: str
     is_count: bool
+    digits: int = Field(description="Décimales à afficher.")
     value: float | None = Field(
         description="Valeur de l'unité (absente : secret du producteur ou unité regroupée)."
     )

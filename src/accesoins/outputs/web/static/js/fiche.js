@@ -67,8 +67,8 @@ function needsHtml(fiche) {  // local indicators beside the territory, priority 
   if (rows.length) {
     const body = rows.map((r) => `<tr><th scope="row">${h(r.label)} <span class="subtle">(${h(r.unit)}, ` +
       `${r.year ?? ""}${r.note ? ` ; ${h(r.note)}` : ""})</span></th>` +
-      `${cell(`local.${r.level}.${r.indicator}`, r.value, r.is_count ? 0 : 1)}` +
-      `<td>${fmt(r.reference, r.is_count ? 0 : 1)} <span class="subtle">${h(r.reference_label)}</span></td></tr>`).join("");
+      `${cell(`local.${r.level}.${r.indicator}`, r.value, r.digits)}` +
+      `<td>${fmt(r.reference, r.digits)} <span class="subtle">${h(r.reference_label)}</span></td></tr>`).join("");
     const sources = [...new Set(rows.map((r) => r.source))].map(h).join(" ; ");
     html += `<h3>Besoins de santé et situation sociale</h3><table><thead><tr><th scope="col">Indicateur</th>` +
       `<th scope="col">${h(fiche.name)}</th><th scope="col">Territoire</th></tr></thead><tbody>${body}</tbody></table>` +
