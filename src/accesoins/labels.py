@@ -98,6 +98,9 @@ _LABELS: dict[type[StrEnum], dict[str, str]] = {
         SourceName.IRIS_CONTOURS: "Contours des IRIS (IGN)",
         SourceName.QUARTIERS: "Quartiers de la collectivité",
         SourceName.OSM: "OpenStreetMap (réseau routier)",
+        SourceName.LOCAL_INDICATORS: "Indicateurs locaux de besoin (INSEE, CartoSanté…)",
+        SourceName.ARS_ZONING: "Zonage de l'ARS (CartoSanté)",
+        SourceName.COMMUNE_BASSINS: "Bassins de vie des communes (INSEE)",
     },
 }
 _LEVEL_PLURALS = {

@@ -361,7 +361,7 @@ def _load_needs(b: Build) -> None:
         table = table[table["commune_code"].isin(territory)]
         if len(table):
             b.commune_bassins = table.reset_index(drop=True)
-            b.files.append(("commune_bassins", path, len(table)))
+            b.files.append((sources.SourceName.COMMUNE_BASSINS, path, len(table)))
             break
     known = _known_codes(b, territory)
     tables = [sources.read_indicator_table(p) for p in paths if p not in bassin_files]
@@ -383,8 +383,8 @@ def _load_needs(b: Build) -> None:
         qpv_file=qpv_file,
         strict=strict_zonings,
     )
-    b.files += [("indicateurs_locaux", p, n) for p, n in b.local.files]
-    b.files += [("zonage_ars", p, n) for p, n in zoning_files if p != qpv_file]
+    b.files += [(sources.SourceName.LOCAL_INDICATORS, p, n) for p, n in b.local.files]
+    b.files += [(sources.SourceName.ARS_ZONING, p, n) for p, n in zoning_files if p != qpv_file]
     b.summary["local_indicators"] = {p.name: n for p, n in b.local.files}
     b.summary["official_zoning"] = {
         str(name): int(n) for name, n in b.zoning.groupby("file_name").size().items()

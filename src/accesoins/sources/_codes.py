@@ -23,6 +23,9 @@ class SourceName(StrEnum):
     IRIS_CONTOURS = "iris_contours"
     QUARTIERS = "quartiers"
     OSM = "osm"
+    LOCAL_INDICATORS = "indicateurs_locaux"
+    ARS_ZONING = "zonage_ars"
+    COMMUNE_BASSINS = "commune_bassins"
 
 
 class Profession(StrEnum):

@@ -41,7 +41,7 @@ from accesoins.outputs._needs import (
     zoning_rows,
 )
 from accesoins.outputs.web._classes import METHODS, Method, classify, classify_apl, format_fr
-from accesoins.sources import CATALOG, POPULATION_YEAR, Profession
+from accesoins.sources import CATALOG, POPULATION_YEAR, Profession, SourceName
 from accesoins.store import Store, diff_snapshots
 
 log = logging.getLogger(__name__)
@@ -1060,7 +1060,7 @@ def source_vintages(files: pd.DataFrame, meta: dict[str, Any]) -> list[dict[str,
     out = []
     for name, group in files.groupby("name", sort=False):
         spec = CATALOG.get(str(name))
-        label = spec.label.split(" – ")[0] if spec else str(name)
+        label = spec.label.split(" – ")[0] if spec else label_of(SourceName, name, default=str(name))
         years = sorted({m.group(1) for f in group["file"].astype(str) if (m := _YEAR.search(f))})
         if name == "apl_drees" and meta.get("apl_vintage"):
             years = [str(meta["apl_vintage"])]
