@@ -162,7 +162,7 @@ def zoning_rows(
 
 
 def indicator_rows(
-    local: LocalData, level: str, unit_id: str, public: pd.DataFrame, k: int
+    local: LocalData, level: str, unit_id: str, public: pd.DataFrame, k: int, *, described_only: bool = False
 ) -> list[dict[str, Any]]:
     """Local indicators of one unit beside the territory's value (median, or total of a count).
 
@@ -170,7 +170,9 @@ def indicator_rows(
     values and references are read there, so a count never shows what the gate hides. For a
     commune, the indicators of its bassin de vie are added: through the commune → bassin table
     when the snapshot has it, else on the bassin's centre commune only, labelled as the bassin's
-    value (a bassin count under ``k`` is blanked).
+    value (a bassin count under ``k`` is blanked). ``described_only``: only the indicators that
+    ``parameters/indicator_tables.yaml`` (or the user's YAML) describes with a unit, as a
+    printed fiche keeps to them; an export's other columns stay in the web fiche and exports.
     """
     rows: list[dict[str, Any]] = []
     targets: list[tuple[str, str, str, pd.DataFrame]] = [(level, unit_id, "", public.set_index("unit_id"))]
@@ -183,6 +185,8 @@ def indicator_rows(
             targets.append(("bassin_vie", bassin, f"valeur du bassin de vie {bassin}", wide))
     for lvl, uid, note, table in targets:
         meta = local.indicators_of(lvl)
+        if described_only and len(meta):
+            meta = meta[meta["unit"].fillna("").astype(str) != ""]
         for ind, spec in meta.iterrows():
             if ind not in table.columns:
                 continue

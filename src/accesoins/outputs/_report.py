@@ -322,13 +322,14 @@ class ReportBuilder:
         needs = [
             {
                 "label": r["label"],
-                "detail": f"{r['unit']}, {r['year']}" + (f" ; {r['note']}" if r["note"] else ""),
+                "detail": f"{r['unit']}, {r['year']}",
+                "group": r["note"] or f"{label_of(Level, unit.level)} {unit.name}",
                 "value": _number(r["value"], r["digits"]),
                 "reference": _number(r["reference"], r["digits"]),
-                "reference_label": r["reference_label"],
+                "reference_label": "total" if r["is_count"] else "médiane",
                 "source": r["source"],
             }
-            for r in indicator_rows(self.local, unit.level, unit.unit_id, frame, self.k)
+            for r in indicator_rows(self.local, unit.level, unit.unit_id, frame, self.k, described_only=True)
         ]
         mine = frame[frame["unit_id"] == unit.unit_id]
         priority = ""
