@@ -30,7 +30,7 @@ from accesoins.outputs import (
     with_local_indicators,
 )
 from accesoins.outputs.web import create_app
-from accesoins.sources import is_commune_bassins, read_commune_bassins
+from accesoins.sources import is_commune_bassins, read_ars_zoning, read_commune_bassins
 from accesoins.store import Store, indicator_layer
 from test_reports import pdf_text
 
@@ -307,3 +307,11 @@ def test_commune_to_bassin_table(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match="invalide") as caught:
         read_commune_bassins(bad)
     assert (caught.value.line, caught.value.column) == (3, "CODGEO")
+
+
+def test_a_file_that_is_no_zoning_export_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "zonage.csv"
+    path.write_text("Code;Libellé;Zonage infirmiers\n06088;Nice;5_Sur_dotee\n", encoding="utf-8")  # no banner
+    with pytest.raises(DataFileError, match="pas un export de zonage CartoSanté") as caught:
+        read_ars_zoning(path)
+    assert caught.value.line == 1

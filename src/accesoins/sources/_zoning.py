@@ -97,6 +97,13 @@ def read_ars_zoning(path: str | Path) -> pd.DataFrame:
     ``source`` says in French who set it and where it comes from (the export carries no date).
     """
     path = Path(path)
+    if not is_ars_zoning(path):
+        raise DataFileError(
+            "ce n'est pas un export de zonage CartoSanté : attendu deux lignes de bandeau (« CartoSanté… »), "
+            "puis l'en-tête Code;Libellé;Zonage <profession>",
+            path=path,
+            line=1,
+        )
     frame = read_table(
         path,
         [Column("Code", "code", r"\d[0-9AB]\d{3}", nullable=False), Column("Libellé")],
