@@ -365,10 +365,6 @@ def _load_needs(b: Build) -> None:
             break
     known = _known_codes(b, territory)
     tables = [sources.read_indicator_table(p) for p in paths if p not in bassin_files]
-    if not strict_tables:  # most-covering file first: a département's table before a city's extract
-        tables.sort(
-            key=lambda t: (-int(t.values["unit_id"].isin(known.get(t.level, ())).sum()), -len(t.values))
-        )
     zoning_paths = list(opts.zonings) or sources.find_zonings(opts.data_dir)
     qpv_file = next((path for name, path, _ in b.files if name == "qpv"), None)
     checksums = {p: sources.sha256_of(p) for p in [*(t.path for t in tables), *zoning_paths]}

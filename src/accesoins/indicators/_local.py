@@ -53,8 +53,15 @@ def local_indicators(
     ``strict`` (files named by the user): a table of a level the territory lacks,
     with no code of the territory, or giving an indicator of a level that an
     earlier table already gave, is an error. Otherwise (files found in the data
-    folder) such a table is skipped: tables are then best given most-covering first.
+    folder) such a table is skipped, and the tables covering most units come first
+    (a département's Filosofi table before a city's extract of it).
     """
+    if not strict:
+
+        def coverage(t: IndicatorTable) -> tuple[int, int]:
+            return -int(t.values["unit_id"].isin(known.get(t.level, ())).sum()), -len(t.values)
+
+        tables = sorted(tables, key=coverage)
     catalogue: list[dict[str, object]] = []
     values: list[pd.DataFrame] = []
     files: list[tuple[Path, int]] = []
