@@ -111,4 +111,6 @@ def test_grid_distance_to_the_nearest_practitioner(client: TestClient, gironde: 
         "communes": "2017",
         "iris_contours": "2025",  # IGN IRIS GE 2025 (file name)
         "quartiers": "millésime inconnu",  # the city's file says no year
+        "indicateurs_locaux": "2018, 2021, 2022, 2023",  # Filosofi IRIS, RP, CartoSanté, INSEE
+        "zonage_ars": "millésime inconnu",  # the CartoSanté zoning export carries no date
     }

@@ -39,12 +39,17 @@ FILES = {
         "apl_reference_06/gp_iris_06_2022.csv",
         "apl_reference_06/pop_iris_06_2019_insee.xlsx",
         "travel_times/od_iris_06_alpes_maritimes_le30min.csv",
+        "filosofi_iris/filosofi2018_disp_iris_dep06.csv",
+        "health_status/cartosante_zonage_infirmiers_communes.csv",
+        "qpv/anct_qpv2024_alpes_maritimes_06_simplifie.geojson",
     ],
     "33": [
         WORKBOOK,
         "health_professionals/rpps_2017_gironde33_generalistes_neurologues.csv",
         "health_professionals/finess_2017-01_gironde33_etablissements_geoloc_wgs84.csv",
         "population_grid/filosofi2021_200m_bordeaux_centre_8x8km_epsg3035.csv",
+        "filosofi_iris/filosofi2018_disp_iris_dep33.csv",  # no IRIS in this build: not attached
+        "health_status/cartosante_zonage_infirmiers_communes.csv",
     ],
 }
 NICE = {"lon": 7.2620, "lat": 43.7031, "unit": "06088"}
@@ -150,6 +155,29 @@ def test_web_national_reference_without_data_folder(
     assert gp["national"]["apl"] == pytest.approx(mean) and gp["national"]["vintage"] == vintage
     published = drees.set_index("commune_code").loc[unit, "apl"]
     assert gp["national"]["apl_drees_unit"] == pytest.approx(published)
+
+
+@pytest.mark.parametrize(("territory", "unit"), [("06", "06088"), ("33", "33063")])
+def test_local_indicators_and_zoning_without_data_folder(
+    moved: tuple[Path, dict[str, str]], territory: str, unit: str
+) -> None:
+    store, ids = moved
+    params = {"snapshot": ids[territory]}
+    with TestClient(create_app(store, warm=False)) as client:
+        fiche = client.get(f"/api/units/commune/{unit}", params=params).json()
+        catalog = client.get("/api/catalog", params=params).json()
+        if territory == "06":
+            iris = client.get("/api/units/iris/060880702", params=params).json()
+            qpv = client.get("/api/units/qpv/QN00610M", params=params).json()
+    assert [z["zone"] for z in fiche["official_zoning"]] == ["sur_dotee"]
+    listed = {(i["level"], i["id"]) for i in catalog["local_indicators"]}
+    if territory == "33":  # no IRIS in this Gironde build: the Filosofi IRIS table is left out
+        assert listed == set()
+    else:
+        assert ("iris", "taux_pauvrete") in listed
+        poverty = next(r for r in iris["local_indicators"] if r["indicator"] == "taux_pauvrete")
+        assert poverty["value"] == 45.4 and iris["priority"]["bivariate"] == "A1-B3"
+        assert [z["zone"] for z in qpv["official_zoning"]] == ["zac", "sur_dotee"]  # the QPV's, its commune's
 
 
 SAULX_GPS = """RPPS,Nom,Prenom,FINESS,RaisonSociale,Commune,LibCommune,CodePostal,Specialite,Etablissement

@@ -309,6 +309,23 @@ def build(
             "d'appartenance géographique, xlsx ou CSV) ; sinon cherchée dans le répertoire de données.",
         ),
     ] = None,
+    indicateurs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--indicateurs",
+            help="Table d'indicateurs locaux (Filosofi IRIS, export CartoSanté ou INSEE, table décrite "
+            "par un YAML à côté), répétable. Par défaut : celles du répertoire de données qui concernent "
+            "le territoire.",
+        ),
+    ] = None,
+    zonage: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--zonage",
+            help="Zonage de l'ARS (export CartoSanté par commune), répétable. Par défaut : ceux du "
+            "répertoire de données.",
+        ),
+    ] = None,
 ) -> None:
     """Construit l'observatoire d'un territoire et l'enregistre comme nouvel instantané."""
     import dataclasses
@@ -321,6 +338,7 @@ def build(
     options = _options(territory, data_dir, store, vintage, cost, demand, activite, dask, partiel)
     _reachable(dask)
     options = dataclasses.replace(options, urban_units=unites_urbaines)
+    options = dataclasses.replace(options, indicators=tuple(indicateurs or ()), zonings=tuple(zonage or ()))
     with _progress(BUILD_STEPS) as step:
         snapshot_id = build_observatory(options, step, step.tiles)
     with Store(options.store_path, read_only=True) as s:
@@ -340,6 +358,10 @@ def build(
             f"laissés de côté ({len(missing)}) :[/] {', '.join(missing)}",
             highlight=False,
         )
+    for key, what in (("local_indicators", "indicateurs locaux"), ("official_zoning", "zonages de l'ARS")):
+        attached = meta.get(key) or {}
+        listed = ", ".join(f"{name} ({rows} lignes du territoire)" for name, rows in attached.items())
+        out.print(f"  {what} : {listed or 'aucun'}", highlight=False)
 
 
 @app.command("validate-apl")
@@ -500,15 +522,15 @@ def zones_command(
 @_friendly
 def priorities_command(
     need_path: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--besoin",
             help="Table d'indicateurs de besoin (Filosofi IRIS, export CartoSanté ou INSEE, table décrite "
-            "par un YAML à côté).",
+            "par un YAML à côté). Par défaut : les indicateurs locaux gardés dans l'instantané.",
         ),
-    ],
+    ] = None,
     indicator: Annotated[
-        str, typer.Option("--indicateur", help="Indicateur de besoin de la table (ex. taux_pauvrete).")
+        str, typer.Option("--indicateur", help="Indicateur de besoin (ex. taux_pauvrete).")
     ] = "taux_pauvrete",
     level: Annotated[str, typer.Option("--level", help="Niveau : iris ou commune.")] = "iris",
     number: Annotated[int, typer.Option("--nombre", min=1, help="Unités prioritaires affichées.")] = 10,
@@ -532,21 +554,39 @@ def priorities_command(
     from accesoins.errors import UnknownChoiceError
     from accesoins.store import Store, indicator_layer
 
-    table = sources.read_indicator_table(need_path)
-    if table.level != level:
-        raise ConfigurationError(
-            f"la table {need_path.name} est au niveau « {table.level} », pas « {level} » : "
-            f"ajoutez --level {table.level}"
-        )
-    meta = table.meta.set_index("indicator_id")
-    if indicator not in meta.index:
-        raise UnknownChoiceError("Indicateur de besoin", indicator, list(meta.index))
     with Store(_store(store), read_only=True) as s:
         sid = s.resolve(snapshot)
         layer = indicator_layer(s, sid, level=level, profession="generaliste")
         public = outputs.public_layer(layer, level, outputs.snapshot_gate(s, sid)).set_index("unit_id")
-    table = sources.check_indicator_codes(table, set(layer["unit_id"]))
-    need = table.values.set_index("unit_id")[indicator]
+        local = outputs.local_data(s, sid)
+    if need_path is not None:
+        table = sources.read_indicator_table(need_path)
+        if table.level != level:
+            raise ConfigurationError(
+                f"la table {need_path.name} est au niveau « {table.level} », pas « {level} » : "
+                f"ajoutez --level {table.level}"
+            )
+        meta = table.meta.set_index("indicator_id")
+        if indicator not in meta.index:
+            raise UnknownChoiceError("Indicateur de besoin", indicator, list(meta.index))
+        table = sources.check_indicator_codes(table, set(layer["unit_id"]))
+        need = table.values.set_index("unit_id")[indicator]
+    else:
+        meta = local.indicators_of(level)
+        if meta.empty:
+            raise ConfigurationError(
+                f"l'instantané {sid} n'a pas d'indicateur local au niveau « {level} » : donnez --besoin "
+                "ou reconstruisez avec --indicateurs"
+            )
+        if indicator not in meta.index:
+            raise UnknownChoiceError("Indicateur de besoin", indicator, list(meta.index))
+        if bool(meta.at[indicator, "is_count"]):
+            raise ConfigurationError(
+                f"« {indicator} » est un effectif de personnes : choisissez une part ou un taux"
+            )
+        need = local.wide(level)[indicator]
+        need = need[public.index.intersection(need.index)]  # units the gate left whole
+        need = need[public.loc[need.index, "secret"].fillna("").eq("")]
     ranked = indicators.priority_classes(public["apl"].astype(float), need)
     spec = meta.loc[indicator]
     out.print(

@@ -99,6 +99,9 @@ _LABELS: dict[type[StrEnum], dict[str, str]] = {
         SourceName.QUARTIERS: "Quartiers de la collectivité",
         SourceName.URBAN_UNITS: "Unités urbaines (INSEE)",
         SourceName.OSM: "OpenStreetMap (réseau routier)",
+        SourceName.LOCAL_INDICATORS: "Indicateurs locaux de besoin (INSEE, CartoSanté…)",
+        SourceName.ARS_ZONING: "Zonage de l'ARS (CartoSanté)",
+        SourceName.COMMUNE_BASSINS: "Bassins de vie des communes (INSEE)",
     },
 }
 _LEVEL_PLURALS = {

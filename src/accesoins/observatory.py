@@ -83,6 +83,8 @@ class BuildOptions:
     dask: str | None = None  # Dask scheduler of the tiled grid (None: ACCESOINS_DASK); not recorded
     partial: bool = False  # build the covered départements of the territory, name the others
     urban_units: Path | None = None  # INSEE commune → unité urbaine table (else found in data_dir)
+    indicators: tuple[Path, ...] = ()  # local indicator tables; none given: those of the data folder
+    zonings: tuple[Path, ...] = ()  # ARS zoning exports; none given: those of the data folder
 
     def parameters(self) -> dict[str, Any]:
         """Options as recorded in the snapshot (the territory by kind and codes; no data folder)."""
@@ -137,6 +139,9 @@ class Build:
     comparison: pd.DataFrame | None = None
     tile_progress: indicators.TileProgress | None = None  # tiles of the 200 m grid done, in all
     urban_units: pd.DataFrame | None = None  # membership of the unités urbaines touching the build
+    local: indicators.LocalIndicators | None = None
+    zoning: pd.DataFrame | None = None
+    commune_bassins: pd.DataFrame | None = None
 
     @property
     def communes(self) -> gpd.GeoDataFrame:
@@ -385,6 +390,70 @@ def _load_urban_units(b: Build) -> None:
     kept = table[table["uu_code"].isin(set(touched)) | table["commune_code"].isin(b.communes["commune_code"])]
     b.urban_units = kept.reset_index(drop=True)
     b.files.append((sources.SourceName.URBAN_UNITS, paths[0], len(kept)))
+def _load_needs(b: Build) -> None:
+    """Local indicator tables and ARS zonings of the territory (the user's files, else the data folder's).
+
+    Each file is checked against the territory's units; the values, the zoning and
+    the commune → bassin de vie table (INSEE BV2022, when at hand) go to the snapshot.
+    """
+    opts, territory = b.options, b.territory_codes or frozenset(b.communes["commune_code"])
+    strict_tables, strict_zonings = bool(opts.indicators), bool(opts.zonings)
+    paths = list(opts.indicators) or sources.find_indicator_tables(opts.data_dir)
+    bassin_files = [p for p in paths if sources.is_commune_bassins(p)]
+    if not strict_tables:
+        bassin_files += [p for p in sorted(opts.data_dir.rglob("*.csv")) if sources.is_commune_bassins(p)]
+    for path in bassin_files:
+        table = sources.read_commune_bassins(path)
+        table = table[table["commune_code"].isin(territory)]
+        if len(table):
+            b.commune_bassins = table.reset_index(drop=True)
+            b.files.append((sources.SourceName.COMMUNE_BASSINS, path, len(table)))
+            break
+    known = _known_codes(b, territory)
+    tables = [sources.read_indicator_table(p) for p in paths if p not in bassin_files]
+    zoning_paths = list(opts.zonings) or sources.find_zonings(opts.data_dir)
+    qpv_file = next((path for name, path, _ in b.files if name == "qpv"), None)
+    checksums = {p: sources.sha256_of(p) for p in [*(t.path for t in tables), *zoning_paths]}
+    if qpv_file is not None:
+        checksums[qpv_file] = sources.sha256_of(qpv_file)
+    b.local = indicators.local_indicators(tables, known, checksums, strict=strict_tables)
+    b.zoning, zoning_files = indicators.official_zoning(
+        [(p, sources.read_ars_zoning(p)) for p in zoning_paths],
+        territory,
+        checksums,
+        qpv=b.zones.get("qpv"),
+        qpv_file=qpv_file,
+        strict=strict_zonings,
+    )
+    b.files += [(sources.SourceName.LOCAL_INDICATORS, p, n) for p, n in b.local.files]
+    b.files += [(sources.SourceName.ARS_ZONING, p, n) for p, n in zoning_files if p != qpv_file]
+    b.summary["local_indicators"] = {p.name: n for p, n in b.local.files}
+    b.summary["official_zoning"] = {
+        str(name): int(n) for name, n in b.zoning.groupby("file_name").size().items()
+    }
+
+
+def _known_codes(b: Build, territory: frozenset[str]) -> dict[str, set[str]]:
+    """Codes of the territory's units by level, against which local tables are checked."""
+    known: dict[str, set[str]] = {"commune": set(territory)}
+    iris: set[str] = set()
+    if b.iris is not None:
+        iris |= set(b.iris.index[b.iris["commune_code"].isin(territory)])
+    for level, zones in b.zones.items():
+        inside = zones[zones["commune_code"].isin(territory)]
+        if level == "iris":
+            iris |= set(inside["zone_id"])
+        else:
+            known[level] = set(inside["zone_id"])
+    if iris:
+        known["iris"] = iris
+    if b.grid is not None:
+        known["carreau"] = set(b.grid["cell_id"])
+    bassins = b.commune_bassins
+    known["bassin_vie"] = set(bassins["bassin_code"]) if bassins is not None else set(territory)
+    department = b.communes.set_index("commune_code")["department"]
+    known["departement"] = set(department[department.index.isin(territory)])
+    return known
 
 
 LOAD_STEPS: tuple[Step, ...] = (
@@ -398,6 +467,7 @@ LOAD_STEPS: tuple[Step, ...] = (
     ("Carroyage et QPV", _load_layers),
     ("Zones infra-communales (IRIS, QPV, quartiers)", _load_zones),
     ("Unités urbaines (INSEE)", _load_urban_units),
+    ("Indicateurs locaux et zonages de l'ARS", _load_needs),
 )
 
 
@@ -813,4 +883,11 @@ def build_observatory(
             snap.append(name, table)
         if results.comparison is not None:
             snap.append("zone_comparison", results.comparison)
+        if b.local is not None:
+            snap.append("local_indicator_catalogue", b.local.catalogue)
+            snap.append("local_indicators", b.local.values)
+        if b.zoning is not None:
+            snap.append("official_zoning", b.zoning)
+        if b.commune_bassins is not None:
+            snap.append("commune_bassins", b.commune_bassins)
         return snap.snapshot_id

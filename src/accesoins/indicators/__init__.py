@@ -36,6 +36,12 @@ from accesoins.indicators._codes import (
 from accesoins.indicators._decay import Decay, parse_decay
 from accesoins.indicators._density import densities, unit_supply
 from accesoins.indicators._fca import CostPairs, FcaResult, PairWeights, floating_catchment
+from accesoins.indicators._local import (
+    LocalIndicators,
+    local_indicators,
+    official_zoning,
+    territory_reference,
+)
 from accesoins.indicators._priorities import priority_classes
 from accesoins.indicators._references import REFERENCE_COLUMNS, drees_references
 from accesoins.indicators._supply import (
@@ -81,6 +87,7 @@ __all__ = [
     "DemandMethod",
     "DemandMode",
     "FcaResult",
+    "LocalIndicators",
     "PairWeights",
     "TileProgress",
     "TiledAccess",
@@ -108,13 +115,16 @@ __all__ = [
     "in_memory_catchment",
     "iris_standardised",
     "level_table",
+    "local_indicators",
     "mesh_apl",
+    "official_zoning",
     "onpv_comparison",
     "parse_decay",
     "plan_tiles",
     "priority_classes",
     "scheduler_address",
     "standardised_population",
+    "territory_reference",
     "tiled_access",
     "tiled_catchment",
     "unit_supply",

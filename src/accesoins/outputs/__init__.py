@@ -23,6 +23,17 @@ from accesoins.outputs._gpkg import (
     public_layers,
     public_zone_comparison,
 )
+from accesoins.outputs._needs import (
+    PRIORITY_NOTE,
+    LocalData,
+    indicator_rows,
+    local_data,
+    priority_need,
+    with_local_indicators,
+    zone_aid,
+    zone_rule,
+    zoning_rows,
+)
 from accesoins.outputs._report import ReportBuilder, render_pdf
 
 __all__ = [
@@ -32,8 +43,10 @@ __all__ = [
     "FORMATS",
     "GRID_STEPS_M",
     "PEOPLE_COLUMNS",
+    "PRIORITY_NOTE",
     "BrochureConfig",
     "Gate",
+    "LocalData",
     "ReportBuilder",
     "Violation",
     "build_brochure",
@@ -42,11 +55,18 @@ __all__ = [
     "disclosure_k",
     "export_observatory",
     "export_table",
+    "indicator_rows",
     "load_brochure_config",
+    "local_data",
+    "priority_need",
     "public_layer",
     "public_layers",
     "public_sites",
     "public_zone_comparison",
     "render_pdf",
     "snapshot_gate",
+    "with_local_indicators",
+    "zone_aid",
+    "zone_rule",
+    "zoning_rows",
 ]

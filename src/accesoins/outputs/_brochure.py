@@ -38,17 +38,20 @@ from accesoins import __version__
 from accesoins.errors import ConfigurationError, StoreError
 from accesoins.geo import parse_territory
 from accesoins.indicators import UNDER_SERVED
+from accesoins.labels import label_of
 from accesoins.outputs._disclosure import public_layer
 from accesoins.outputs._gpkg import format_number
+from accesoins.outputs._needs import LocalData, zone_aid, zone_rule
 from accesoins.outputs._report import (
     ReportBuilder,
     _total,
     apl_classes_context,
     apl_map,
     department_label,
+    profession_label,
     render_pdf,
 )
-from accesoins.sources import classify_site_names
+from accesoins.sources import Profession, ZoningClass, classify_site_names
 from accesoins.store import Store, indicator_layer
 
 __all__ = ["BrochureConfig", "Contact", "build_brochure", "load_brochure_config"]
@@ -283,5 +286,41 @@ def build_brochure(
         "map_png": apl_map(layer, sites, labels=len(layer) <= 40, size_cm=(17.0, 9.0)),
         "sources": report.source_rows(),
         "apl_classes": apl_classes_context(),
+        "zoning": _zoning(store, sid, report.local, communes, limit),
     }
     return render_pdf("brochure.html", context, out_path)
+
+
+def _zoning(
+    store: Store, sid: str, local: LocalData, communes: gpd.GeoDataFrame, limit: int
+) -> list[dict[str, Any]]:
+    """The official ARS zoning of the brochure's communes and of their QPV, by profession and class.
+
+    Each class says which installation aid it opens (``parameters/needs.yaml``), or none.
+    """
+    zoning = local.zoning
+    if zoning.empty:
+        return []
+    names = dict(zip(communes["unit_id"].astype(str), communes["name"].astype(str), strict=True))
+    qpv = store.table("units", sid, where="level = 'qpv'") if "qpv" in set(zoning["level"]) else None
+    if qpv is not None:
+        qpv = qpv[qpv["parent_id"].astype(str).isin(names)]
+        names.update(zip(qpv["unit_id"].astype(str), qpv["name"].astype(str), strict=True))
+    here = zoning[zoning["unit_id"].isin(names)]
+    labels = {str(p): profession_label(str(p)) for p in Profession}
+    rows = []
+    for (level, profession, zone), part in here.groupby(["level", "profession", "zone"], sort=True):
+        units = sorted(names[u] for u in part["unit_id"])
+        rows.append(
+            {
+                "profession": labels.get(str(profession), str(profession)),
+                "where": "QPV" if level == "qpv" else "communes",
+                "label": label_of(ZoningClass, str(zone)),
+                "n": len(units),
+                "names": ", ".join(units[:limit]) + (f" … (+{len(units) - limit})" * (len(units) > limit)),
+                "aid": zone_aid(str(profession), str(zone)),
+                "rule": zone_rule(str(profession), str(zone)),
+                "source": str(part["source"].iloc[0]),
+            }
+        )
+    return rows

@@ -29,6 +29,7 @@ from accesoins.geo import Level, Precision
 from accesoins.indicators import APL_CLASS_BOUNDS, UNDER_SERVED, AplClass, apl_class, with_urban_unit
 from accesoins.outputs._disclosure import Gate, public_layer, public_sites, snapshot_gate
 from accesoins.outputs._export import export_table
+from accesoins.outputs._needs import LocalData, local_data, with_local_indicators
 from accesoins.store import Store, indicator_layer
 
 __all__ = [
@@ -89,6 +90,10 @@ SITE_COLOURS = {Precision.ETABLISSEMENT: "#1b7837", Precision.COMMUNE: "#762a83"
 NO_DATA_COLOUR = "#d9d9d9"
 
 COLUMN_DOCS: dict[str, str] = {
+    "priority_class": "Classe de priorité d'accesoins A1-B3 : accès (APL, A1 la plus faible) × besoin (B3 le "
+    "plus fort), terciles des unités du territoire ; indicative, ce n'est pas le zonage de l'ARS",
+    "priority_rank": "Rang parmi les unités prioritaires A1-B3 (1 = la plus prioritaire)",
+    "priority_need": "Indicateur de besoin croisé avec l'APL pour la classe de priorité",
     "unit_id": "Code de l'unité : code commune INSEE, code IRIS, ou identifiant INSPIRE du carreau de 200 m",
     "name": "Nom de l'unité (noms joints par « + » quand des unités ont été fusionnées)",
     "parent_id": "Code de l'unité englobante (département d'une commune, commune d'un IRIS ou d'un carreau)",
@@ -179,6 +184,7 @@ def public_layers(store: Store, snapshot_id: str) -> dict[str, gpd.GeoDataFrame]
     """Every layer safe to publish, by name: ``{level}_{profession}`` indicators (through the
     snapshot's disclosure gate) and ``sites``."""
     gate = snapshot_gate(store, snapshot_id)
+    local = local_data(store, snapshot_id)
     pairs = store.con.execute(
         "SELECT DISTINCT level, profession FROM indicators WHERE snapshot_id = ? ORDER BY level, profession",
         [snapshot_id],
@@ -188,6 +194,8 @@ def public_layers(store: Store, snapshot_id: str) -> dict[str, gpd.GeoDataFrame]
     for level, profession in sorted(pairs, key=lambda p: (order.get(p[0], 9), p[1])):
         layer = indicator_layer(store, snapshot_id, level=level, profession=profession)
         disclosed = public_layer(layer, level, gate)
+        if profession == "generaliste":  # local indicators and priority once, beside the GPs' APL
+            disclosed = with_local_indicators(disclosed, layer, local, level, gate)
         if disclosed["apl"].isna().all():
             disclosed = disclosed.drop(columns=["apl", "apl_class"])
         layers[f"{level}_{profession}"] = disclosed.reset_index(drop=True)
@@ -225,9 +233,12 @@ def public_zone_comparison(store: Store, snapshot_id: str, gate: Gate) -> dict[s
     return out
 
 
-def _documentation(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+def _documentation(layers: dict[str, gpd.GeoDataFrame], local: LocalData) -> pd.DataFrame:
+    docs = dict(COLUMN_DOCS)
+    for r in local.catalogue.itertuples():  # local indicators: label, unit, year and source
+        docs.setdefault(str(r.indicator), f"{r.label} ({r.unit}, {r.year}) — {r.source}")
     rows = [
-        {"couche": name, "colonne": col, "description": COLUMN_DOCS.get(col, "")}
+        {"couche": name, "colonne": col, "description": docs.get(col, "")}
         for name, layer in layers.items()
         for col in layer.columns
         if col != "geometry"
@@ -527,7 +538,7 @@ def export_observatory(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     layers = public_layers(store, snapshot_id)
-    doc = _documentation(layers)
+    doc = _documentation(layers, local_data(store, snapshot_id))
     written: list[Path] = []
     if "gpkg" in formats:
         path = out / "observatoire.gpkg"

@@ -51,6 +51,14 @@ from accesoins.outputs._gpkg import (
     format_number,
     public_zone_comparison,
 )
+from accesoins.outputs._needs import (
+    PRIORITY_NOTE,
+    LocalData,
+    indicator_rows,
+    local_data,
+    with_local_indicators,
+    zoning_rows,
+)
 from accesoins.sources import Profession, SourceName
 from accesoins.store import SnapshotDiff, Store, diff_snapshots, indicator_layer
 
@@ -304,6 +312,59 @@ class ReportBuilder:
         ]
 
     @cached_property
+    def local(self) -> LocalData:
+        """Local indicators and official zoning kept in the snapshot."""
+        return local_data(self.store, self.snapshot_id)
+
+    def local_layer(self, level: str) -> pd.DataFrame:
+        """The GPs' public layer of ``level`` with its local indicators and priority class (cached)."""
+        cache_ = self.__dict__.setdefault("_local_layers", {})
+        if level not in cache_:
+            public = self.layer(level)
+            gp = public[public["profession"] == "generaliste"]
+            raw = indicator_layer(self.store, self.snapshot_id, level=level, profession="generaliste")
+            cache_[level] = with_local_indicators(gp, raw, self.local, level, self.gate)
+        return cache_[level]
+
+    def _needs(self, unit: Any) -> dict[str, Any]:
+        """The fiche's needs section: local indicators beside the territory, priority, official zoning."""
+        frame = self.local_layer(unit.level)
+        needs = [
+            {
+                "label": r["label"],
+                "detail": f"{r['unit']}, {r['year']}",
+                "group": r["note"] or f"{label_of(Level, unit.level)} {unit.name}",
+                "value": _number(r["value"], r["digits"]),
+                "reference": _number(r["reference"], r["digits"]),
+                "reference_label": "total" if r["is_count"] else "médiane",
+                "source": r["source"],
+            }
+            for r in indicator_rows(self.local, unit.level, unit.unit_id, frame, self.k, described_only=True)
+        ]
+        mine = frame[frame["unit_id"] == unit.unit_id]
+        priority = ""
+        if "priority_class" in frame.columns and len(mine) and mine["priority_class"].iloc[0]:
+            need = str(mine["priority_need"].iloc[0])
+            rank = mine["priority_rank"].iloc[0]
+            priority = (
+                f"{mine['priority_class'].iloc[0]}"
+                + ("" if pd.isna(rank) else f" (rang {int(rank)} des unités prioritaires A1-B3)")
+                + f" — accès : APL des généralistes ; besoin : "
+                f"{self.local.indicators_of(unit.level).at[need, 'label']} ; {PRIORITY_NOTE}"
+            )
+        labels = {str(p): profession_label(str(p)) for p in Profession}
+        zoning = [
+            {**z, "scope": label_of(Level, unit.level)}
+            for z in zoning_rows(self.local, unit.level, unit.unit_id, labels)
+        ]
+        if unit.level != "commune":
+            zoning += [
+                {**z, "scope": f"commune {self._name(unit.parent_id)}"}
+                for z in zoning_rows(self.local, "commune", unit.parent_id, labels)
+            ]
+        return {"needs": needs, "priority": priority, "zoning": zoning}
+
+    @cached_property
     def units(self) -> gpd.GeoDataFrame:
         return self.store.geotable("units", self.snapshot_id, where="level IN ('commune', 'iris')")
 
@@ -490,6 +551,7 @@ class ReportBuilder:
             **self._sites(unit),
             "zones": (zones := self._zones(unit)),
             "zones_uu": any(z["ratio_uu"] != "—" for z in zones),  # a column only when some UU is compared
+            **self._needs(unit),
             "method": self._method(),
             "apl_classes": apl_classes_context(),
             "sources": self.source_rows(),
@@ -789,6 +851,11 @@ def _key_gp(gp: pd.Series | None) -> dict[str, str]:
         "key_gp": format_number(_get(gp, "etp"), 1),
         "key_gp_label": "médecins généralistes en équivalent temps plein dans",
     }
+
+
+def _number(value: float | None, digits: int) -> str:
+    """A French number, « — » when missing."""
+    return format_number(np.nan if value is None else value, digits)
 
 
 def _get(row: pd.Series | None, col: str) -> float:

@@ -36,6 +36,10 @@ from accesoins.sources._local_indicators import (
     INDICATOR_LEVELS,
     IndicatorTable,
     check_indicator_codes,
+    find_indicator_tables,
+    is_commune_bassins,
+    is_indicator_table,
+    read_commune_bassins,
     read_indicator_table,
 )
 from accesoins.sources._od import read_od_table
@@ -43,7 +47,13 @@ from accesoins.sources._professions import classify_professions, load_profession
 from accesoins.sources._urban_units import RURAL_SUFFIX, read_urban_units
 from accesoins.sources._validate import in_france
 from accesoins.sources._zones import ZONE_COLUMNS, read_iris_contours, read_qpv, read_quartiers
-from accesoins.sources._zoning import ZoningClass, parse_zoning_class, read_ars_zoning
+from accesoins.sources._zoning import (
+    ZoningClass,
+    find_zonings,
+    is_ars_zoning,
+    parse_zoning_class,
+    read_ars_zoning,
+)
 
 __all__ = [
     "ACTIVITY_COLUMNS",
@@ -71,7 +81,12 @@ __all__ = [
     "detect_format",
     "fetch",
     "find_by_header",
+    "find_indicator_tables",
+    "find_zonings",
     "in_france",
+    "is_ars_zoning",
+    "is_commune_bassins",
+    "is_indicator_table",
     "load_professions",
     "locate",
     "parse_zoning_class",
@@ -80,6 +95,7 @@ __all__ = [
     "read_apl_drees",
     "read_apl_parameters_sheet",
     "read_ars_zoning",
+    "read_commune_bassins",
     "read_communes",
     "read_enrichment",
     "read_establishments",

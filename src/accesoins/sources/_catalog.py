@@ -149,6 +149,27 @@ CATALOG: dict[str, SourceSpec] = {  # keyed by SourceName (a str)
             ("*.osm.pbf", "*.osm.bz2", "*.osm.gz", "*.osm"),
             "ODbL 1.0",
         ),
+        SourceSpec(  # several producers: recognised by header (find_indicator_tables), no single address
+            SourceName.LOCAL_INDICATORS,
+            "Indicateurs locaux – Filosofi IRIS, recensement, CartoSanté, INSEE Statistiques locales",
+            "INSEE / ARS (CartoSanté)",
+            "",
+            ("*filosofi*_iris*.csv", "*BASE_TD_FILO_DISP_IRIS*.csv"),
+        ),
+        SourceSpec(
+            SourceName.ARS_ZONING,
+            "Zonage de l'ARS – export CartoSanté par commune",
+            "ARS (CartoSanté, Atlasanté)",
+            "",
+            ("*zonage*.csv",),
+        ),
+        SourceSpec(
+            SourceName.COMMUNE_BASSINS,
+            "Appartenance géographique des communes – bassins de vie 2022 (BV2022)",
+            "INSEE",
+            "",
+            ("table-appartenance-geo-communes*.csv", "*appartenance*geo*.csv"),
+        ),
     )
 }
 

@@ -24,6 +24,9 @@ class SourceName(StrEnum):
     QUARTIERS = "quartiers"
     URBAN_UNITS = "unites_urbaines"
     OSM = "osm"
+    LOCAL_INDICATORS = "indicateurs_locaux"
+    ARS_ZONING = "zonage_ars"
+    COMMUNE_BASSINS = "commune_bassins"
 
 
 class Profession(StrEnum):

@@ -323,3 +323,69 @@ def check_indicator_codes(table: IndicatorTable, known: set[str] | pd.Index) -> 
         )
     values = table.values[inside].reset_index(drop=True)
     return IndicatorTable(table.level, table.meta, values, table.names, table.path)
+
+
+def is_indicator_table(path: str | Path) -> bool:
+    """Whether :func:`read_indicator_table` reads ``path`` (known header, export, or a YAML beside).
+
+    An ARS zoning export has the CartoSanté banner too but a « Zonage … » column: not an indicator table.
+    """
+    path = Path(path)
+    if path.with_name(path.name + ".yaml").is_file():
+        return True
+    head = _lines(path, 3)
+    presets = _presets()
+    if any(head[0].startswith(b) for b in presets["cartosante_export"]["banner_starts_with"]):
+        return not any(_slug(field).startswith("zonage") for field in head[2].split(";")[2:])
+    return any(
+        head[0].replace('"', "").startswith(p["header_starts_with"])
+        for p in presets.values()
+        if "header_starts_with" in p
+    )
+
+
+def find_indicator_tables(data_dir: Path) -> list[Path]:
+    """The local-indicator tables of a data folder (``.csv`` files recognised by their first lines)."""
+    return [p for p in sorted(data_dir.rglob("*.csv")) if p.is_file() and is_indicator_table(p)]
+
+
+def read_commune_bassins(path: str | Path) -> pd.DataFrame:
+    """INSEE « appartenance géographique des communes » (CSV): ``commune_code`` → ``bassin_code`` (BV2022).
+
+    The header line (``CODGEO;…;BV2022;…``) may follow banner lines, as in INSEE's
+    own export; ``;`` or ``,`` separated. A bassin de vie is named by the INSEE code
+    of its centre commune.
+    """
+    path = Path(path)
+    head = _lines(path, 12)
+    line_no = next((i for i, line in enumerate(head) if "CODGEO" in line.upper()), None)
+    if line_no is None:
+        raise DataFileError("colonne CODGEO introuvable dans les 12 premières lignes", path=path)
+    sep = ";" if head[line_no].count(";") >= head[line_no].count(",") else ","
+    frame = read_table(path, [], sep=sep, encoding="utf-8-sig", skip_lines=line_no)
+    upper = {c.upper().strip('"'): c for c in frame.columns}
+    if "BV2022" not in upper:
+        raise DataFileError("colonne BV2022 (bassin de vie 2022) absente", path=path, line=line_no + 1)
+    out = pd.DataFrame(
+        {
+            "commune_code": frame[upper["CODGEO"]].astype(str).str.strip().to_numpy(),
+            "bassin_code": frame[upper["BV2022"]].astype(str).str.strip().to_numpy(),
+        }
+    )
+    for column, level in (("commune_code", "commune"), ("bassin_code", "bassin_vie")):
+        bad = ~out[column].str.fullmatch(_CODE_PATTERNS[level])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataFileError(
+                f"code « {out[column].iloc[i]} » invalide",
+                path=path,
+                line=line_no + 2 + i,
+                column="CODGEO" if column == "commune_code" else "BV2022",
+            )
+    unique_rows(out, ["commune_code"], path=path, lines=line_no + 2, what="commune", column="CODGEO")
+    return out
+
+
+def is_commune_bassins(path: str | Path) -> bool:
+    """Whether ``path`` looks like INSEE's commune → bassin de vie table (CODGEO and BV2022 in its header)."""
+    return any("CODGEO" in line.upper() and "BV2022" in line.upper() for line in _lines(Path(path), 12))

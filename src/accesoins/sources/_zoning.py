@@ -26,7 +26,7 @@ from accesoins.errors import DataFileError
 from accesoins.sources._table import Column, read_table
 from accesoins.sources._validate import unique_rows
 
-__all__ = ["ZoningClass", "parse_zoning_class", "read_ars_zoning"]
+__all__ = ["ZoningClass", "find_zonings", "is_ars_zoning", "parse_zoning_class", "read_ars_zoning"]
 
 
 class ZoningClass(StrEnum):
@@ -71,12 +71,39 @@ def parse_zoning_class(value: str) -> ZoningClass | None:
         return aliases.get(text)
 
 
-def read_ars_zoning(path: str | Path) -> pd.DataFrame:
-    """Commune zoning: ``commune_code``, ``name``, ``profession``, ``zone`` (:class:`ZoningClass`).
+def is_ars_zoning(path: str | Path) -> bool:
+    """Whether ``path`` is a CartoSanté zoning export (banner, then ``Code;Libellé;Zonage …``)."""
+    try:
+        with Path(path).open(encoding="utf-8-sig", errors="replace") as fh:
+            head = [fh.readline() for _ in range(3)]
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise DataFileError(
+            "fichier introuvable ou dossier donné à la place d'un fichier", path=path
+        ) from exc
+    fields = head[2].split(";")
+    return head[0].startswith("CartoSanté") and len(fields) > 2 and _ascii(fields[2]).startswith("zonage")
 
-    The profession comes from the column title (« Zonage infirmiers », « Zonage médecins »…).
+
+def find_zonings(data_dir: Path) -> list[Path]:
+    """The ARS zoning exports of a data folder (``.csv`` files recognised by their first lines)."""
+    return [p for p in sorted(data_dir.rglob("*.csv")) if p.is_file() and is_ars_zoning(p)]
+
+
+def read_ars_zoning(path: str | Path) -> pd.DataFrame:
+    """Commune zoning: ``commune_code``, ``name``, ``profession``, ``zone`` (:class:`ZoningClass`),
+    ``source``.
+
+    The profession comes from the column title (« Zonage infirmiers », « Zonage médecins »…);
+    ``source`` says in French who set it and where it comes from (the export carries no date).
     """
     path = Path(path)
+    if not is_ars_zoning(path):
+        raise DataFileError(
+            "ce n'est pas un export de zonage CartoSanté : attendu deux lignes de bandeau (« CartoSanté… »), "
+            "puis l'en-tête Code;Libellé;Zonage <profession>",
+            path=path,
+            line=1,
+        )
     frame = read_table(
         path,
         [Column("Code", "code", r"\d[0-9AB]\d{3}", nullable=False), Column("Libellé")],
@@ -109,5 +136,6 @@ def read_ars_zoning(path: str | Path) -> pd.DataFrame:
             "name": frame["Libellé"].to_numpy(),
             "profession": profession,
             "zone": classes.to_numpy(),
+            "source": f"zonage de l'ARS ({column.lower()}), export CartoSanté par commune — {path.name}",
         }
     )

@@ -47,6 +47,19 @@ class PrecisionChoice(Choice):
     color: str = Field(description="Couleur des sites de cette précision sur la carte.")
 
 
+class LocalIndicatorChoice(BaseModel):
+    """Un indicateur local attaché à l'instantané (pauvreté, ALD, personnes seules…)."""
+
+    id: str = Field(description="Clé de l'indicateur (ex. taux_pauvrete).")
+    level: str = Field(description="Niveau de ses valeurs (iris, commune, qpv, carreau, bassin_vie).")
+    label: str
+    unit: str
+    year: int | None = Field(description="Année des données.")
+    source: str = Field(description="Producteur et fichier d'origine.")
+    is_count: bool = Field(description="Vrai pour un effectif de personnes (soumis au secret statistique).")
+    on_map: bool = Field(description="Vrai si l'indicateur peut être affiché en couche sur la carte.")
+
+
 class CatalogPublic(BaseModel):
     """Niveaux, professions, indicateurs et méthodes de classes disponibles dans un instantané."""
 
@@ -62,6 +75,9 @@ class CatalogPublic(BaseModel):
     methods: list[Choice]
     precisions: list[PrecisionChoice]
     sources: list[SourceVintage] = Field(description="Millésime de chaque source, pour l'en-tête des pages.")
+    local_indicators: list[LocalIndicatorChoice] = Field(
+        default=[], description="Indicateurs locaux de besoin attachés à la construction."
+    )
 
 
 class UnitSummary(BaseModel):
@@ -117,8 +133,9 @@ class ProfessionFigures(BaseModel):
 
     profession: str
     label: str
-    headcount: int | None = Field(description="Effectif de praticiens (inconnu si l'offre n'est connue que "
-                                  "par IRIS).")
+    headcount: int | None = Field(
+        description="Effectif de praticiens (inconnu si l'offre n'est connue que par IRIS)."
+    )
     etp: float | None = Field(description="Équivalents temps plein.")
     precision: dict[str, int] = Field(description="Activités par précision de localisation (code).")
     precision_labels: dict[str, str] = Field(description="Libellé français de chaque code de précision.")
@@ -155,6 +172,48 @@ class ZoneComparisonRow(BaseModel):
     ratio_low_uu: float | None = None
     ratio_high_uu: float | None = None
     uu_note: str = Field(description="Unité urbaine comparée, ou pourquoi elle ne l'est pas (en français).")
+class LocalIndicatorValue(BaseModel):
+    """Valeur d'un indicateur local pour une unité, à côté de celle du territoire."""
+
+    indicator: str
+    level: str
+    label: str
+    unit: str
+    year: int | None
+    source: str
+    is_count: bool
+    digits: int = Field(description="Décimales à afficher.")
+    value: float | None = Field(
+        description="Valeur de l'unité (absente : secret du producteur ou unité regroupée)."
+    )
+    reference: float | None = Field(
+        description="Valeur du territoire (médiane des unités, ou total d'un effectif)."
+    )
+    reference_label: str = Field(description="Comment la valeur du territoire est obtenue.")
+    note: str = Field(description="Précision (ex. valeur du bassin de vie).")
+
+
+class PriorityClass(BaseModel):
+    """Classe de priorité d'accesoins : accès (APL) × besoin, en terciles du territoire."""
+
+    bivariate: str = Field(description="A1 (APL la plus faible) à A3, B1 (besoin le plus faible) à B3.")
+    rank: int | None = Field(description="Rang parmi les unités prioritaires A1-B3.")
+    need: str = Field(description="Indicateur de besoin croisé.")
+    need_label: str
+    note: str = Field(description="Rappel : classe indicative, pas le zonage de l'ARS.")
+
+
+class OfficialZoning(BaseModel):
+    """Zonage officiel de l'ARS d'une profession pour une unité."""
+
+    profession: str
+    profession_label: str
+    zone: str
+    label: str = Field(description="Classe du zonage en français.")
+    source: str = Field(description="Qui a fixé le zonage et d'où il vient.")
+    aid: str = Field(description="Aides à l'installation liées à cette zone (vide : aucune).")
+    rule: str = Field(description="Règle d'installation liée à cette zone (vide : aucune).")
+    scope: str = Field(description="Unité à laquelle le zonage s'applique (la commune d'un IRIS…).")
 
 
 class FichePublic(BaseModel):
@@ -180,6 +239,11 @@ class FichePublic(BaseModel):
         default_factory=list,
         description="QPV ou quartier : comparaison au reste de sa commune et de son unité urbaine (ONPV).",
     )
+    local_indicators: list[LocalIndicatorValue] = Field(
+        default=[], description="Indicateurs locaux de besoin."
+    )
+    priority: PriorityClass | None = Field(default=None, description="Classe de priorité accès × besoin.")
+    official_zoning: list[OfficialZoning] = Field(default=[], description="Zonages officiels de l'ARS.")
 
 
 class ComparisonPublic(BaseModel):

@@ -32,8 +32,16 @@ from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, 
 from accesoins.network import CostSourceCode, haversine_m
 from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer, public_sites
 from accesoins.outputs._gpkg import URBAN_UNIT_TEXT, public_zone_comparison
+from accesoins.outputs._needs import (
+    PRIORITY_NOTE,
+    LocalData,
+    indicator_rows,
+    local_data,
+    with_local_indicators,
+    zoning_rows,
+)
 from accesoins.outputs.web._classes import METHODS, Method, classify, classify_apl, format_fr
-from accesoins.sources import CATALOG, POPULATION_YEAR, Profession
+from accesoins.sources import CATALOG, POPULATION_YEAR, Profession, SourceName
 from accesoins.store import Store, diff_snapshots
 
 log = logging.getLogger(__name__)
@@ -92,6 +100,14 @@ MEASURES: dict[str, Measure] = {
     ),
 }
 GRID_LEVEL = "carreau"
+PRIORITY_MEASURE = "priorite"
+# 3 × 3 bivariate palette (access class A1-A3 × need class B1-B3), Joshua Stevens' blue-pink scheme:
+# A1-B3 (weakest access, highest need) is the darkest.
+BIVARIATE_COLORS: dict[str, str] = {
+    "A3-B1": "#e8e8e8", "A3-B2": "#e4acac", "A3-B3": "#c85a5a",
+    "A2-B1": "#b0d5df", "A2-B2": "#ad9ea5", "A2-B3": "#985356",
+    "A1-B1": "#64acbe", "A1-B2": "#627f8c", "A1-B3": "#574249",
+}  # fmt: skip
 _PRECISION_COLUMNS = {"n_commune": "commune", "n_etablissement": "etablissement", "n_iris": "iris"}
 
 
@@ -182,6 +198,8 @@ class SnapshotData:
     departements: pd.DataFrame  # indexed by (departement, profession)
     commune_departement: dict[str, str]
     previous: str | None
+    local: LocalData | None = None  # local indicators, zoning (raw: read through local_frame only)
+    raw_keys: pd.DataFrame | None = None  # population and parent of every stored unit, to gate local counts
     cache: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     key_locks: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict, repr=False)
@@ -397,10 +415,12 @@ class ObservatoryService:
             indicators = store.table("indicators", sid)
             units = store.geotable("units", sid)
             sites = store.geotable("sites", sid)
+            local = local_data(store, sid)
         gate = Gate(disclosure_k(metadata), units.loc[units["level"] == "commune", "geometry"])
         for col in _PRECISION_COLUMNS:  # columns widened by other snapshots come back empty
             indicators[col] = indicators[col].fillna(0).astype("int64") if col in indicators.columns else 0
         gate_keys = units.set_index(["level", "unit_id"])[["parent_id", "population_standardised"]]
+        raw_keys = pd.DataFrame(units[["level", "unit_id", "population", "parent_id"]])
         indicators, units = _public_tables(indicators, units, gate)
         units["geometry"] = shapely.set_precision(units.geometry.to_numpy(), 1e-5)
         merged_into = {
@@ -434,6 +454,8 @@ class ObservatoryService:
             departements=departements,
             commune_departement=commune_dept,
             previous=previous,
+            local=local,
+            raw_keys=raw_keys,
         )
 
     # -- validation ------------------------------------------------------------------------------
@@ -445,10 +467,13 @@ class ObservatoryService:
         if profession not in data.professions:
             raise not_found("Profession", profession, data.professions, title="Profession inconnue")
 
-    def check_measure(self, profession: str, measure: str) -> Measure:
-        if measure not in MEASURES:
-            raise not_found("Indicateur", measure, list(MEASURES))
-        spec = MEASURES[measure]
+    def check_measure(
+        self, profession: str, measure: str, data: SnapshotData | None = None, level: str = ""
+    ) -> Measure:
+        known = {**MEASURES, **(self.local_measures(data, level) if data is not None else {})}
+        if measure not in known:
+            raise not_found("Indicateur", measure, list(known))
+        spec = known[measure]
         if spec.generaliste_only and profession != "generaliste":
             raise ProblemError(
                 422,
@@ -456,6 +481,37 @@ class ObservatoryService:
                 f"l'APL n'est calculée que pour les médecins généralistes, pas pour « {profession} ».",
             )
         return spec
+
+    def local_measures(self, data: SnapshotData, level: str) -> dict[str, Measure]:
+        """Local indicators that can be mapped at ``level``, and the priority map when it has a need."""
+        if data.local is None or level not in data.levels:
+            return {}
+        meta = data.local.indicators_of(level)
+        found = {
+            str(i): Measure(f"{r['label']} ({r['year']})", str(r["unit"]), 1, on_grid=level == GRID_LEVEL)
+            for i, r in meta.iterrows()
+        }
+        if len(meta) and "priority_class" in self.local_frame(data, level).columns:
+            found[PRIORITY_MEASURE] = Measure(
+                "Priorités : accès × besoin (3 × 3)", "classe A (APL) × B (besoin)", 0, generaliste_only=True
+            )
+        return found
+
+    def local_frame(self, data: SnapshotData, level: str) -> pd.DataFrame:
+        """Local indicators and priority class of every public unit of ``level`` (one row per unit)."""
+
+        def compute() -> pd.DataFrame:
+            units = data.units.loc[level].reset_index()
+            frame = pd.DataFrame(units[["unit_id", "name", "parent_id", "population", "secret"]])
+            if (level, "generaliste") in data.indicators.index.droplevel("unit_id"):
+                apl = data.indicators.xs((level, "generaliste"), level=("level", "profession"))["apl"]
+                frame["apl"] = frame["unit_id"].map(apl).to_numpy()
+            local, raw = data.local, data.raw_keys
+            if local is None or raw is None:
+                return frame
+            return with_local_indicators(frame, raw[raw["level"] == level], local, level, data.gate)
+
+        return data.cached(("local", level), compute)
 
     # -- catalogue -------------------------------------------------------------------------------
     def catalog(self, data: SnapshotData) -> dict[str, Any]:
@@ -486,10 +542,34 @@ class ObservatoryService:
                     "levels": [lv for lv in data.levels if s.on_grid or lv != GRID_LEVEL],
                 }
                 for m, s in MEASURES.items()
+            ]
+            + [
+                {
+                    "id": m,
+                    "label": s.label,
+                    "unit": s.unit,
+                    "generaliste_only": s.generaliste_only,
+                    "levels": [lv],
+                }
+                for lv in data.levels
+                for m, s in self.local_measures(data, lv).items()
             ],
             "methods": [{"id": m, "label": lab} for m, lab in METHODS.items()],
             "precisions": [{"id": p, "label": lab, "color": col} for p, (lab, col) in PRECISIONS.items()],
             "sources": source_vintages(data.sources, meta),
+            "local_indicators": [
+                {
+                    "id": str(r.indicator),
+                    "level": str(r.level),
+                    "label": str(r.label),
+                    "unit": str(r.unit),
+                    "year": None if pd.isna(r.year) else int(r.year),
+                    "source": str(r.source),
+                    "is_count": bool(r.is_count),
+                    "on_map": str(r.level) in data.levels,
+                }
+                for r in (data.local.catalogue if data.local is not None else pd.DataFrame()).itertuples()
+            ],
         }
 
     # -- layers ----------------------------------------------------------------------------------
@@ -514,6 +594,9 @@ class ObservatoryService:
                     if delta is not None
                     else np.full(len(frame), 0.0 if data.previous else np.nan)
                 )
+            local = self.local_frame(data, level).set_index("unit_id")
+            for col in local.columns.difference(frame.columns):
+                frame[col] = frame["unit_id"].map(local[col]).to_numpy()
             return _placed(frame, data.units, level)  # after the distances: a placed point is no position
 
         return data.cached(("frame", level, profession), compute)
@@ -522,10 +605,13 @@ class ObservatoryService:
         self, data: SnapshotData, *, level: str, profession: str, measure: str, method: Method, classes: int
     ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
         """The layer with a ``value``/``class``/``color`` per unit, and its legend."""
-        spec = self.check_measure(profession, measure)
+        spec = self.check_measure(profession, measure, data, level)
         frame = self.layer_frame(data, level=level, profession=profession)
 
         def compute() -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+            if measure == PRIORITY_MEASURE:
+                needs = data.local.indicators_of(level) if data.local is not None else pd.DataFrame()
+                return _priority_layer(frame, spec, needs)
             out = frame.copy()
             values = out[measure].astype(float).to_numpy()
             if method == "seuils" and measure == "apl":
@@ -792,7 +878,9 @@ class ObservatoryService:
                     f"{approx} activité(s) localisée(s) au centre de la commune seulement (adresse "
                     "d'exercice inconnue)."
                 )
+        needs = self._needs(data, level, unit_id, commune)
         return {
+            **needs,
             "snapshot_id": data.snapshot_id,
             "previous_snapshot_id": data.previous,
             "territory": data.territory,
@@ -809,6 +897,35 @@ class ObservatoryService:
             "notes": notes,
             "comparison": self._zone_rows(data, level, unit_id),  # QPV / quartier vs the rest (ONPV)
         }
+
+    def _needs(self, data: SnapshotData, level: str, unit_id: str, commune: str) -> dict[str, Any]:
+        """Local indicators beside the territory's value, priority class and official zoning of a unit."""
+        local = data.local
+        if local is None:
+            return {}
+        frame = self.local_frame(data, level)
+        rows = indicator_rows(local, level, unit_id, frame, data.gate.k)
+        priority = None
+        mine = frame[frame["unit_id"] == unit_id]
+        if "priority_class" in frame.columns and len(mine) and mine["priority_class"].iloc[0]:
+            need = str(mine["priority_need"].iloc[0])
+            rank = mine["priority_rank"].iloc[0]
+            priority = {
+                "bivariate": str(mine["priority_class"].iloc[0]),
+                "rank": None if pd.isna(rank) else int(rank),
+                "need": need,
+                "need_label": str(local.indicators_of(level).at[need, "label"]),
+                "note": PRIORITY_NOTE,
+            }
+        labels = self.profession_labels
+        zoning = [
+            {**z, "scope": f"{LEVELS[level]} {unit_id}"} for z in zoning_rows(local, level, unit_id, labels)
+        ]
+        if level != "commune" and commune:
+            zoning += [
+                {**z, "scope": f"commune {commune}"} for z in zoning_rows(local, "commune", commune, labels)
+            ]
+        return {"local_indicators": rows, "priority": priority, "official_zoning": zoning}
 
     def _layer_changes(self, data: SnapshotData, level: str) -> pd.DataFrame:
         """Public changes of every unit of ``level`` since the previous snapshot (empty without one)."""
@@ -952,6 +1069,56 @@ class ObservatoryService:
         )
 
 
+def _priority_layer(
+    frame: gpd.GeoDataFrame, spec: Measure, needs: pd.DataFrame
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """The bivariate priority map: a colour per access × need class, a 3 × 3 legend.
+
+    ``needs``: the local catalogue of the level, for the need's French label."""
+    out = frame.copy()
+    keys = list(BIVARIATE_COLORS)
+    cls = out["priority_class"].fillna("").astype(str)
+    out["value"] = np.nan
+    out["class"] = [keys.index(c) if c in BIVARIATE_COLORS else -1 for c in cls]
+    out["color"] = [BIVARIATE_COLORS.get(c, MISSING_COLOR) for c in cls]
+    counts = cls.value_counts()
+    need = str(out["priority_need"].dropna().iloc[0]) if out["priority_need"].notna().any() else ""
+    legend = {
+        "measure": PRIORITY_MEASURE,
+        "label": spec.label,
+        "unit": spec.unit,
+        "digits": 0,
+        "method": "terciles",
+        "method_label": "terciles des unités du territoire",
+        "bounds": [],
+        "classes": [
+            {
+                "index": i,
+                "lower": None,
+                "upper": None,
+                "label": f"{key} : accès {key[1]}/3 (1 = APL la plus faible), "
+                f"besoin {key[4]}/3 (3 = le plus fort)",
+                "color": BIVARIATE_COLORS[key],
+                "count": int(counts.get(key, 0)),
+            }
+            for i, key in enumerate(keys)
+        ],
+        "missing": {
+            "label": "non classé (besoin inconnu : secret INSEE, unité regroupée ou sans APL)",
+            "color": MISSING_COLOR,
+            "count": int((out["class"] < 0).sum()),
+        },
+        "bivariate": {
+            "rows": [[f"A{a}-B{b}" for b in (1, 2, 3)] for a in (3, 2, 1)],  # best access on top
+            "x_label": f"besoin : {needs.at[need, 'label'] if need in needs.index else need} →",
+            "y_label": "accès (APL) ↑",
+            "need": need,
+            "note": PRIORITY_NOTE,
+        },
+    }
+    return out, legend
+
+
 def _describe(meta: dict[str, Any]) -> str:
     """One French line on how a snapshot was built (APL vintage, travel times, demand, activities)."""
     parts = []
@@ -990,7 +1157,7 @@ def source_vintages(files: pd.DataFrame, meta: dict[str, Any]) -> list[dict[str,
     out = []
     for name, group in files.groupby("name", sort=False):
         spec = CATALOG.get(str(name))
-        label = spec.label.split(" – ")[0] if spec else str(name)
+        label = spec.label.split(" – ")[0] if spec else label_of(SourceName, name, default=str(name))
         years = sorted({m.group(1) for f in group["file"].astype(str) if (m := _YEAR.search(f))})
         if name == "apl_drees" and meta.get("apl_vintage"):
             years = [str(meta["apl_vintage"])]

@@ -79,11 +79,26 @@ function renderSources(sources) {
     sources.map((s) => `${s.label} ${s.vintage}`).join(" · ");
 }
 
+function bivariateGrid(legend) {  // 3 × 3: access class (rows, best on top) × need class (columns)
+  const b = legend.bivariate;
+  const byKey = Object.fromEntries(legend.classes.map((c) => [c.label.slice(0, 5), c]));
+  const cells = b.rows.map((row) => row.map((key) => {
+    const c = byKey[key];
+    return `<td class="bivariate-cell" style="background:${c.color}" title="${h(c.label)}" ` +
+      `data-class="${key}">${c.count}</td>`;
+  }).join("")).map((r, i) => `<tr><th scope="row">A${3 - i}</th>${r}</tr>`).join("");
+  return `<table class="bivariate" aria-label="Légende 3 × 3 : accès × besoin"><caption>${h(b.y_label)}</caption>` +
+    `<tbody>${cells}<tr><td></td><th>B1</th><th>B2</th><th>B3</th></tr></tbody></table>` +
+    `<p class="subtle">${h(b.x_label)} ; A1 : APL la plus faible, B3 : besoin le plus fort ; ` +
+    `nombre d'unités dans chaque case.</p><p class="note" data-field="bivariate-note">${h(b.note)}</p>`;
+}
+
 function renderLegend(legend, sitesLegend) {
   const open = $("legend").querySelector("details") ? $("legend").querySelector("details").open : true;
   let html = `<details${open ? " open" : ""}><summary>Légende</summary>` +
     `<h2>${h(legend.label)}</h2><p class="subtle">${h(legend.unit)} — ${h(legend.method_label)}</p><ul>`;
-  for (const c of legend.classes) {
+  if (legend.bivariate) html = html.slice(0, -4) + bivariateGrid(legend) + "<ul>";
+  for (const c of legend.bivariate ? [] : legend.classes) {
     html += `<li><span class="swatch" style="background:${c.color}"></span>${h(c.label)} ` +
       `<span class="subtle">(${c.count})</span></li>`;
   }
@@ -152,6 +167,10 @@ async function loadLayer() {
 function tooltipHtml(props) {
   const lg = state.legend;
   const cls = lg.classes[props.class];
+  if (lg.bivariate) {
+    return `<strong>${h(carto.unitName(props))}</strong><br>` + (cls
+      ? `<span class="swatch" style="background:${cls.color}"></span> ${h(cls.label)}` : h(lg.missing.label));
+  }
   const value = props.value === null || props.value === undefined ? "non renseigné" : `${fmt(props.value, lg.digits)} ` +
     `<span class="subtle">${h(lg.unit)}</span>`;
   return `<strong>${h(carto.unitName(props))}</strong><br>${h(lg.label)} : ${value}` +

@@ -83,6 +83,34 @@ function comparisonTable(rows) {
     `<tbody>${body}</tbody></table><p class="note">Densités en ETP pour 100 000 habitants (praticiens localisés ` +
     "dans la commune) ; un rapport inférieur à 1 signifie moins de praticiens dans la zone. " +
     notes.map((n) => `${h(n.charAt(0).toUpperCase() + n.slice(1))}.`).join(" ") + "</p>";
+function needsHtml(fiche) {  // local indicators beside the territory, priority class, official zoning
+  let html = "";
+  const rows = fiche.local_indicators || [];
+  if (rows.length) {
+    const body = rows.map((r) => `<tr><th scope="row">${h(r.label)} <span class="subtle">(${h(r.unit)}, ` +
+      `${r.year ?? ""}${r.note ? ` ; ${h(r.note)}` : ""})</span></th>` +
+      `${cell(`local.${r.level}.${r.indicator}`, r.value, r.digits)}` +
+      `<td>${fmt(r.reference, r.digits)} <span class="subtle">${h(r.reference_label)}</span></td></tr>`).join("");
+    const sources = [...new Set(rows.map((r) => r.source))].map(h).join(" ; ");
+    html += `<h3>Besoins de santé et situation sociale</h3><table><thead><tr><th scope="col">Indicateur</th>` +
+      `<th scope="col">${h(fiche.name)}</th><th scope="col">Territoire</th></tr></thead><tbody>${body}</tbody></table>` +
+      `<p class="note">Sources : ${sources}. Case vide : valeur couverte par le secret du producteur ou unité regroupée.</p>`;
+  }
+  if (fiche.priority) {
+    const p = fiche.priority;
+    html += `<p>Priorité accès × besoin : <strong data-field="priority">${h(p.bivariate)}</strong>` +
+      (p.rank ? ` (rang ${p.rank} des unités prioritaires)` : "") +
+      ` <span class="subtle">— besoin : ${h(p.need_label)} ; ${h(p.note)}</span></p>`;
+  }
+  const zoning = fiche.official_zoning || [];
+  if (zoning.length) {
+    html += "<h3>Zonage officiel de l'ARS</h3><ul>" + zoning.map((z) =>
+      `<li data-field="zoning.${h(z.profession)}"><strong>${h(z.profession_label)}</strong> : ${h(z.label)} ` +
+      `<span class="subtle">(${h(z.scope)} ; ${h(z.source)})</span>` +
+      (z.aid ? `<br>Aides liées : ${h(z.aid)}` : "") + (z.rule ? `<br>${h(z.rule)}` : "") + "</li>").join("") +
+      "</ul>";
+  }
+  return html;
 }
 
 export function renderFiche(container, fiche, { onCompare, downloadHref }) {
@@ -91,7 +119,7 @@ export function renderFiche(container, fiche, { onCompare, downloadHref }) {
     `<p>Population : <strong data-field="population" data-value="${fiche.population ?? ""}">` +
     `${fmt(fiche.population, 0)}</strong> habitants</p>` +
     fiche.professions.map((p) => professionTable(p, fiche)).join("") +
-    comparisonTable(fiche.comparison) +
+    comparisonTable(fiche.comparison) + needsHtml(fiche) +
     fiche.notes.map((n) => `<p class="note">${h(n)}</p>`).join("") +
     `<p><button type="button" id="add-compare">Ajouter à la comparaison</button> ` +
     `<a class="button" href="${downloadHref}" download>Télécharger la fiche (CSV)</a></p>`;
