@@ -250,14 +250,26 @@ def build(
     cost: Cost = "auto",
     demand: Demand = "auto",
     activite: Activity = "uniforme",
+    departs: Annotated[
+        Path | None,
+        typer.Option(
+            "--departs",
+            help="Fichier local des années de naissance ou des dates de départ en retraite des praticiens "
+            "(données personnelles : seuls des effectifs en sortent).",
+        ),
+    ] = None,
 ) -> None:
     """Construit l'observatoire d'un territoire et l'enregistre comme nouvel instantané."""
+    from dataclasses import replace
+
     from accesoins import geo, indicators, network
     from accesoins.labels import label_of
     from accesoins.observatory import BUILD_STEPS, build_observatory
     from accesoins.store import Store
 
-    options = _options(territory, data_dir, store, vintage, cost, demand, activite)
+    options = replace(
+        _options(territory, data_dir, store, vintage, cost, demand, activite), departures=departs
+    )
     with _progress(BUILD_STEPS) as step:
         snapshot_id = build_observatory(options, step)
     with Store(options.store_path, read_only=True) as s:
@@ -270,6 +282,11 @@ def build(
         f"  unités : {units} ; temps : {label_of(network.CostSourceCode, meta.get('cost_source'))} ; "
         f"demande : {label_of(indicators.DemandMethod, meta.get('demand_method'))}"
     )
+    if departs is not None:
+        out.print(
+            f"  départs ({departs.name}) : {meta.get('departures_matched', 0)} praticien(s) du territoire "
+            f"retrouvé(s), {meta.get('departures_unknown', 0)} identifiant(s) inconnu(s) ignoré(s)"
+        )
 
 
 @app.command("validate-apl")

@@ -80,6 +80,7 @@ class BuildOptions:
     cost: CostMode = "auto"
     demand: DemandMode = "auto"
     activity: str = "uniforme"
+    departures: Path | None = None  # local file of birth years or planned departures (personal data)
 
     def parameters(self) -> dict[str, Any]:
         """Options as recorded in the snapshot (the territory by kind and codes; no data folder)."""
@@ -132,6 +133,7 @@ class Build:
     edge_warning: str = ""
     zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     comparison: pd.DataFrame | None = None
+    departures: pd.DataFrame | None = None  # practitioner_departures of the build's practitioners
 
     @property
     def communes(self) -> gpd.GeoDataFrame:
@@ -255,6 +257,30 @@ def _load_communes(b: Build) -> None:
     b.raw_activities = pd.concat(frames, ignore_index=True)
 
 
+def _load_departures(b: Build) -> None:
+    """The local departures file, kept for the build's practitioners only (territory and surroundings).
+
+    Identifiers of the file that are not in the build are counted (a French warning) and dropped:
+    the snapshot keeps no personal data about practitioners it does not hold.
+    """
+    path = b.options.departures
+    if path is None:
+        return
+    table = sources.departures_table(sources.read_enrichment(path))
+    known = pd.Index(_ready(b.raw_activities, "raw_activities")["practitioner_id"].astype(str).unique())
+    matched = table["practitioner_key"].isin(known)
+    b.departures = table[matched].reset_index(drop=True)
+    b.summary["departures_matched"] = int(matched.sum())
+    b.summary["departures_unknown"] = int((~matched).sum())
+    b.files.append(("departures", path, int(matched.sum())))
+    if not matched.all():
+        log.warning(
+            "%s : %d identifiant(s) de praticien inconnu(s) dans ce territoire, ignoré(s)",
+            path.name,
+            int((~matched).sum()),
+        )
+
+
 def _surroundings_km(b: Build) -> float:
     """Twice the longest catchment radius: supply within reach, and that supply's own demand."""
     reach_min = b.params.decay.reach_min
@@ -343,6 +369,7 @@ LOAD_STEPS: tuple[Step, ...] = (
     ("Table APL de la DREES", _load_drees),
     ("Professionnels de santé", _load_professionals),
     ("Communes du territoire et de ses environs", _load_communes),
+    ("Fichier local des départs", _load_departures),
     ("Établissements FINESS", _load_establishments),
     ("Localisation des activités", _locate_activities),
     ("Population par IRIS", _load_iris),
@@ -722,4 +749,6 @@ def build_observatory(options: BuildOptions, progress: Progress = _noop) -> str:
             snap.append(name, table)
         if results.comparison is not None:
             snap.append("zone_comparison", results.comparison)
+        if b.departures is not None:
+            snap.append("practitioner_departures", b.departures)
         return snap.snapshot_id

@@ -23,11 +23,13 @@ __all__ = [
     "AplClassBounds",
     "AplParameters",
     "CrowFlyParameters",
+    "RetirementParameters",
     "StepDecay",
     "apl_vintages",
     "load_apl_classes",
     "load_apl_parameters",
     "load_crowfly_parameters",
+    "load_retirement_parameters",
 ]
 
 AGE_BANDS: tuple[str, ...] = (
@@ -137,6 +139,17 @@ class CrowFlyParameters(BaseModel):
         return self
 
 
+class RetirementParameters(BaseModel):
+    """Retirements from a local file: default horizon, retirement age, the « 60 and over » age, disclosure."""
+
+    horizon_years: int = Field(ge=1, le=30)
+    retirement_age: int = Field(ge=50, le=90)
+    senior_age: int = Field(ge=40, le=90)
+    min_practitioners: int = Field(ge=1)
+    min_cell: int = Field(ge=1)
+    source: str
+
+
 def _read_yaml(name: str) -> dict[str, Any]:
     try:
         text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
@@ -194,3 +207,19 @@ def load_crowfly_parameters() -> CrowFlyParameters:
         return CrowFlyParameters.model_validate(_read_yaml("crowfly.yaml"))
     except ValidationError as exc:
         raise ConfigurationError(f"crowfly.yaml invalide : {exc}") from exc
+
+
+@cache
+def load_retirement_parameters() -> RetirementParameters:
+    """Parameters of retirements and of their disclosure (``retirements.yaml``).
+
+    Examples
+    --------
+    >>> p = load_retirement_parameters()
+    >>> p.horizon_years, p.retirement_age, p.senior_age, p.min_practitioners, p.min_cell
+    (5, 67, 60, 5, 3)
+    """
+    try:
+        return RetirementParameters.model_validate(_read_yaml("retirements.yaml"))
+    except ValidationError as exc:
+        raise ConfigurationError(f"retirements.yaml invalide : {exc}") from exc
