@@ -12,6 +12,7 @@ from accesoins.outputs._disclosure import (
     disclosure_k,
     public_layer,
     public_sites,
+    senior_count,
     snapshot_gate,
 )
 from accesoins.outputs._export import FORMATS, export_table
@@ -24,6 +25,7 @@ from accesoins.outputs._gpkg import (
     public_zone_comparison,
 )
 from accesoins.outputs._report import ReportBuilder, render_pdf
+from accesoins.outputs._retirements import horizon_table, retirement_section
 
 __all__ = [
     "APL_CLASSES",
@@ -42,11 +44,14 @@ __all__ = [
     "disclosure_k",
     "export_observatory",
     "export_table",
+    "horizon_table",
     "load_brochure_config",
     "public_layer",
     "public_layers",
     "public_sites",
     "public_zone_comparison",
     "render_pdf",
+    "retirement_section",
+    "senior_count",
     "snapshot_gate",
 ]

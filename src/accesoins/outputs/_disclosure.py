@@ -55,6 +55,7 @@ import shapely
 
 from accesoins.errors import ConfigurationError, DataFileError
 from accesoins.indicators import apl_class
+from accesoins.parameters import load_retirement_parameters
 from accesoins.settings import get_settings
 from accesoins.store import Store
 
@@ -68,6 +69,7 @@ __all__ = [
     "disclosure_k",
     "public_layer",
     "public_sites",
+    "senior_count",
     "snapshot_gate",
 ]
 
@@ -219,6 +221,34 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
     if "geometry" in result.columns:
         return gpd.GeoDataFrame(result, geometry="geometry", crs=getattr(frame, "crs", None))
     return gpd.GeoDataFrame(result)
+
+
+def senior_count(practitioners: int, seniors: int) -> tuple[int | None, str]:
+    """The practitioners aged 60 and over of a unit and profession, as they may be published.
+
+    Ages come from a local file (personal data): an exact count would tell a reader the age of a
+    practitioner they know. With ``min_practitioners`` and ``min_cell`` of ``retirements.yaml``:
+
+    - fewer than ``min_practitioners`` practitioners in the unit: nothing is published;
+    - fewer than ``min_cell`` aged 60 and over (0 included): « moins de 3 »;
+    - fewer than ``min_cell`` under 60 (or of unknown age): « au moins N − 2 » (N − ``min_cell`` + 1);
+    - otherwise the exact count.
+
+    Returns the exact count when it is published (else None) and the French text.
+
+    Examples
+    --------
+    >>> senior_count(40, 12), senior_count(40, 1), senior_count(40, 39), senior_count(4, 2)
+    ((12, '12'), (None, 'moins de 3'), (None, 'au moins 38'), (None, 'non diffusé (moins de 5 praticiens)'))
+    """
+    rule = load_retirement_parameters()
+    if practitioners < rule.min_practitioners:
+        return None, f"non diffusé (moins de {rule.min_practitioners} praticiens)"
+    if seniors < rule.min_cell:
+        return None, f"moins de {rule.min_cell}"
+    if practitioners - seniors < rule.min_cell:
+        return None, f"au moins {practitioners - rule.min_cell + 1}"
+    return seniors, str(seniors)
 
 
 def public_sites(sites: gpd.GeoDataFrame, communes: pd.DataFrame) -> gpd.GeoDataFrame:
