@@ -26,6 +26,7 @@ from accesoins.outputs._gpkg import (
 )
 from accesoins.outputs._report import ReportBuilder, render_pdf
 from accesoins.outputs._retirements import horizon_table, retirement_section
+from accesoins.outputs._trends import trend_section, trend_svg
 
 __all__ = [
     "APL_CLASSES",
@@ -54,4 +55,6 @@ __all__ = [
     "retirement_section",
     "senior_count",
     "snapshot_gate",
+    "trend_section",
+    "trend_svg",
 ]

@@ -51,8 +51,11 @@ from accesoins.outputs._gpkg import (
     format_number,
     public_zone_comparison,
 )
+from accesoins.outputs._retirements import retirement_section
+from accesoins.outputs._trends import trend_section
+from accesoins.scenarios import ScenarioEngine
 from accesoins.sources import Profession, SourceName
-from accesoins.store import SnapshotDiff, Store, diff_snapshots, indicator_layer
+from accesoins.store import SnapshotDiff, Store, diff_snapshots, indicator_layer, practitioner_departures
 
 __all__ = ["ReportBuilder", "profession_label", "render_pdf"]
 
@@ -318,6 +321,22 @@ class ReportBuilder:
             return None
         return str(snaps["snapshot_id"].iloc[where[0] - 1])
 
+    @cached_property
+    def engine(self) -> ScenarioEngine | None:
+        """The what-if engine, loaded only when the snapshot holds a departures table."""
+        if practitioner_departures(self.store, self.snapshot_id).empty:
+            return None
+        return ScenarioEngine.from_store(self.store, self.snapshot_id)
+
+    def _departures(self, unit: _Unit) -> dict[str, Any]:
+        """The « Départs » section: 60 and over under the disclosure rule, APL at the default horizon."""
+        if self.engine is None:
+            return {"available": False}
+        horizons = self.__dict__.setdefault("_horizons", {})
+        return retirement_section(
+            self.engine, level=unit.level, unit_id=unit.unit_id, k=self.k, cache=horizons
+        )
+
     def diff(self, level: str) -> SnapshotDiff | None:
         if self.previous is None:
             return None
@@ -472,6 +491,10 @@ class ReportBuilder:
             "key_rows": [{"label": a, "unit": b, "ref": c} for a, b, c in key_rows],
             "professions": professions,
             "change": self._change(unit, mine, created),
+            "departures": self._departures(unit),
+            "trend": trend_section(
+                self.store, self.snapshot_id, level=unit.level, unit_id=unit.unit_id, k=self.k
+            ),
             **self._sites(unit),
             "zones": self._zones(unit),
             "method": self._method(),
