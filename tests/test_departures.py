@@ -1,7 +1,9 @@
-"""Retirements from a local file and trends, on two real Gironde builds (issue 13 §4–5).
+"""Retirements from a local file and trends, on two real builds of Bordeaux Métropole (issue 13 §4–5).
 
 The departures file is synthetic (``departures_support``: real RPPS identifiers of the Gironde 2017
-extraction, seeded birth years, since no real file of ages exists). Both snapshots are built from a
+extraction, seeded birth years, since no real file of ages exists). The EPCI (Gironde files, its
+surroundings included) costs less than the whole département and gives Bordeaux the same figures.
+Both snapshots are built from a
 copy of the real files; the copy is deleted before anything reads the store, so every route below
 works from the snapshot alone.
 """
@@ -40,6 +42,7 @@ with warnings.catch_warnings():  # starlette's TestClient announces its move to 
 pytestmark = pytest.mark.slow
 
 BORDEAUX = "33063"
+EPCI = "243300316"  # Bordeaux Métropole
 
 
 class Built:
@@ -59,17 +62,17 @@ def built(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
     departures = root / "departs.csv"
     table = write_departures(data_dir, departures)
     store = root / "accesoins.duckdb"
-    first = build_observatory(BuildOptions(parse_territory("33"), copy, store, departures=departures))
+    first = build_observatory(BuildOptions(parse_territory(EPCI), copy, store, departures=departures))
     result = CliRunner().invoke(
         app,
-        ["build", "-t", "33", "--data-dir", str(copy), "--store", str(store), "--departs", str(departures)],
+        ["build", "-t", EPCI, "--data-dir", str(copy), "--store", str(store), "--departs", str(departures)],
     )
     assert result.exit_code == 0, result.output
     with Store(store, read_only=True) as s:
-        second = s.latest(territory="33")
+        second = s.latest()
         sources = s.sources(second)
     row = sources[sources["name"] == "departures"].iloc[0]
-    assert row["sha256"] == sha256_of(departures) and row["rows"] == len(table) - len(UNKNOWN_IDS)
+    assert row["sha256"] == sha256_of(departures) and row["rows"] == 1167
     shutil.rmtree(copy)  # from here on, only the snapshots
     departures.unlink()
     return Built(store, first, second, table, result.output)
@@ -84,8 +87,8 @@ def client(built: Built) -> Iterator[TestClient]:
 def test_build_reports_matches_and_keeps_only_known_practitioners(built: Built) -> None:
     text = re.sub(r"\s+", " ", built.output)
     assert (
-        "départs (departs.csv) : 1293 praticien(s) du territoire retrouvé(s), 3 identifiant(s) inconnu(s)"
-        in text
+        "départs (departs.csv) : 1167 praticien(s) du territoire ou de ses environs retrouvé(s), "
+        "129 identifiant(s) inconnu(s)" in text
     )
     with Store(built.store, read_only=True) as s:
         stored = practitioner_departures(s, built.second)
@@ -94,11 +97,11 @@ def test_build_reports_matches_and_keeps_only_known_practitioners(built: Built) 
         around = (
             s.table("surrounding_activities", built.second) if s.has_table("surrounding_activities") else None
         )
-    assert (meta["departures_matched"], meta["departures_unknown"]) == (1293, 3)
+    assert (meta["departures_matched"], meta["departures_unknown"]) == (1167, 129)
     known = set(activities["practitioner_id"]) | (
         set(around["practitioner_id"]) if around is not None else set()
     )
-    assert len(stored) == 1293 and set(stored["practitioner_key"]) <= known
+    assert len(stored) == 1167 and set(stored["practitioner_key"]) <= known
     assert not set(UNKNOWN_IDS) & set(stored["practitioner_key"])
     # the 12-character « 8 + RPPS » identifiers of the file were matched as 11-digit keys
     expected = built.table.set_index("practitioner_key").loc[stored["practitioner_key"]]
@@ -111,7 +114,7 @@ def test_bad_departures_file_stores_nothing(data_dir: Path, built: Built, tmp_pa
     bad.write_text("practitioner_id,annee_naissance,date_retraite\n10100499945,1850,\n", encoding="utf-8")
     with Store(built.store, read_only=True) as s:
         before = len(s.snapshots())
-    options = BuildOptions(parse_territory("33"), data_dir, built.store, departures=bad)
+    options = BuildOptions(parse_territory(EPCI), data_dir, built.store, departures=bad)
     with pytest.raises(DataFileError) as err:
         build_observatory(options)
     assert "departs.csv" in str(err.value) and "ligne 2, colonne « annee_naissance »" in str(err.value)
@@ -119,22 +122,31 @@ def test_bad_departures_file_stores_nothing(data_dir: Path, built: Built, tmp_pa
         assert len(s.snapshots()) == before
 
 
-def _seniors_expected(built: Built, commune: str, profession: str) -> tuple[int, int]:
+@pytest.fixture(scope="module")
+def engine(built: Built) -> ScenarioEngine:
+    with Store(built.store, read_only=True) as s:
+        return ScenarioEngine.from_store(s, built.second)
+
+
+@pytest.fixture(scope="module")
+def counts(built: Built) -> pd.DataFrame:
+    """Distinct practitioners and those aged 60 and over, per commune × profession (stored activities)."""
     with Store(built.store, read_only=True) as s:
         acts = s.table("activities", built.second)
         year = snapshot_year(s, built.second)
-    here = acts[(acts["commune_code"] == commune) & (acts["profession"] == profession)]
-    ids = here["practitioner_id"].unique()
-    births = built.table.set_index("practitioner_key")["birth_year"].reindex(ids)
-    return len(ids), int((year - births.dropna() >= load_retirement_parameters().senior_age).sum())
+    acts = acts[["commune_code", "profession", "practitioner_id"]].drop_duplicates()
+    births = built.table.set_index("practitioner_key")["birth_year"]
+    acts["senior"] = (year - acts["practitioner_id"].map(births)).ge(load_retirement_parameters().senior_age)
+    acts["senior"] = acts["senior"].fillna(False).astype(bool)
+    return acts.groupby(["commune_code", "profession"]).agg(
+        n=("practitioner_id", "size"), seniors=("senior", "sum")
+    )
 
 
-def test_bordeaux_seniors_and_apl_at_horizon(built: Built) -> None:
-    with Store(built.store, read_only=True) as s:
-        engine = ScenarioEngine.from_store(s, built.second)
+def test_bordeaux_seniors_and_apl_at_horizon(engine: ScenarioEngine, counts: pd.DataFrame) -> None:
     section = retirement_section(engine, level="commune", unit_id=BORDEAUX, k=11)
     gp = next(p for p in section["professions"] if p["profession"] == "generaliste")
-    n, seniors = _seniors_expected(built, BORDEAUX, "generaliste")
+    n, seniors = counts.loc[(BORDEAUX, "generaliste")]
     assert (gp["practitioners"], n) == (400, 400)
     assert gp["seniors"] == seniors == 167 and gp["seniors_text"] == "167"  # well above both thresholds
     assert section["horizon_year"] == section["year"] + 5 and section["age"] == 67
@@ -146,19 +158,16 @@ def test_bordeaux_seniors_and_apl_at_horizon(built: Built) -> None:
     assert (table["apl_after"] < table["apl_before"] - 1e-9).sum() > 100
 
 
-def test_disclosure_rule_masks_small_counts(built: Built) -> None:
+def test_disclosure_rule_masks_small_counts(engine: ScenarioEngine, counts: pd.DataFrame) -> None:
     assert senior_count(4, 2) == (None, "non diffusé (moins de 5 praticiens)")
     assert senior_count(10, 2) == (None, "moins de 3") and senior_count(10, 0) == (None, "moins de 3")
     assert senior_count(10, 8) == (None, "au moins 8") and senior_count(10, 7) == (7, "7")
-    with Store(built.store, read_only=True) as s:
-        engine = ScenarioEngine.from_store(s, built.second)
-        acts = s.table("activities", built.second)
-    gps = acts[acts["profession"] == "generaliste"].groupby("commune_code")["practitioner_id"].nunique()
     seen = set()
-    for commune in gps.index[:60]:
-        section = retirement_section(engine, level="commune", unit_id=str(commune), k=11)
+    cache: dict[tuple[int, int], pd.DataFrame] = {}
+    for commune in counts.index.get_level_values("commune_code").unique():
+        section = retirement_section(engine, level="commune", unit_id=str(commune), k=11, cache=cache)
         for p in section["professions"]:
-            n, seniors = _seniors_expected(built, str(commune), p["profession"])
+            n, seniors = counts.loc[(commune, p["profession"])]
             assert p["seniors_text"] == senior_count(n, seniors)[1]
             if p["seniors"] is None:
                 seen.add(p["seniors_text"].split(" ")[0])

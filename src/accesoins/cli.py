@@ -285,7 +285,8 @@ def build(
     if departs is not None:
         out.print(
             f"  départs ({departs.name}) : {meta.get('departures_matched', 0)} praticien(s) du territoire "
-            f"retrouvé(s), {meta.get('departures_unknown', 0)} identifiant(s) inconnu(s) ignoré(s)"
+            f"ou de ses environs retrouvé(s), {meta.get('departures_unknown', 0)} identifiant(s) inconnu(s) "
+            "ignoré(s)"
         )
 
 
