@@ -35,6 +35,7 @@ from accesoins.geo import Level, Precision
 from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
 from accesoins.labels import (
     APL_CLASS_NOTE,
+    LOCAL_SOURCES,
     apl_class_label,
     apl_class_range,
     format_threshold,
@@ -696,7 +697,8 @@ class ReportBuilder:
         table = self.store.sources(self.snapshot_id)
         return [
             {
-                "name": label_of(SourceName, r.name, default="autre source"),
+                "name": LOCAL_SOURCES.get(str(r.name))
+                or label_of(SourceName, r.name, default="autre source"),
                 "file": str(r.file),
                 "year": _years(str(r.file)),
                 "rows": format_number(r.rows) if pd.notna(r.rows) else "—",

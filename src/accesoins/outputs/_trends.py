@@ -21,7 +21,7 @@ from accesoins.store import Store, unit_trend
 __all__ = ["trend_section", "trend_svg"]
 
 _PER_RESIDENT = ("population", "density_per_100k", "apl")
-_WIDTH, _HEIGHT, _PAD = 360, 150, 36
+_WIDTH, _HEIGHT, _PAD, _SIDE = 420, 150, 36, 60  # _SIDE: room for a date label at each end
 
 
 def trend_section(
@@ -48,6 +48,10 @@ def trend_section(
             masked = small and column in _PER_RESIDENT
             point[column] = None if masked or value is None or pd.isna(value) else float(value)
         points.append(point)
+    dates = [pd.Timestamp(t) for t in trend.get("created_at", [])]
+    if len({d.date() for d in dates}) < len(dates):  # several snapshots a day: the time tells them apart
+        for point, when in zip(points, dates, strict=True):
+            point["date"] = when.strftime("%d/%m/%Y %H:%M")
     if len(points) < 2:
         return {
             "first": True,
@@ -70,14 +74,15 @@ def trend_svg(points: list[dict[str, Any]], measure: str = "apl") -> str:
     finite = values[np.isfinite(values)]
     top = float(finite.max()) * 1.15 if finite.size and finite.max() > 0 else 1.0
     n = len(points)
-    xs = [_PAD + i * (_WIDTH - 2 * _PAD) / max(n - 1, 1) for i in range(n)]
+    xs = [_SIDE + i * (_WIDTH - 2 * _SIDE) / max(n - 1, 1) for i in range(n)]
     ys = [_HEIGHT - _PAD - (v / top) * (_HEIGHT - 2 * _PAD) if np.isfinite(v) else None for v in values]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True) if y is not None)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {_HEIGHT}" width="{_WIDTH}" '
         f'height="{_HEIGHT}" role="img" aria-label="Évolution de l\'APL par instantané" '
         'font-family="sans-serif" font-size="10">',
-        f'<line x1="{_PAD}" y1="{_HEIGHT - _PAD}" x2="{_WIDTH - _PAD}" y2="{_HEIGHT - _PAD}" stroke="#888"/>',
+        f'<line x1="{_SIDE}" y1="{_HEIGHT - _PAD}" x2="{_WIDTH - _SIDE}" y2="{_HEIGHT - _PAD}" '
+        'stroke="#888"/>',
         '<text x="4" y="12" fill="#444">APL (consultations par an et par habitant)</text>',
         f'<polyline points="{line}" fill="none" stroke="#2166ac" stroke-width="2"/>',
     ]
