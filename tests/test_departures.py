@@ -27,7 +27,7 @@ from accesoins.observatory import BuildOptions, build_observatory
 from accesoins.outputs import ReportBuilder, horizon_table, retirement_section, senior_count
 from accesoins.outputs.web import create_app
 from accesoins.parameters import load_retirement_parameters
-from accesoins.scenarios import ScenarioEngine
+from accesoins.scenarios import ScenarioEngine, read_scenario
 from accesoins.sources import sha256_of
 from accesoins.store import Store, practitioner_departures, snapshot_year
 from browser_support import SHOTS, chromium, serve
@@ -303,3 +303,13 @@ def test_departures_panel_in_the_browser(built: Built) -> None:
                 page.locator("#fiche").screenshot(path=str(SHOTS / "fiche_departs_bordeaux.png"))
             context.close()
             assert not errors, f"erreurs JavaScript : {errors}"
+
+
+def test_yaml_scenario_without_file_reads_the_stored_table(engine: ScenarioEngine, tmp_path: Path) -> None:
+    path = tmp_path / "retraites.yaml"
+    horizon = (engine.reference_year or 0) + 5
+    path.write_text(f"nom: Départs\nchangements:\n  - retraites: {{horizon: {horizon}}}\n", encoding="utf-8")
+    result = engine.run(read_scenario(path))
+    expected = horizon_table(engine, 5, 67)
+    assert result.table["apl_after"].tolist() == pytest.approx(expected["apl_after"].tolist())
+    assert result.messages[0].startswith("475 médecin(s) généraliste(s) en moins")
