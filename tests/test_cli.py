@@ -307,7 +307,6 @@ def test_zones_compares_bordeaux_quartiers_with_the_rest_of_bordeaux(store_path:
     assert wrong.exit_code == 2 and "aucune comparaison de zones" in wrong.output
 
 
-
 def test_version_and_typer_texts_are_french() -> None:
     from accesoins import __version__
 

@@ -44,8 +44,16 @@ def _gate(territory: object = box(0, 0, 64_000, 64_000), k: int = 11) -> Gate:
 
 
 def test_small_cells_merge_in_their_1km_square_then_climb() -> None:
-    layer = _cells({(1000, 1000): 5.0, (1200, 1400): 7.0, (1400, 1000): 300.0,  # 1 km square: 12 ≥ 11
-                    (2000, 3000): 4.0, (3400, 2000): 3.0, (2200, 2200): 4.0})  # 2 km square (2000, 2000): 11
+    layer = _cells(
+        {
+            (1000, 1000): 5.0,
+            (1200, 1400): 7.0,
+            (1400, 1000): 300.0,  # 1 km square: 12 ≥ 11
+            (2000, 3000): 4.0,
+            (3400, 2000): 3.0,
+            (2200, 2200): 4.0,
+        }
+    )  # 2 km square (2000, 2000): 11
     out = public_layer(layer, "carreau", _gate()).set_index("unit_id")
     one = out.loc["CRS3035RES1000mN1000E1000"]
     assert one["population"] == 12 and one["secret"] == "fusion" and one["headcount"] == 2
@@ -65,8 +73,11 @@ def test_square_cut_by_the_territory_or_still_small_is_masked() -> None:
     half = box(0, 0, 1500, 64_000)  # cuts the 1 km square at (1000, 1000)
     out = public_layer(layer, "carreau", _gate(half)).set_index("unit_id")
     masked = out[out["secret"] == "masque"]
-    assert sorted(masked.index) == ["CRS3035RES200mN1000E1000", "CRS3035RES200mN1200E1400",
-                                    "CRS3035RES200mN40000E40000"]
+    assert sorted(masked.index) == [
+        "CRS3035RES200mN1000E1000",
+        "CRS3035RES200mN1200E1400",
+        "CRS3035RES200mN40000E40000",
+    ]
     assert masked["population"].isna().all() and masked["density_per_100k"].isna().all()
     assert masked["apl"].isna().all() and (masked["headcount"] == 1).all()  # practitioners stay public
     whole = public_layer(layer, "carreau", _gate()).set_index("unit_id")
@@ -101,10 +112,14 @@ def test_iris_merge_in_their_commune_and_small_communes_are_masked() -> None:
 def test_site_density_is_blanked_in_a_masked_commune() -> None:
     from accesoins.outputs import public_sites
 
-    communes = public_layer(pd.DataFrame({"unit_id": ["33001", "33002"], "population": [7.0, 500.0]}),
-                            "commune", _gate())
-    sites = gpd.GeoDataFrame({"commune_code": ["33001", "33002"], "density_per_km2": [3.5, 250.0]},
-                             geometry=gpd.points_from_xy([0, 1], [0, 1]), crs=4326)
+    communes = public_layer(
+        pd.DataFrame({"unit_id": ["33001", "33002"], "population": [7.0, 500.0]}), "commune", _gate()
+    )
+    sites = gpd.GeoDataFrame(
+        {"commune_code": ["33001", "33002"], "density_per_km2": [3.5, 250.0]},
+        geometry=gpd.points_from_xy([0, 1], [0, 1]),
+        crs=4326,
+    )
     out = public_sites(sites, communes)
     assert np.isnan(out["density_per_km2"].iloc[0]) and out["density_per_km2"].iloc[1] == 250
 
@@ -225,8 +240,9 @@ def test_gironde_grid_has_small_cells_and_every_export_passes(
 
 
 @pytest.mark.slow
-def test_exports_of_33_and_33063_cannot_be_differenced(store_path: Path, gironde: str,
-                                                       bordeaux: tuple[Path, str], tmp_path: Path) -> None:
+def test_exports_of_33_and_33063_cannot_be_differenced(
+    store_path: Path, gironde: str, bordeaux: tuple[Path, str], tmp_path: Path
+) -> None:
     """The issue's attack: cell …N2477000E3483000 was 162.0 − 159.0 = 3 residents between two exports."""
     layers = {}
     for name, (path, sid) in {"33": (store_path, gironde), "33063": bordeaux}.items():

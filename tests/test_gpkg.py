@@ -88,12 +88,16 @@ def test_apl_style_is_graduated_on_the_threshold(export_dir: Path) -> None:
     renderer = root.find("renderer-v2")
     assert renderer is not None
     assert renderer.get("type") == "graduatedSymbol" and renderer.get("attr") == "apl"
-    ranges = [(float(r.get("lower", "nan")), float(r.get("upper", "nan")), r.get("label", ""))
-              for r in renderer.iter("range")]
+    ranges = [
+        (float(r.get("lower", "nan")), float(r.get("upper", "nan")), r.get("label", ""))
+        for r in renderer.iter("range")
+    ]
     assert [lo for lo, _, _ in ranges] == [0.0, 2.5, 4.0]  # parameters/apl_classes.yaml
     assert ranges[0][1] < 2.5 and ranges[0][1] == pytest.approx(2.5)
     assert [label for _, _, label in ranges] == [
-        "moins de 2,5 : sous-dotée", "2,5 à moins de 4 : intermédiaire", "4 et plus : bien dotée"
+        "moins de 2,5 : sous-dotée",
+        "2,5 à moins de 4 : intermédiaire",
+        "4 et plus : bien dotée",
     ]
     density = commune[commune["useAsDefault"].astype(int) == 0]
     assert "quantiles" in density["styleName"].iloc[0]

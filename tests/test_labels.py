@@ -71,8 +71,16 @@ def test_every_member_of_every_enum_has_a_french_label() -> None:
             text = labels.label(member)
             assert text.strip() and "_" not in text, (kind.__name__, member)
     # values that look like codes are the ones searched for on pages
-    assert {"insee_ages_iris", "population_non_standardisee", "od_table", "gp_iris", "vol_oiseau",
-            "etablissement", "sous_dotee", "generaliste"} <= set(raw_codes())
+    assert {
+        "insee_ages_iris",
+        "population_non_standardisee",
+        "od_table",
+        "gp_iris",
+        "vol_oiseau",
+        "etablissement",
+        "sous_dotee",
+        "generaliste",
+    } <= set(raw_codes())
     assert "commune" not in raw_codes()
 
 
@@ -80,8 +88,11 @@ def test_enums_are_the_codes_the_stages_write() -> None:
     assert set(CATALOG) == set(SourceName)
     assert set(load_professions()["profession"]) == set(Profession)
     assert tuple(Precision) == PRECISIONS
-    assert CrowFlyCosts.name == "vol_oiseau" and OdTableCosts(pd.DataFrame(
-        columns=["origin_id", "destination_id", "travel_time_min"])).name == "distancier"
+    assert (
+        CrowFlyCosts.name == "vol_oiseau"
+        and OdTableCosts(pd.DataFrame(columns=["origin_id", "destination_id", "travel_time_min"])).name
+        == "distancier"
+    )
     assert CostSourceCode("table") is CostSourceCode.DISTANCIER  # snapshots built before the enum
     assert labels.label_of(DemandMethod, "insee_ages_iris").startswith("population pondérée par l'âge")
     assert labels.label_of(Level, "canton") == "—" and labels.label_of(Precision, None) == "—"
@@ -90,7 +101,9 @@ def test_enums_are_the_codes_the_stages_write() -> None:
 def test_apl_classes_are_defined_once_in_the_yaml() -> None:
     spec = load_apl_classes()
     assert [(c.code, c.below) for c in spec.classes] == [
-        ("sous_dotee", 2.5), ("intermediaire", 4.0), ("bien_dotee", None)
+        ("sous_dotee", 2.5),
+        ("intermediaire", 4.0),
+        ("bien_dotee", None),
     ]
     assert (UNDER_SERVED, WELL_SERVED) == (2.5, 4.0)
     values = pd.Series([0.0, 2.4999, 2.5, 3.99, 4.0, 12.0, np.nan])
@@ -99,8 +112,12 @@ def test_apl_classes_are_defined_once_in_the_yaml() -> None:
     assert [str(apl_class(v) or "") for v in values] == expected
     assert [labels.apl_class_range(c) for c in AplClass] == ["moins de 2,5", "2,5 à moins de 4", "4 et plus"]
     with pytest.raises(ValidationError, match="croissantes"):
-        AplClassBounds.model_validate({"source": "x", "classes": [{"code": "a", "below": 4}, {"code": "b",
-                                       "below": 2.5}, {"code": "c"}]})
+        AplClassBounds.model_validate(
+            {
+                "source": "x",
+                "classes": [{"code": "a", "below": 4}, {"code": "b", "below": 2.5}, {"code": "c"}],
+            }
+        )
     with pytest.raises(ValidationError, match="sans borne"):
         AplClassBounds.model_validate({"source": "x", "classes": [{"code": "a"}, {"code": "b"}]})
 
@@ -168,10 +185,22 @@ def test_bordeaux_fiche_and_brochure_show_labels_not_codes(
     classes = "sous-dotée (moins de 2,5), intermédiaire (2,5 à moins de 4), bien dotée (4 et plus)."
     assert f"Classes de cette fiche (indicatif — ce n'est pas le zonage de l'ARS) : {classes}" in text
     brochure = tmp_path / "brochure-33.pdf"
-    result = CliRunner().invoke(app, [
-        "brochure", "-t", "33", "--contacts", str(REPO / "docs" / "brochure_contacts.yaml"), "--out",
-        str(brochure), "--store", str(store_path), "--snapshot", gironde,
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "brochure",
+            "-t",
+            "33",
+            "--contacts",
+            str(REPO / "docs" / "brochure_contacts.yaml"),
+            "--out",
+            str(brochure),
+            "--store",
+            str(store_path),
+            "--snapshot",
+            gironde,
+        ],
+    )
     assert result.exit_code == 0, result.output
     text = re.sub(r"\s+", " ", pdf_text(brochure))
     assert codes_in(text) == []
@@ -204,7 +233,6 @@ def test_web_header_and_fiche_show_labels_not_codes(store_path: Path, gironde: s
     assert gp["precision_labels"]["commune"] == "au centre de la commune (localisation approchée)"
     assert gp["label"] == "Médecin généraliste"
     assert "ce n'est pas le zonage de l'ARS" in legend["threshold"]["label"]
-
 
 
 def test_register_statuses_shown_on_pages_have_labels() -> None:

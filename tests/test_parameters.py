@@ -19,9 +19,7 @@ def test_parameter_files_match_the_drees_workbook(data_dir: Path) -> None:
     for vintage in (2022, 2023):
         params = load_apl_parameters(vintage)
         assert list(params.age_weights.values()) == pytest.approx(sheet["age_weights"][vintage], abs=1e-9)
-        assert [*params.decay.weights, params.decay.beyond] == pytest.approx(
-            sheet["decay"], abs=1e-6
-        )
+        assert [*params.decay.weights, params.decay.beyond] == pytest.approx(sheet["decay"], abs=1e-6)
         assert params.activity.floor == sheet["activity"]["floor"] == 3600
         assert params.activity.ceiling == sheet["activity"]["ceiling"] == 6000
         assert params.activity.imputed_new == sheet["activity"]["imputed_new"] == 5400

@@ -66,10 +66,19 @@ def test_snapshots_and_catalog(client: TestClient, store_path: Path, gironde: st
 
 
 @pytest.mark.parametrize("method", ["quantiles", "jenks"])
-def test_commune_layer_has_535_classified_communes(client: TestClient, store: Store, gironde: str,
-                                                   method: str) -> None:
-    r = client.get("/api/layers/commune", params={"snapshot": gironde, "profession": "generaliste",
-                                                  "measure": "apl", "method": method, "classes": 5})
+def test_commune_layer_has_535_classified_communes(
+    client: TestClient, store: Store, gironde: str, method: str
+) -> None:
+    r = client.get(
+        "/api/layers/commune",
+        params={
+            "snapshot": gironde,
+            "profession": "generaliste",
+            "measure": "apl",
+            "method": method,
+            "classes": 5,
+        },
+    )
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/geo+json")
     layer = r.json()
@@ -222,21 +231,30 @@ def test_downloads(client: TestClient, store: Store, gironde: str) -> None:
     assert {f["properties"]["precision"] for f in layer["features"]} <= {"commune", "etablissement", "iris"}
 
 
-@pytest.mark.parametrize(("path", "params", "status", "title"), [
-    ("/api/layers/departement", {}, 404, "Niveau inconnu"),
-    ("/api/layers/commune", {"profession": "chirurgien"}, 404, "Profession inconnue"),
-    ("/api/layers/commune", {"measure": "bonheur"}, 404, "Indicateur inconnu"),
-    ("/api/layers/commune", {"profession": "neurologue", "measure": "apl"}, 422, "Indicateur non disponible"),
-    ("/api/layers/commune", {"classes": "beaucoup"}, 422, "Paramètres non valides"),
-    ("/api/layers/commune", {"classes": 12}, 422, "Paramètres non valides"),
-    ("/api/layers/commune", {"method": "au_hasard"}, 422, "Paramètres non valides"),
-    ("/api/units/commune/99999", {}, 404, "Unité inconnue"),
-    ("/api/units/qpv/QN00601M", {}, 404, "Niveau inconnu"),
-    ("/api/compare/commune", {"a": "33063"}, 422, "Paramètres non valides"),
-    ("/api/nulle-part", {}, 404, "Ressource introuvable"),
-])
-def test_errors_are_french_problem_details(client: TestClient, gironde: str, path: str,
-                                           params: dict[str, object], status: int, title: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "params", "status", "title"),
+    [
+        ("/api/layers/departement", {}, 404, "Niveau inconnu"),
+        ("/api/layers/commune", {"profession": "chirurgien"}, 404, "Profession inconnue"),
+        ("/api/layers/commune", {"measure": "bonheur"}, 404, "Indicateur inconnu"),
+        (
+            "/api/layers/commune",
+            {"profession": "neurologue", "measure": "apl"},
+            422,
+            "Indicateur non disponible",
+        ),
+        ("/api/layers/commune", {"classes": "beaucoup"}, 422, "Paramètres non valides"),
+        ("/api/layers/commune", {"classes": 12}, 422, "Paramètres non valides"),
+        ("/api/layers/commune", {"method": "au_hasard"}, 422, "Paramètres non valides"),
+        ("/api/units/commune/99999", {}, 404, "Unité inconnue"),
+        ("/api/units/qpv/QN00601M", {}, 404, "Niveau inconnu"),
+        ("/api/compare/commune", {"a": "33063"}, 422, "Paramètres non valides"),
+        ("/api/nulle-part", {}, 404, "Ressource introuvable"),
+    ],
+)
+def test_errors_are_french_problem_details(
+    client: TestClient, gironde: str, path: str, params: dict[str, object], status: int, title: str
+) -> None:
     if not path.endswith("nulle-part"):
         params = {"snapshot": gironde, **params}
     body = _problem(client.get(path, params=params), status)

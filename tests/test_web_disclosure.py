@@ -50,8 +50,9 @@ def _safe(table: pd.DataFrame, small: list[str]) -> None:
 
 @pytest.mark.parametrize("level", ["commune", "carreau"])
 @pytest.mark.parametrize("measure", ["density_per_100k", "std_density_per_100k", "headcount", "apl"])
-def test_layers_and_downloads(client: TestClient, gironde: str, small_cells: list[str], level: str,
-                              measure: str) -> None:
+def test_layers_and_downloads(
+    client: TestClient, gironde: str, small_cells: list[str], level: str, measure: str
+) -> None:
     params = {"snapshot": gironde, "measure": measure, "classes": 4}
     layer = client.get(f"/api/layers/{level}", params=params)
     assert layer.status_code == 200
@@ -70,8 +71,9 @@ def test_grid_layer_groups(client: TestClient, gironde: str) -> None:
     assert len(table) == 1254 and not (table["secret"] == "masque").any()
 
 
-def test_fiches_search_and_compare_of_small_cells(client: TestClient, gironde: str,
-                                                  small_cells: list[str]) -> None:
+def test_fiches_search_and_compare_of_small_cells(
+    client: TestClient, gironde: str, small_cells: list[str]
+) -> None:
     snap = {"snapshot": gironde}
     fiche = client.get(f"/api/units/carreau/{TWO_RESIDENTS}", params=snap).json()
     assert fiche["unit_id"] == "CRS3035RES8000mN2464000E3480000" and fiche["population"] == 12
@@ -81,8 +83,13 @@ def test_fiches_search_and_compare_of_small_cells(client: TestClient, gironde: s
         fiche = client.get(f"/api/units/carreau/{cell}", params=snap).json()
         assert fiche["population"] is None or fiche["population"] >= 11
         assert fiche["population"] is None or fiche["unit_id"] != cell  # a merged cell answers with its group
-        rows.append({"unit_id": fiche["unit_id"], "population": fiche["population"],
-                     "population_standardised": fiche["population_standardised"]})
+        rows.append(
+            {
+                "unit_id": fiche["unit_id"],
+                "population": fiche["population"],
+                "population_standardised": fiche["population_standardised"],
+            }
+        )
         csv = client.get(f"/api/downloads/units/carreau/{cell}.csv", params=snap)
         assert check_frame(pd.read_csv(io.BytesIO(csv.content), dtype={"unit_id": str})) == []
     assert check_frame(pd.DataFrame(rows)) == []
@@ -97,8 +104,9 @@ def test_fiches_search_and_compare_of_small_cells(client: TestClient, gironde: s
 
 
 @pytest.mark.slow
-def test_scenario_delta_at_grid_level_is_gated(client: TestClient, gironde: str,
-                                               small_cells: list[str]) -> None:
+def test_scenario_delta_at_grid_level_is_gated(
+    client: TestClient, gironde: str, small_cells: list[str]
+) -> None:
     site = {"nom": "MSP Grand Parc", "lon": -0.5755, "lat": 44.8565, "generalistes": 4}
     body = {"snapshot": gironde, "level": "carreau", "changements": [{"ajouter_site": site}]}
     response = client.post("/api/scenarios", json=body)
@@ -112,8 +120,9 @@ def test_scenario_delta_at_grid_level_is_gated(client: TestClient, gironde: str,
 
 
 @pytest.mark.slow
-def test_iris_layer_of_alpes_maritimes_is_gated(client: TestClient, store_path: Path,
-                                                alpes_maritimes: str) -> None:
+def test_iris_layer_of_alpes_maritimes_is_gated(
+    client: TestClient, store_path: Path, alpes_maritimes: str
+) -> None:
     with Store(store_path, read_only=True) as store:
         raw = indicator_layer(store, alpes_maritimes, level="iris", profession="generaliste")
     small = raw.loc[(raw["population"] > 0) & (raw["population"] < 11), "unit_id"]

@@ -171,7 +171,7 @@ def test_point_outside_the_territory_is_a_french_422(client: TestClient, gironde
             [{"ajouter_site": GRAND_PARC, "retirer": {"commune": "33063"}}],
             {},
             422,
-            "chaque changement a exactement une clé : ajouter_site, ajouter_population ou retirer",
+            "chaque changement a exactement une clé : ajouter_site, ajouter_population, retirer ou retraites",
         ),
         ([{"retraites": {"fichier": "/etc/passwd", "horizon": 2031}}], {}, 422, "champ inconnu"),
         (

@@ -326,6 +326,14 @@ def build(
             "répertoire de données.",
         ),
     ] = None,
+    departs: Annotated[
+        Path | None,
+        typer.Option(
+            "--departs",
+            help="Fichier local des années de naissance ou des dates de départ en retraite des praticiens "
+            "(données personnelles : seuls des effectifs en sortent).",
+        ),
+    ] = None,
 ) -> None:
     """Construit l'observatoire d'un territoire et l'enregistre comme nouvel instantané."""
     import dataclasses
@@ -337,8 +345,13 @@ def build(
 
     options = _options(territory, data_dir, store, vintage, cost, demand, activite, dask, partiel)
     _reachable(dask)
-    options = dataclasses.replace(options, urban_units=unites_urbaines)
-    options = dataclasses.replace(options, indicators=tuple(indicateurs or ()), zonings=tuple(zonage or ()))
+    options = dataclasses.replace(
+        options,
+        urban_units=unites_urbaines,
+        indicators=tuple(indicateurs or ()),
+        zonings=tuple(zonage or ()),
+        departures=departs,
+    )
     with _progress(BUILD_STEPS) as step:
         snapshot_id = build_observatory(options, step, step.tiles)
     with Store(options.store_path, read_only=True) as s:
@@ -362,6 +375,12 @@ def build(
         attached = meta.get(key) or {}
         listed = ", ".join(f"{name} ({rows} lignes du territoire)" for name, rows in attached.items())
         out.print(f"  {what} : {listed or 'aucun'}", highlight=False)
+    if departs is not None:
+        out.print(
+            f"  départs ({departs.name}) : {meta.get('departures_matched', 0)} praticien(s) du territoire "
+            f"ou de ses environs retrouvé(s), {meta.get('departures_unknown', 0)} identifiant(s) inconnu(s) "
+            "ignoré(s)"
+        )
 
 
 @app.command("validate-apl")

@@ -19,6 +19,7 @@ from accesoins.sources import Profession, SourceName, ZoningClass, load_professi
 __all__ = [
     "APL_CLASS_NOTE",
     "ENUMS",
+    "LOCAL_SOURCES",
     "apl_class_label",
     "apl_class_range",
     "format_threshold",
@@ -38,6 +39,9 @@ ENUMS: tuple[type[StrEnum], ...] = (
     ZoningClass,
 )
 """Every enum of codes that may reach a French page."""
+
+LOCAL_SOURCES: dict[str, str] = {"departures": "Fichier local des départs en retraite (âges)"}
+"""Local files a snapshot records among its sources (no official publisher, not in ``sources.CATALOG``)."""
 
 APL_CLASS_NOTE = "indicatif — ce n'est pas le zonage de l'ARS"
 """Shown beside accesoins' own APL classes: the ARS zoning adds criteria of its own."""

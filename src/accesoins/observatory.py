@@ -85,6 +85,7 @@ class BuildOptions:
     urban_units: Path | None = None  # INSEE commune → unité urbaine table (else found in data_dir)
     indicators: tuple[Path, ...] = ()  # local indicator tables; none given: those of the data folder
     zonings: tuple[Path, ...] = ()  # ARS zoning exports; none given: those of the data folder
+    departures: Path | None = None  # local file of birth years or planned departures (personal data)
 
     def parameters(self) -> dict[str, Any]:
         """Options as recorded in the snapshot (the territory by kind and codes; no data folder)."""
@@ -142,6 +143,7 @@ class Build:
     local: indicators.LocalIndicators | None = None
     zoning: pd.DataFrame | None = None
     commune_bassins: pd.DataFrame | None = None
+    departures: pd.DataFrame | None = None  # practitioner_departures of the build's practitioners
 
     @property
     def communes(self) -> gpd.GeoDataFrame:
@@ -278,6 +280,30 @@ def _load_communes(b: Build) -> None:
     b.raw_activities = pd.concat(frames, ignore_index=True)
 
 
+def _load_departures(b: Build) -> None:
+    """The local departures file, kept for the build's practitioners only (territory and surroundings).
+
+    Identifiers of the file that are not in the build are counted (a French warning) and dropped:
+    the snapshot keeps no personal data about practitioners it does not hold.
+    """
+    path = b.options.departures
+    if path is None:
+        return
+    table = sources.departures_table(sources.read_enrichment(path))
+    known = pd.Index(_ready(b.raw_activities, "raw_activities")["practitioner_id"].astype(str).unique())
+    matched = table["practitioner_key"].isin(known)
+    b.departures = table[matched].reset_index(drop=True)
+    b.summary["departures_matched"] = int(matched.sum())
+    b.summary["departures_unknown"] = int((~matched).sum())
+    b.files.append(("departures", path, int(matched.sum())))
+    if not matched.all():
+        log.warning(
+            "%s : %d identifiant(s) de praticien inconnu(s) dans ce territoire, ignoré(s)",
+            path.name,
+            int((~matched).sum()),
+        )
+
+
 def _surroundings_km(b: Build) -> float:
     """Twice the longest catchment radius: supply within reach, and that supply's own demand."""
     reach_min = b.params.decay.reach_min
@@ -390,6 +416,8 @@ def _load_urban_units(b: Build) -> None:
     kept = table[table["uu_code"].isin(set(touched)) | table["commune_code"].isin(b.communes["commune_code"])]
     b.urban_units = kept.reset_index(drop=True)
     b.files.append((sources.SourceName.URBAN_UNITS, paths[0], len(kept)))
+
+
 def _load_needs(b: Build) -> None:
     """Local indicator tables and ARS zonings of the territory (the user's files, else the data folder's).
 
@@ -460,6 +488,7 @@ LOAD_STEPS: tuple[Step, ...] = (
     ("Table APL de la DREES", _load_drees),
     ("Professionnels de santé", _load_professionals),
     ("Communes du territoire et de ses environs", _load_communes),
+    ("Fichier local des départs", _load_departures),
     ("Établissements FINESS", _load_establishments),
     ("Localisation des activités", _locate_activities),
     ("Population par IRIS", _load_iris),
@@ -890,4 +919,6 @@ def build_observatory(
             snap.append("official_zoning", b.zoning)
         if b.commune_bassins is not None:
             snap.append("commune_bassins", b.commune_bassins)
+        if b.departures is not None:
+            snap.append("practitioner_departures", b.departures)
         return snap.snapshot_id

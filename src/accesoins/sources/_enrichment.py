@@ -92,8 +92,27 @@ def read_enrichment(path: str | Path) -> pd.DataFrame:
     )
 
 
-def retiring_by(enrichment: pd.DataFrame, *, horizon: int, age: int) -> pd.Index:
-    """Practitioners gone by the end of ``horizon``: planned date ≤ horizon, or age ≥ ``age`` that year."""
-    by_date = enrichment["retirement_date"].dt.year.le(horizon).fillna(False)
-    by_age = (horizon - enrichment["birth_year"]).ge(age).fillna(False)
-    return pd.Index(enrichment.loc[(by_date | by_age).to_numpy(dtype=bool), "practitioner_id"])
+def departures_table(enrichment: pd.DataFrame) -> pd.DataFrame:
+    """The stored form of an enrichment table: ``practitioner_key``, ``birth_year``, ``departure_year``.
+
+    Only the year of a planned retirement is kept (the snapshot's ``practitioner_departures``
+    table): nothing finer than a year is needed to project an APL at a horizon.
+    """
+    return pd.DataFrame(
+        {
+            "practitioner_key": enrichment["practitioner_id"].astype(str).to_numpy(),
+            "birth_year": enrichment["birth_year"].astype("Int64").to_numpy(),
+            "departure_year": enrichment["retirement_date"].dt.year.astype("Int64").to_numpy(),
+        }
+    )
+
+
+def retiring_by(departures: pd.DataFrame, *, horizon: int, age: int) -> pd.Index:
+    """Practitioners gone by the end of ``horizon``: planned departure ≤ horizon, or age ≥ ``age`` that year.
+
+    ``departures`` is a :func:`departures_table` (the stored ``practitioner_departures``).
+    """
+    by_date = departures["departure_year"].astype("Int64").le(horizon).fillna(False)
+    by_age = (horizon - departures["birth_year"].astype("Int64")).ge(age).fillna(False)
+    keep = (by_date | by_age).to_numpy(dtype=bool)
+    return pd.Index(departures.loc[keep, "practitioner_key"].astype(str))

@@ -5,6 +5,7 @@ activities, units, indicators) and keeps them as immutable, atomically written
 snapshots; answers queries on them and compares two of them.
 """
 
+from accesoins.store._departures import DEPARTURE_COLUMNS, practitioner_departures, snapshot_year
 from accesoins.store._diff import SnapshotDiff, diff_snapshots, previous_snapshot, territory_of
 from accesoins.store._duckdb import (
     SnapshotWriter,
@@ -16,13 +17,16 @@ from accesoins.store._duckdb import (
 from accesoins.store._trends import unit_trend
 
 __all__ = [
+    "DEPARTURE_COLUMNS",
     "SnapshotDiff",
     "SnapshotWriter",
     "Store",
     "diff_snapshots",
     "indicator_layer",
+    "practitioner_departures",
     "previous_snapshot",
     "save_scenario",
+    "snapshot_year",
     "spatial_extension_path",
     "territory_of",
     "unit_trend",

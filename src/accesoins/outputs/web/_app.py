@@ -68,6 +68,7 @@ def create_app(store_path: str | Path, *, warm: bool = True) -> FastAPI:
     app.state.scenarios = ScenarioService(service)  # one what-if engine cached per snapshot
     install_problem_handlers(app)
     app.include_router(api_router)
+
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(

@@ -34,7 +34,8 @@ from accesoins.http_problems import ProblemError, not_found
 from accesoins.outputs._disclosure import public_layer
 from accesoins.outputs.web._classes import format_fr
 from accesoins.outputs.web._service import LEVELS, MISSING_COLOR, ObservatoryService, SnapshotData
-from accesoins.scenarios import AddPopulation, AddSite, Change, Remove, Scenario, ScenarioEngine
+from accesoins.parameters import load_retirement_parameters
+from accesoins.scenarios import AddPopulation, AddSite, Change, Remove, Retirements, Scenario, ScenarioEngine
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +79,38 @@ class RemoveCreate(_Strict):
     commune: str = Field(pattern=r"^[0-9][0-9AB][0-9]{3}$", description="Code INSEE de la commune.")
 
 
+class RetirementsCreate(_Strict):
+    """Départs en retraite d'ici un horizon, lus dans la table des départs de l'instantané (fichier local)."""
+
+    horizon_annees: int = Field(
+        default_factory=lambda: load_retirement_parameters().horizon_years,
+        ge=1,
+        le=30,
+        description="Horizon en années après l'année de l'instantané (défaut : 5).",
+    )
+    age: int = Field(
+        default_factory=lambda: load_retirement_parameters().retirement_age,
+        ge=50,
+        le=90,
+        description="Âge de départ en retraite (défaut : 67 ans).",
+    )
+
+
 class ChangeCreate(_Strict):
     """Un changement, écrit comme dans un fichier de scénario : exactement une clé."""
 
     ajouter_site: SiteCreate | None = None
     ajouter_population: PopulationCreate | None = None
     retirer: RemoveCreate | None = None
+    retraites: RetirementsCreate | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ChangeCreate:
-        if sum(v is not None for v in (self.ajouter_site, self.ajouter_population, self.retirer)) != 1:
+        given = (self.ajouter_site, self.ajouter_population, self.retirer, self.retraites)
+        if sum(v is not None for v in given) != 1:
             raise ValueError(
-                "chaque changement a exactement une clé : ajouter_site, ajouter_population ou retirer"
+                "chaque changement a exactement une clé : ajouter_site, ajouter_population, retirer "
+                "ou retraites"
             )
         return self
 
@@ -108,8 +129,11 @@ class ScenarioCreate(_Strict):
     nom: str = Field(default="Simulation", min_length=1, max_length=80)
     changements: list[ChangeCreate] = Field(min_length=1, max_length=20)
 
-    def to_scenario(self, snapshot_id: str) -> Scenario:
-        """The engine's scenario for these changes (a French ConfigurationError when they contradict)."""
+    def to_scenario(self, snapshot_id: str, reference_year: int | None = None) -> Scenario:
+        """The engine's scenario for these changes (a French ConfigurationError when they contradict).
+
+        Retirement horizons count in years from ``reference_year`` (the snapshot's year).
+        """
         changes: list[Change] = []
         for c in self.changements:
             if c.ajouter_site is not None:
@@ -118,6 +142,13 @@ class ScenarioCreate(_Strict):
                 changes.append(Change(ajouter_population=AddPopulation(**c.ajouter_population.model_dump())))
             elif c.retirer is not None:
                 changes.append(Change(retirer=Remove(commune=c.retirer.commune)))
+            elif c.retraites is not None:
+                if reference_year is None:
+                    raise ConfigurationError(
+                        "année de l'instantané inconnue : départs impossibles à projeter"
+                    )
+                horizon = reference_year + c.retraites.horizon_annees
+                changes.append(Change(retraites=Retirements(horizon=horizon, age=c.retraites.age)))
         try:
             return Scenario(nom=self.nom, instantane=snapshot_id, changements=changes)
         except ValidationError as exc:  # e.g. two new sites with one name
@@ -235,7 +266,7 @@ class ScenarioService:
         engine = self.engine(data.snapshot_id)
         self._check_communes(data, request)
         try:
-            result = engine.run(request.to_scenario(data.snapshot_id))
+            result = engine.run(request.to_scenario(data.snapshot_id, engine.reference_year))
         except ConfigurationError as exc:  # point outside the territory, unknown site...
             raise ProblemError(422, "Scénario impossible", str(exc)) from exc
         result = replace(result, table=_public_result(data, result.table))

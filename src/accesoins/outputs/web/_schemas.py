@@ -172,6 +172,8 @@ class ZoneComparisonRow(BaseModel):
     ratio_low_uu: float | None = None
     ratio_high_uu: float | None = None
     uu_note: str = Field(description="Unité urbaine comparée, ou pourquoi elle ne l'est pas (en français).")
+
+
 class LocalIndicatorValue(BaseModel):
     """Valeur d'un indicateur local pour une unité, à côté de celle du territoire."""
 

@@ -28,7 +28,15 @@ from accesoins.french import search_key, search_query
 from accesoins.geo import Level, Precision
 from accesoins.http_problems import ProblemError, not_found
 from accesoins.indicators import UNDER_SERVED, AplClass, DemandMethod, apl_class
-from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of, level_plural
+from accesoins.labels import (
+    APL_CLASS_NOTE,
+    LOCAL_SOURCES,
+    apl_class_label,
+    format_threshold,
+    label,
+    label_of,
+    level_plural,
+)
 from accesoins.network import CostSourceCode, haversine_m
 from accesoins.outputs._disclosure import Gate, disclosure_k, public_layer, public_sites
 from accesoins.outputs._gpkg import URBAN_UNIT_TEXT, public_zone_comparison
@@ -1135,8 +1143,7 @@ def _describe(meta: dict[str, Any]) -> str:
     precision = meta.get("precision") or {}
     if meta.get("activities"):
         detail = ", ".join(
-            f"{label_of(Precision, k)} : {format_fr(float(v), 0)}"
-            for k, v in precision.items()
+            f"{label_of(Precision, k)} : {format_fr(float(v), 0)}" for k, v in precision.items()
         )
         parts.append(f"{format_fr(float(meta['activities']), 0)} activités localisées ({detail})")
     return " ; ".join(parts)
@@ -1157,10 +1164,16 @@ def source_vintages(files: pd.DataFrame, meta: dict[str, Any]) -> list[dict[str,
     out = []
     for name, group in files.groupby("name", sort=False):
         spec = CATALOG.get(str(name))
-        label = spec.label.split(" – ")[0] if spec else label_of(SourceName, name, default=str(name))
+        label = (
+            spec.label.split(" – ")[0]
+            if spec
+            else LOCAL_SOURCES.get(str(name)) or label_of(SourceName, name, default=str(name))
+        )
         years = sorted({m.group(1) for f in group["file"].astype(str) if (m := _YEAR.search(f))})
         if name == "apl_drees" and meta.get("apl_vintage"):
             years = [str(meta["apl_vintage"])]
+        if str(name) in LOCAL_SOURCES:
+            years = years or ["fichier local"]
         out.append({"source": str(name), "label": label, "vintage": ", ".join(years) or "millésime inconnu"})
     out.append({"source": "communes", "label": "Population communale INSEE", "vintage": str(POPULATION_YEAR)})
     return out

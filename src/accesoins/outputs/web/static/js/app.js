@@ -1,9 +1,9 @@
 // Observatoire web : paramètres, carte, liste des communes au clavier, fiche, comparaison, téléchargements.
 import { getJSON, url } from "./api.js";
 import { escapeHtml as h, fmt } from "./format.js";
-import { renderComparison, renderFiche } from "./fiche.js";
+import { renderComparison, renderDepartures, renderFiche, renderTrend } from "./fiche.js";
 import * as carto from "./map.js";
-import { initScenario, isPlacing } from "./scenario.js";
+import { initScenario, isPlacing, refreshDepartures } from "./scenario.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { catalog: null, map: null, mapOk: false, compare: [], layerToken: 0, legend: null };
@@ -202,7 +202,14 @@ async function openFiche(level, unitId, { focus = false } = {}) {
     if (focus) section.focus();
   } catch (error) {
     showError(section, error);
+    return;
   }
+  const unitPath = `/api/units/${level}/${encodeURIComponent(unitId)}`;
+  const [departs, trend] = await Promise.allSettled([
+    getJSON(`${unitPath}/departs`, { snapshot: p.snapshot }), getJSON(`${unitPath}/trend`, { snapshot: p.snapshot })]);
+  if (section.dataset.unitId !== unitId) return;  // another fiche was opened meanwhile
+  if (trend.status === "fulfilled") renderTrend(section, trend.value);
+  if (departs.status === "fulfilled") renderDepartures(section, departs.value);
 }
 
 async function addToCompare(fiche) {
@@ -269,6 +276,7 @@ function bindControls() {
     await loadCatalog();
     await loadLayer();
     search();
+    refreshDepartures();
   });
   $("search").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(search, 150); });
   $("search").addEventListener("keydown", (e) => {

@@ -151,3 +151,30 @@ export function renderComparison(container, comparison, downloadHref, onClear) {
     `<button type="button" class="secondary" id="compare-clear">Vider la comparaison</button></p>`;
   container.querySelector("#compare-clear").addEventListener("click", onClear);
 }
+
+// Évolution de l'unité sur les instantanés du territoire (GET …/trend) : graphique SVG fait par le serveur.
+export function renderTrend(container, trend) {
+  const div = document.createElement("div");
+  div.id = "fiche-trend";
+  div.innerHTML = trend.first ? `<p class="note">${h(trend.text)}</p>`
+    : `<h3>Évolution sur les instantanés</h3><figure class="trend">${trend.svg}` +
+      `<figcaption class="note">${h(trend.text)}</figcaption></figure>`;
+  container.querySelector("#fiche-trend")?.remove();
+  container.append(div);
+}
+
+// Départs en retraite (GET …/departs) : 60 ans et plus sous la règle de diffusion, APL à l'horizon.
+export function renderDepartures(container, departs) {
+  container.querySelector("#fiche-departs")?.remove();
+  if (!departs.available) return;
+  const div = document.createElement("div");
+  div.id = "fiche-departs";
+  const rows = departs.professions.map((p) => `<tr><th scope="row">${h(p.label)}</th><td>${p.practitioners}</td>` +
+    `<td data-field="${h(p.profession)}.seniors">${h(p.seniors_text)}</td></tr>`).join("");
+  div.innerHTML = "<h3>Départs en retraite (fichier local)</h3>" +
+    (rows ? `<table><thead><tr><th scope="col">Profession</th><th scope="col">Praticiens</th>` +
+      `<th scope="col">dont 60 ans et plus (${departs.year})</th></tr></thead><tbody>${rows}</tbody></table>` : "") +
+    `<p data-field="apl_horizon" data-value="${departs.apl_horizon ?? ""}">${h(departs.text)}</p>` +
+    `<p class="note">${h(departs.rule)}</p>`;
+  container.append(div);
+}

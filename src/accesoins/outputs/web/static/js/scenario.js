@@ -1,13 +1,14 @@
 // Panneau « Simuler » : placer une maison de santé (clic sur la carte ou longitude/latitude au clavier),
 // lancer POST /api/scenarios, afficher le résumé et la carte des écarts d'APL (après − avant).
-import { postJSON } from "./api.js";
+// Panneau « Départs » : le même scénario avec les départs en retraite (table de l'instantané, horizon, âge).
+import { getJSON, postJSON } from "./api.js";
 import { escapeHtml as h, fmt, signed } from "./format.js";
 import { unitName, whenIdle, whenReady } from "./map.js";
 
 const $ = (id) => document.getElementById(id);
 const EMPTY = { type: "FeatureCollection", features: [] };
 const NORMAL_LAYERS = ["unites-fill", "unites-line", "selection", "sites-circle"];
-const sim = { map: null, placing: false, delta: false, popup: null, options: null, token: 0 };
+const sim = { map: null, placing: false, delta: false, popup: null, options: null, token: 0, departures: null };
 
 export function isPlacing() { return sim.placing; }
 
@@ -16,7 +17,7 @@ function parseNumber(text) {
   return String(text).trim() === "" || !Number.isFinite(value) ? null : value;
 }
 
-function status(text) { $("sim-status").textContent = text; }
+function status(text, id = "sim-status") { $(id).textContent = text; }
 
 function setPlacing(on) {
   sim.placing = on;
@@ -70,6 +71,7 @@ function showDelta(on) {
     if (!on && sim.popup) sim.popup.remove();
   }
   $("sim-back").hidden = !on;
+  $("dep-back").hidden = !on;
   document.body.dataset.scenarioView = on ? "delta" : "";
 }
 
@@ -83,11 +85,11 @@ function renderLegend(result) {
   }
   $("legend").innerHTML = `<details open><summary>Légende</summary><h2>${h(lg.label)}</h2>` +
     `<p class="subtle">${h(lg.unit)} — ${h(result.level_label)} ; simulation « ${h(result.nom)} »</p>` +
-    `<ul id="delta-legend">${rows.join("")}</ul><ul><li><span class="dot" style="background:#111"></span>` +
-    "Maison de santé simulée</li></ul></details>";
+    `<ul id="delta-legend">${rows.join("")}</ul>` + (result.points.length ? "<ul><li><span class=\"dot\" " +
+    "style=\"background:#111\"></span>Maison de santé simulée</li></ul>" : "") + "</details>";
 }
 
-function renderResult(result) {
+function renderResult(result, target = "sim-result") {
   const changed = result.features.map((f) => f.properties)
     .filter((p) => p.delta !== null && Math.abs(p.delta) > 1e-9)
     .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || (b.population || 0) - (a.population || 0));
@@ -104,7 +106,7 @@ function renderResult(result) {
   } else {
     html += "<p class=\"note\">Aucune unité de ce niveau ne change.</p>";
   }
-  $("sim-result").innerHTML = html;
+  $(target).innerHTML = html;
 }
 
 async function run() {
@@ -126,33 +128,77 @@ async function run() {
         generalistes: etp } }],
     });
     if (token !== sim.token) return;
-    renderResult(result);
-    renderLegend(result);
-    const side = $("side");  // scroll the side panel only (not the page): buttons, then the summary
-    side.scrollTop += $("sim-run").getBoundingClientRect().top - side.getBoundingClientRect().top - 8;
-    status(`Carte des écarts d'APL affichée (${result.level_label.toLowerCase()}).`);
-    const map = sim.map;
-    if (map) {
-      await whenReady(map);
-      map.getSource("scenario").setData(result);
-      showDelta(true);
-      const b = result.changed_bbox;
-      const width = map.getContainer().offsetWidth;
-      if (b) {
-        map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { duration: 0, maxZoom: 12, padding: { top: 40, bottom: 40,
-          left: Math.min($("downloads").offsetWidth + 30, width / 4),
-          right: Math.min($("legend").offsetWidth + 30, width / 3) } });
-      }
-      await whenIdle(map);
-      if (token === sim.token) document.body.dataset.scenarioReady = `${level}:${result.features.length}`;
-    } else {
-      document.body.dataset.scenarioReady = `${level}:${result.features.length}`;
-    }
+    await display(result, level, token, { result: "sim-result", status: "sim-status", button: "sim-run" });
   } catch (error) {
     status(`Erreur : ${error.message}`);
     $("sim-result").innerHTML = `<p class="note" role="alert">Erreur : ${h(error.message)}</p>`;
   } finally {
     $("sim-run").disabled = false;
+  }
+}
+
+// Résumé, légende et carte des écarts d'un résultat (les deux panneaux) ; ids : ses éléments de page.
+async function display(result, level, token, ids) {
+  renderResult(result, ids.result);
+  renderLegend(result);
+  const side = $("side");  // scroll the side panel only (not the page): buttons, then the summary
+  side.scrollTop += $(ids.button).getBoundingClientRect().top - side.getBoundingClientRect().top - 8;
+  status(`Carte des écarts d'APL affichée (${result.level_label.toLowerCase()}).`, ids.status);
+  const map = sim.map;
+  if (map) {
+    await whenReady(map);
+    map.getSource("scenario").setData(result);
+    showDelta(true);
+    const b = result.changed_bbox;
+    const width = map.getContainer().offsetWidth;
+    if (b) {
+      map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { duration: 0, maxZoom: 12, padding: { top: 40, bottom: 40,
+        left: Math.min($("downloads").offsetWidth + 30, width / 4),
+        right: Math.min($("legend").offsetWidth + 30, width / 3) } });
+    }
+    await whenIdle(map);
+  }
+  if (token === sim.token) document.body.dataset.scenarioReady = `${level}:${result.features.length}`;
+}
+
+async function runDepartures() {
+  const horizon = parseNumber($("dep-horizon").value), age = parseNumber($("dep-age").value);
+  if (horizon === null || horizon < 1 || horizon > 30) { status("Horizon : de 1 à 30 ans.", "dep-status"); return; }
+  if (age === null || age < 50 || age > 90) { status("Âge de départ : de 50 à 90 ans.", "dep-status"); return; }
+  const token = ++sim.token;
+  document.body.dataset.scenarioReady = "";
+  status("Simulation des départs en cours…", "dep-status");
+  $("dep-run").disabled = true;
+  try {
+    const level = $("dep-level").value || "commune";
+    const year = sim.departures && sim.departures.year ? sim.departures.year + horizon : null;
+    const nom = year ? `Départs en retraite d'ici ${year} (à ${age} ans)` : "Départs en retraite";
+    const result = await postJSON("/api/scenarios", { snapshot: sim.options.getParams().snapshot, level, nom,
+      changements: [{ retraites: { horizon_annees: Math.round(horizon), age: Math.round(age) } }] });
+    if (token !== sim.token) return;
+    await display(result, level, token, { result: "dep-result", status: "dep-status", button: "dep-run" });
+  } catch (error) {
+    status(`Erreur : ${error.message}`, "dep-status");
+    $("dep-result").innerHTML = `<p class="note" role="alert">Erreur : ${h(error.message)}</p>`;
+  } finally {
+    $("dep-run").disabled = false;
+  }
+}
+
+// Le panneau « Départs » n'apparaît que si l'instantané garde une table de départs (fichier local).
+export async function refreshDepartures() {
+  const section = $("departs");
+  try {
+    const info = await getJSON("/api/departs", { snapshot: sim.options.getParams().snapshot });
+    sim.departures = info;
+    section.hidden = !info.available;
+    if (!info.available) return;
+    $("dep-year").textContent = String(info.year);
+    $("dep-rule").textContent = info.rule;
+    if (!$("dep-horizon").value) $("dep-horizon").value = info.horizon_years;
+    if (!$("dep-age").value) $("dep-age").value = info.age;
+  } catch (error) {
+    section.hidden = true;
   }
 }
 
@@ -163,11 +209,11 @@ function back() {
   $("sim-place").focus();
 }
 
-function fillLevels() {
-  const levels = [...$("level").options];
-  const current = $("sim-level").value || "commune";
-  $("sim-level").innerHTML = levels.map((o) => `<option value="${h(o.value)}">${h(o.textContent)}</option>`).join("");
-  $("sim-level").value = levels.some((o) => o.value === current) ? current : "commune";
+function fillLevels(id = "sim-level") {
+  const levels = [...$("level").options].filter((o) => ["commune", "iris", "carreau"].includes(o.value));
+  const current = $(id).value || "commune";
+  $(id).innerHTML = levels.map((o) => `<option value="${h(o.value)}">${h(o.textContent)}</option>`).join("");
+  $(id).value = levels.some((o) => o.value === current) ? current : "commune";
 }
 
 export function initScenario(options) {
@@ -193,7 +239,11 @@ export function initScenario(options) {
   for (const id of ["sim-lon", "sim-lat", "sim-nom"]) $(id).addEventListener("change", drawPoint);
   $("sim-form").addEventListener("submit", (e) => { e.preventDefault(); run(); });
   $("sim-back").addEventListener("click", back);
-  $("simuler-details").addEventListener("toggle", fillLevels);
+  $("simuler-details").addEventListener("toggle", () => fillLevels("sim-level"));
+  $("departs-details").addEventListener("toggle", () => fillLevels("dep-level"));
+  $("dep-form").addEventListener("submit", (e) => { e.preventDefault(); runDepartures(); });
+  $("dep-back").addEventListener("click", back);
+  refreshDepartures();
   // a change of the map's parameters brings the normal map back (app.js redraws it)
   $("controls").addEventListener("change", () => { if (sim.delta) { showDelta(false); status("Carte normale rétablie."); } });
 }
