@@ -1,7 +1,8 @@
 """Outputs: exports of snapshot tables for spreadsheets and GIS (CSV, GeoPackage, GeoParquet), fiches,
-brochure; every people count goes through :func:`public_layer`, the one disclosure gate."""
+brochure, territory diagnostic (PDF + DOCX); every people count goes through :func:`public_layer`, the one disclosure gate."""
 
 from accesoins.outputs._brochure import BrochureConfig, build_brochure, load_brochure_config
+from accesoins.outputs._diagnostic import Diagnostic, build_diagnostic, write_diagnostic
 from accesoins.outputs._disclosure import (
     GRID_STEPS_M,
     PEOPLE_COLUMNS,
@@ -33,10 +34,12 @@ __all__ = [
     "GRID_STEPS_M",
     "PEOPLE_COLUMNS",
     "BrochureConfig",
+    "Diagnostic",
     "Gate",
     "ReportBuilder",
     "Violation",
     "build_brochure",
+    "build_diagnostic",
     "check_disclosure",
     "check_frame",
     "disclosure_k",
@@ -49,4 +52,5 @@ __all__ = [
     "public_zone_comparison",
     "render_pdf",
     "snapshot_gate",
+    "write_diagnostic",
 ]

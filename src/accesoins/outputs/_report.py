@@ -220,6 +220,24 @@ def _years(file: str) -> str:
     return "–".join([years[0], years[-1]] if len(years) > 1 else years) or "—"
 
 
+def zone_rows(table: pd.DataFrame) -> list[dict[str, str]]:
+    """Rows of a QPV / quartiers table (gated zone comparison) as French text, by level and density ratio."""
+    here = table.sort_values(["level", "density_ratio"])
+    return [
+        {
+            "name": str(r.name),
+            "level": label_of(Level, r.level),
+            "population": format_number(r.population_in, 0),
+            "density_in": format_number(r.density_in, 1),
+            "density_rest": format_number(r.density_rest, 1),
+            "ratio": f"{format_number(r.density_ratio, 2)} [{format_number(r.ratio_low, 2)} ; "
+            f"{format_number(r.ratio_high, 2)}]",
+            "apl": f"{format_number(r.apl_in, 2)} / {format_number(r.apl_rest, 2)}",
+        }
+        for r in here.itertuples()
+    ]
+
+
 # -- the builder -----------------------------------------------------------------------------------------
 
 
@@ -278,20 +296,7 @@ class ReportBuilder:
         table = self.zone_comparison
         if unit.level != "commune" or table.empty:
             return []
-        here = table[table["parent_id"] == unit.unit_id].sort_values(["level", "density_ratio"])
-        return [
-            {
-                "name": str(r.name),
-                "level": label_of(Level, r.level),
-                "population": format_number(r.population_in, 0),
-                "density_in": format_number(r.density_in, 1),
-                "density_rest": format_number(r.density_rest, 1),
-                "ratio": f"{format_number(r.density_ratio, 2)} [{format_number(r.ratio_low, 2)} ; "
-                f"{format_number(r.ratio_high, 2)}]",
-                "apl": f"{format_number(r.apl_in, 2)} / {format_number(r.apl_rest, 2)}",
-            }
-            for r in here.itertuples()
-        ]
+        return zone_rows(table[table["parent_id"] == unit.unit_id])
 
     @cached_property
     def units(self) -> gpd.GeoDataFrame:
