@@ -896,15 +896,15 @@ def report_command(
         typer.Option(
             "--territory",
             "-t",
-            help="Avec --diagnostic : SIREN d'EPCI, département ou codes commune (comme « accesoins build »).",
+            help="Avec --diagnostic : SIREN d'EPCI, département ou codes commune, comme « accesoins build ».",
         ),
     ] = None,
     diagnostic: Annotated[
         bool,
         typer.Option(
             "--diagnostic",
-            help="Diagnostic du territoire (contrat local de santé, EPCI) : PDF de plusieurs pages et le même "
-            "contenu en DOCX modifiable, écrit à côté (--out diagnostic.pdf → diagnostic.docx).",
+            help="Diagnostic du territoire (contrat local de santé, EPCI) : PDF de plusieurs pages et le "
+            "même contenu en DOCX modifiable, écrit à côté (--out diagnostic.pdf → diagnostic.docx).",
         ),
     ] = False,
     snapshot: SnapshotOpt = None,

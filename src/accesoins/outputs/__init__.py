@@ -1,5 +1,6 @@
 """Outputs: exports of snapshot tables for spreadsheets and GIS (CSV, GeoPackage, GeoParquet), fiches,
-brochure, territory diagnostic (PDF + DOCX); every people count goes through :func:`public_layer`, the one disclosure gate."""
+brochure, territory diagnostic (PDF + DOCX); every people count goes through :func:`public_layer`, the one
+disclosure gate."""
 
 from accesoins.outputs._brochure import BrochureConfig, build_brochure, load_brochure_config
 from accesoins.outputs._diagnostic import Diagnostic, build_diagnostic, write_diagnostic

@@ -44,7 +44,7 @@ from accesoins.outputs._report import (
     zone_rows,
 )
 from accesoins.sources import Profession, ZoningClass, read_communes
-from accesoins.store import Store, indicator_layer
+from accesoins.store import Store
 
 __all__ = [
     "Diagnostic",
@@ -254,11 +254,12 @@ def _summary(r: _Reader, name: str) -> tuple[list[tuple[str, str]], Section]:
     ]
     section = Section(
         "Synthèse",
-        "L'APL (accessibilité potentielle localisée, méthode de la DREES) compte les consultations de médecin "
-        "généraliste accessibles en un an par habitant, compte tenu des médecins proches et de l'âge des "
-        "habitants. La moyenne du territoire est pondérée par la population de ses communes ; elle se lit face "
-        f"à l'APL publiée par la DREES (millésime {vintage}) pour le même territoire, son département et la "
-        "France : un écart entre le calcul et la publication vient surtout du fichier de praticiens chargé.",
+        "L'APL (accessibilité potentielle localisée, méthode de la DREES) compte les consultations de "
+        "médecin généraliste accessibles en un an par habitant, compte tenu des médecins proches et de l'âge "
+        "des habitants. La moyenne du territoire est pondérée par la population de ses communes ; elle se "
+        f"lit face à l'APL publiée par la DREES (millésime {vintage}) pour le même territoire, son "
+        "département et la France : un écart entre le calcul et la publication vient surtout du fichier "
+        "de praticiens chargé.",
         [
             f"{name} : {len(r.codes)} communes, {format_number(pop)} habitants. "
             f"{len(under)} commune(s) ont une APL inférieure à {format_number(UNDER_SERVED, 1)} "
@@ -332,8 +333,8 @@ def _communes(r: _Reader) -> Section:
         "Chaque commune est colorée selon sa classe d'APL : "
         + ", ".join(f"{c['label']} ({c['range']})" for c in classes["classes"])
         + f". Ces classes sont {APL_CLASS_NOTE} : le zonage officiel ajoute d'autres critères. La densité "
-        "compte les médecins en équivalent temps plein pour 100 000 habitants de la commune, sans tenir compte "
-        "des médecins des communes voisines ; l'APL, elle, en tient compte.",
+        "compte les médecins en équivalent temps plein pour 100 000 habitants de la commune, sans tenir "
+        "compte des médecins des communes voisines ; l'APL, elle, en tient compte.",
         [f"{masked} commune(s) de moins de {r.gate.k} habitants ont leurs chiffres masqués."]
         if masked
         else [],
@@ -351,7 +352,8 @@ def _communes(r: _Reader) -> Section:
                 ],
                 rows,
                 [False, True, True, True, True, True, False],
-                "Communes du territoire ; mêmes chiffres que l'export « accesoins indicators » de l'instantané.",
+                "Communes du territoire ; mêmes chiffres que l'export « accesoins indicators » de "
+                "l'instantané.",
             )
         ],
         new_page=True,
@@ -374,10 +376,10 @@ def _catalogue_row(r: _Reader, level: str) -> pd.Series | None:
 
 def _priorities(r: _Reader) -> Section:
     reading = (
-        "Une unité est prioritaire quand l'accès y est parmi les plus faibles du territoire (tiers des APL les "
-        "plus basses, A1) et le besoin parmi les plus forts (tiers le plus élevé de l'indicateur, B3). Les "
-        "classes sont relatives au territoire et indicatives ; le rang ordonne les unités A1-B3 de la plus "
-        "éloignée des deux côtés à la moins éloignée."
+        "Une unité est prioritaire quand l'accès y est parmi les plus faibles du territoire (tiers des APL "
+        "les plus basses, A1) et le besoin parmi les plus forts (tiers le plus élevé de l'indicateur, B3). "
+        "Les classes sont relatives au territoire et indicatives ; le rang ordonne les unités A1-B3 de la "
+        "plus éloignée des deux côtés à la moins éloignée."
     )
     values = r.table("local_indicators")
     for level in ("iris", "commune"):
@@ -440,8 +442,9 @@ def _priorities(r: _Reader) -> Section:
         reading,
         [
             "Aucun indicateur de besoin n'est attaché à cet instantané. Pour obtenir cette section, "
-            "reconstruisez le territoire avec un fichier d'indicateurs locaux, par exemple le taux de pauvreté "
-            "Filosofi par IRIS de l'INSEE : « accesoins build --territory … --indicateurs FICHIER.csv »."
+            "reconstruisez le territoire avec un fichier d'indicateurs locaux, par exemple le taux de "
+            "pauvreté Filosofi par IRIS de l'INSEE : « accesoins build --territory … --indicateurs "
+            "FICHIER.csv »."
         ],
         new_page=True,
     )
@@ -462,21 +465,37 @@ def _zones(r: _Reader) -> Section | None:
     rows = []
     for commune, part in table.groupby("parent_id", sort=True):
         rows += [
-            [z["name"], z["level"], str(names.get(commune, commune)), z["population"], z["density_in"]]
-            + [z["density_rest"], z["ratio"], z["apl"]]
+            [
+                z["name"],
+                z["level"],
+                str(names.get(commune, commune)),
+                z["population"],
+                z["density_in"],
+                z["density_rest"],
+                z["ratio"],
+                z["apl"],
+            ]
             for z in zone_rows(part)
         ]
     return Section(
         "Quartiers prioritaires et quartiers",
-        "Chaque quartier prioritaire de la politique de la ville (QPV) ou quartier est comparé au reste de sa "
-        "commune : densité de médecins généralistes (ETP pour 100 000 habitants) dans la zone et hors de la "
-        "zone, leur rapport avec son intervalle de confiance à 95 % (sous 1 : la zone est moins dotée que le "
-        "reste de sa commune), et l'APL dans la zone et dans le reste. Une zone de moins de "
+        "Chaque quartier prioritaire de la politique de la ville (QPV) ou quartier est comparé au reste de "
+        "sa commune : densité de médecins généralistes (ETP pour 100 000 habitants) dans la zone et hors de "
+        "la zone, leur rapport avec son intervalle de confiance à 95 % (sous 1 : la zone est moins dotée que "
+        "le reste de sa commune), et l'APL dans la zone et dans le reste. Une zone de moins de "
         f"{r.gate.k} habitants ne montre que son offre.",
         tables=[
             DiagnosticTable(
-                ["Zone", "Type", "Commune", "Habitants", "Densité dans", "Densité reste"]
-                + ["Rapport [IC 95 %]", "APL dans / reste"],
+                [
+                    "Zone",
+                    "Type",
+                    "Commune",
+                    "Habitants",
+                    "Densité dans",
+                    "Densité reste",
+                    "Rapport [IC 95 %]",
+                    "APL dans / reste",
+                ],
                 rows,
                 [False, False, False, True, True, True, True, True],
                 "Zones infra-communales du territoire (médecins généralistes).",
@@ -549,9 +568,9 @@ def _departures(r: _Reader, year: int) -> Section | None:
     ]
     return Section(
         "Départs de praticiens",
-        f"D'après le fichier local des années de naissance ou de départ prévu : praticiens de {SENIOR_AGE} ans "
-        f"ou plus en {year}, et départs attendus d'ici {HORIZONS_YEARS[0]} et {HORIZONS_YEARS[1]} ans (année de "
-        "départ déclarée, sinon 67 ans). Les communes de moins de "
+        f"D'après le fichier local des années de naissance ou de départ prévu : praticiens de {SENIOR_AGE} "
+        f"ans ou plus en {year}, et départs attendus d'ici {HORIZONS_YEARS[0]} et {HORIZONS_YEARS[1]} ans "
+        "(année de départ déclarée, sinon 67 ans). Les communes de moins de "
         f"{r.gate.k} habitants sont comptées avec le secret statistique ; aucun praticien n'est nommé.",
         tables=[
             DiagnosticTable(
@@ -590,8 +609,8 @@ def _trends(r: _Reader) -> Section | None:
     return Section(
         "Évolution",
         "Chaque ligne relit un instantané du territoire tel qu'il a été construit (données et paramètres de "
-        "l'époque) : une évolution peut venir des praticiens, de la population ou du millésime des paramètres "
-        "de la DREES.",
+        "l'époque) : une évolution peut venir des praticiens, de la population ou du millésime des "
+        "paramètres de la DREES.",
         tables=[
             DiagnosticTable(
                 ["Instantané", "Date", "Paramètres DREES", "Habitants", "Médecins généralistes", "APL"],
@@ -607,12 +626,13 @@ def _sources(r: _Reader) -> Section:
     meta = r.report.metadata
     return Section(
         "Sources, méthode et secret statistique",
-        "Chaque fichier lu par la construction est identifié par son empreinte SHA-256 : le même fichier donne "
-        "la même empreinte, ce qui permet de vérifier qu'un chiffre vient bien de ces données.",
+        "Chaque fichier lu par la construction est identifié par son empreinte SHA-256 : le même fichier "
+        "donne la même empreinte, ce qui permet de vérifier qu'un chiffre vient bien de ces données.",
         [
             *r.report._method(),
-            f"Paramètres : APL selon la DREES, millésime {meta.get('apl_vintage', '—')} ; seuil de sous-dotation "
-            f"{format_number(UNDER_SERVED, 1)} consultations par an et par habitant ({APL_CLASS_NOTE}).",
+            f"Paramètres : APL selon la DREES, millésime {meta.get('apl_vintage', '—')} ; seuil de "
+            f"sous-dotation {format_number(UNDER_SERVED, 1)} consultations par an et par habitant "
+            f"({APL_CLASS_NOTE}).",
             f"Secret statistique : aucun chiffre d'une unité de moins de {r.gate.k} habitants n'est publié ; "
             "les IRIS et carreaux trop petits sont regroupés dans un groupe fixe (leur commune, un carré de "
             "1 km, 2 km…), les communes trop petites masquées. Aucun nom de praticien n'apparaît.",
@@ -674,7 +694,7 @@ def _docx(diagnostic: Diagnostic, out: Path) -> Path:
     doc.add_paragraph(" · ".join(f"{value} {what}" for value, what in diagnostic.key))
     for i, part in enumerate(diagnostic.sections):
         if part.new_page and i:
-            doc.add_page_break()
+            doc.add_page_break()  # type: ignore[no-untyped-call]
         doc.add_heading(part.title, level=1)
         reading = doc.add_paragraph()
         reading.add_run("Comment lire : ").bold = True
@@ -715,7 +735,7 @@ def _docx_table(doc: Any, table: DiagnosticTable, right: Any, size: Any) -> None
 
 
 def write_diagnostic(diagnostic: Diagnostic, out_path: str | Path) -> tuple[Path, Path]:
-    """Write the PDF at ``out_path`` and the DOCX beside it (same name, ``.docx``); each whole or not at all."""
+    """Write the PDF at ``out_path`` and the DOCX beside it (``.docx``), each whole or not at all."""
     pdf = Path(out_path)
     if pdf.suffix.lower() != ".pdf":
         pdf = pdf.with_name(pdf.name + ".pdf")
