@@ -49,13 +49,12 @@ def docx_text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def written(store_path: Path, gironde: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+def written(
+    store_path: Path, gironde: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, str]:
     out = tmp_path_factory.mktemp("diagnostic") / "diagnostic.pdf"
-    result = CliRunner().invoke(
-        app,
-        ["report", "--territory", EPCI, "--diagnostic", "--out", str(out), "--store", str(store_path)]
-        + ["--snapshot", gironde],
-    )
+    args = ["report", "--territory", EPCI, "--diagnostic", "--out", str(out), "--store", str(store_path)]
+    result = CliRunner().invoke(app, [*args, "--snapshot", gironde])
     assert result.exit_code == 0, result.output
     return out, out.with_suffix(".docx"), result.output
 
@@ -175,7 +174,9 @@ def _attach(store: Store, sid: str, data_dir: Path) -> int:
         {
             "practitioner_key": ids,
             "birth_year": [1955 + i % 20 for i in range(len(ids))],
-            "departure_year": pd.array([2028 if i % 7 == 0 else None for i in range(len(ids))], dtype="Int64"),
+            "departure_year": pd.array(
+                [2028 if i % 7 == 0 else None for i in range(len(ids))], dtype="Int64"
+            ),
         }
     )
     with store.transaction():

