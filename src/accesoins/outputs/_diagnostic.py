@@ -298,8 +298,8 @@ def _communes(r: _Reader) -> Section:
             maps.append(
                 DiagnosticFigure(
                     _png(apl_map(part, r.sites, labels=False, size_cm=(17.0, 12.0))),
-                    f"APL des médecins généralistes par {what} ({len(part)} unités publiées après le secret "
-                    "statistique).",
+                    f"APL des médecins généralistes par {what} ({format_number(float(len(part)))} unités "
+                    "publiées après le secret statistique).",
                 )
             )
     rows = [
@@ -623,16 +623,15 @@ def _trends(r: _Reader) -> Section | None:
 
 
 def _sources(r: _Reader) -> Section:
-    meta = r.report.metadata
     return Section(
         "Sources, méthode et secret statistique",
         "Chaque fichier lu par la construction est identifié par son empreinte SHA-256 : le même fichier "
         "donne la même empreinte, ce qui permet de vérifier qu'un chiffre vient bien de ces données.",
         [
             *r.report._method(),
-            f"Paramètres : APL selon la DREES, millésime {meta.get('apl_vintage', '—')} ; seuil de "
-            f"sous-dotation {format_number(UNDER_SERVED, 1)} consultations par an et par habitant "
-            f"({APL_CLASS_NOTE}).",
+            f"Classes d'APL ({APL_CLASS_NOTE}) : "
+            + ", ".join(f"{c['label']} ({c['range']})" for c in apl_classes_context()["classes"])
+            + " ; priorités : terciles des unités du territoire.",
             f"Secret statistique : aucun chiffre d'une unité de moins de {r.gate.k} habitants n'est publié ; "
             "les IRIS et carreaux trop petits sont regroupés dans un groupe fixe (leur commune, un carré de "
             "1 km, 2 km…), les communes trop petites masquées. Aucun nom de praticien n'apparaît.",
@@ -736,7 +735,9 @@ def _docx_table(doc: Any, table: DiagnosticTable, right: Any, size: Any) -> None
 def write_diagnostic(diagnostic: Diagnostic, out_path: str | Path) -> tuple[Path, Path]:
     """Write the PDF at ``out_path`` and the DOCX beside it (``.docx``), each whole or not at all."""
     pdf = Path(out_path)
-    if pdf.suffix.lower() != ".pdf":
+    if pdf.suffix.lower() in (".pdf", ".docx"):
+        pdf = pdf.with_suffix(".pdf")
+    else:
         pdf = pdf.with_name(pdf.name + ".pdf")
     render_pdf("diagnostic.html", {"d": diagnostic}, pdf)
     return pdf, _docx(diagnostic, pdf.with_suffix(".docx"))
