@@ -135,7 +135,7 @@ def test_report_diagnostic_errors_in_french(store_path: Path, gironde: str, tmp_
     result = runner.invoke(
         app, ["report", "-t", "35238", "--diagnostic", "--out", str(out), "--store", str(store_path)]
     )
-    assert result.exit_code == 2 and "ne couvre le territoire « 35238 »" in result.output
+    assert result.exit_code == 2 and "aucun instantané ne couvre le territoire « 35238 »" in result.output
     assert not out.exists() and not out.with_suffix(".docx").exists()
 
 

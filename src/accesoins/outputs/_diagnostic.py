@@ -149,9 +149,9 @@ def resolve_territory(store: Store, territory: str, snapshot: str | None) -> tup
         if codes:
             names = communes.set_index("commune_code")["name"].reindex(codes).dropna()
             return str(sid), codes, _territory_name(spec, names)
-    where = f"l'instantané {candidates[0]}" if snapshot else "aucun instantané de l'entrepôt"
+    where = f"l'instantané {candidates[0]} ne couvre pas" if snapshot else "aucun instantané ne couvre"
     raise StoreError(
-        f"{where} ne couvre le territoire « {territory} » ({len(wanted)} communes) : construisez-le "
+        f"{where} le territoire « {territory} » ({len(wanted)} communes) : construisez-le "
         f"d'abord avec « accesoins build --territory {territory} »"
     )
 
@@ -207,6 +207,14 @@ class _Reader:
         return self.store.kept(name, self.sid)
 
 
+def _gp_count(gp: pd.DataFrame) -> tuple[str, str]:
+    """GP headcount, or full-time equivalents when headcounts are unknown (supply known only per IRIS)."""
+    headcount = _total(gp["headcount"])
+    if np.isfinite(headcount):
+        return format_number(headcount), "médecins généralistes"
+    return format_number(_total(gp["etp"]), 1), "médecins généralistes en équivalent temps plein"
+
+
 def _summary(r: _Reader, name: str) -> tuple[list[tuple[str, str]], Section]:
     pop = r.population()
     refs = r.table("drees_references")
@@ -249,7 +257,7 @@ def _summary(r: _Reader, name: str) -> tuple[list[tuple[str, str]], Section]:
     key = [
         (format_number(float(len(r.codes))), "communes"),
         (format_number(pop), "habitants"),
-        (format_number(_total(r.gp["headcount"])), "médecins généralistes"),
+        _gp_count(r.gp),
         (format_number(r.apl(), 2), "APL moyenne (consultations par an et par habitant)"),
     ]
     section = Section(
@@ -294,12 +302,13 @@ def _communes(r: _Reader) -> Section:
     ]
     for level, what in (("iris", "IRIS"), ("carreau", "carreau de 200 m")):
         part = r.sub_layer(level)
+        part = part[part.geom_type.isin(["Polygon", "MultiPolygon"])]  # IRIS kept as centroids: no map
         if len(part) >= 5:
             maps.append(
                 DiagnosticFigure(
                     _png(apl_map(part, r.sites, labels=False, size_cm=(17.0, 12.0))),
                     f"APL des médecins généralistes par {what} ({format_number(float(len(part)))} unités "
-                    "publiées après le secret statistique).",
+                    "dont l'instantané a les contours, publiées après le secret statistique).",
                 )
             )
     rows = [
@@ -506,37 +515,72 @@ def _zones(r: _Reader) -> Section | None:
 
 
 def _zoning(r: _Reader) -> Section | None:
+    """Communes by zone of the ARS zoning (with how many are under-served by APL), and zoned QPV."""
     zoning = r.table("official_zoning")
     if zoning.empty:
         return None
-    zoning = zoning[(zoning["level"] == "commune") & zoning["unit_id"].isin(r.codes)]
-    if zoning.empty:
+    communes = zoning[(zoning["level"] == "commune") & zoning["unit_id"].isin(r.codes)]
+    qpv_units = r.store.table("units", r.sid, where="level = 'qpv'")
+    qpv_units = qpv_units[qpv_units["parent_id"].isin(r.codes)].set_index("unit_id")
+    qpv = zoning[(zoning["level"] == "qpv") & zoning["unit_id"].isin(qpv_units.index)]
+    if communes.empty and qpv.empty:
         return None
-    pop = r.gp.set_index("unit_id")["population"].astype(float)
-    rows = [
-        [
-            label_of(Profession, prof),
-            label_of(ZoningClass, zone),
-            format_number(float(len(part))),
-            format_number(float(pop.reindex(part["unit_id"]).sum())),
-            "; ".join(sorted(set(part["source"].astype(str)))),
+    gp = r.gp.set_index("unit_id")
+    pop, apl = gp["population"].astype(float), gp["apl"].astype(float)
+    tables = []
+    if not communes.empty:
+        rows = [
+            [
+                label_of(Profession, prof),
+                label_of(ZoningClass, zone),
+                format_number(float(len(part))),
+                format_number(float(pop.reindex(part["unit_id"]).sum())),
+                format_number(float((apl.reindex(part["unit_id"]) < UNDER_SERVED).sum())),
+                "; ".join(sorted(set(part["source"].astype(str)))),
+            ]
+            for (prof, zone), part in communes.groupby(["profession", "zone"], sort=True)
         ]
-        for (prof, zone), part in zoning.groupby(["profession", "zone"], sort=True)
-    ]
+        tables.append(
+            DiagnosticTable(
+                [
+                    "Profession",
+                    "Zone",
+                    "Communes",
+                    "Habitants",
+                    f"Dont APL < {format_number(UNDER_SERVED, 1)}",
+                    "Source",
+                ],
+                rows,
+                [False, False, True, True, True, False],
+                "Communes du territoire par zone du zonage officiel.",
+            )
+        )
+    if not qpv.empty:
+        rows = [
+            [
+                str(qpv_units.at[z.unit_id, "name"]),
+                str(gp["name"].get(qpv_units.at[z.unit_id, "parent_id"], "")),
+                label_of(Profession, z.profession),
+                label_of(ZoningClass, z.zone),
+                str(z.source),
+            ]
+            for z in qpv.sort_values(["unit_id", "profession"]).itertuples()
+        ]
+        tables.append(
+            DiagnosticTable(
+                ["QPV", "Commune", "Profession", "Zone", "Source"],
+                rows,
+                [False] * 5,
+                "Quartiers prioritaires du territoire dans le zonage officiel.",
+            )
+        )
     return Section(
         "Zonage officiel de l'ARS",
         "Le zonage de l'agence régionale de santé fixe, profession par profession, les zones où s'installer "
         "ouvre droit à des aides. Il repose sur des critères que l'APL seule ne résume pas : une commune "
-        f"sous-dotée au sens de l'APL (classe {APL_CLASS_NOTE}) peut ne pas l'être dans le zonage, et "
-        "inversement.",
-        tables=[
-            DiagnosticTable(
-                ["Profession", "Zone", "Communes", "Habitants", "Source"],
-                rows,
-                [False, False, True, True, False],
-                "Communes du territoire par zone du zonage officiel.",
-            )
-        ],
+        f"sous-dotée au sens de l'APL ({APL_CLASS_NOTE}) peut ne pas l'être dans le zonage, et inversement ; "
+        "la colonne « Dont APL < 2,5 » compte les communes de chaque zone que l'APL classe sous-dotées.",
+        tables=tables,
     )
 
 
