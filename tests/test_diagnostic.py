@@ -146,13 +146,10 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _attach(store: Store, sid: str, data_dir: Path) -> int:
-    """Write the issue-13 tables into snapshot ``sid``: Filosofi poverty by IRIS, the nurses' ARS zoning,
-    and departures for every third GP (synthetic years; no such file is public). Returns the GPs aged 60+."""
-    filosofi = data_dir / "filosofi_iris" / "filosofi2018_disp_iris_dep33.csv"
-    table = sources.read_indicator_table(filosofi)
+def _catalogue(table: sources.IndicatorTable, path: Path) -> pd.DataFrame:
+    """The ``local_indicator_catalogue`` rows of a table read by ``sources.read_indicator_table``."""
     meta = table.meta
-    catalogue = pd.DataFrame(
+    return pd.DataFrame(
         {
             "indicator": meta["indicator_id"],
             "label": meta["label"],
@@ -161,10 +158,18 @@ def _attach(store: Store, sid: str, data_dir: Path) -> int:
             "source": meta["source"],
             "level": table.level,
             "is_count": meta["people"].astype(bool),
-            "file_name": filosofi.name,
-            "sha256": _sha(filosofi),
+            "file_name": path.name,
+            "sha256": _sha(path),
         }
     )
+
+
+def _attach(store: Store, sid: str, data_dir: Path) -> int:
+    """Write the issue-13 tables into snapshot ``sid``: Filosofi poverty by IRIS, the nurses' ARS zoning,
+    and departures for every third GP (synthetic years; no such file is public). Returns the GPs aged 60+."""
+    filosofi = data_dir / "filosofi_iris" / "filosofi2018_disp_iris_dep33.csv"
+    table = sources.read_indicator_table(filosofi)
+    catalogue = _catalogue(table, filosofi)
     values = table.values.melt(id_vars="unit_id", var_name="indicator", value_name="value")
     zoning_file = data_dir / "health_status" / "cartosante_zonage_infirmiers_communes.csv"
     zoning = sources.read_ars_zoning(zoning_file)
@@ -232,4 +237,52 @@ def test_sections_from_local_tables_and_trends(data_dir: Path, tmp_path: Path) -
     assert codes_in(text) == [] and codes_in(docx_text(written_docx)) == []
     assert "zone " in text and "(zonage de l'ARS)" in text
     assert len(docx_tables(written_docx)) == sum(len(s.tables) for s in content.sections)
+    keep_images(pdf)
+
+
+NICE_METROPOLE = "200030195"
+
+
+def test_nice_metropole_priorities_and_qpv_zoning(data_dir: Path, tmp_path: Path) -> None:
+    """IRIS of the Métropole Nice Côte d'Azur (road times, IRIS supply) × Filosofi poverty; QPV 2024 in the
+    ARS PACA doctors' zoning (ZIP/ZAC carried by the ANCT file)."""
+    path = tmp_path / "s.duckdb"
+    sid = build_observatory(BuildOptions(parse_territory("06"), data_dir, path, vintage=2022))
+    filosofi = data_dir / "filosofi_iris" / "filosofi2018_disp_iris_dep06.csv"
+    qpv_file = data_dir / "qpv" / "anct_qpv2024_alpes_maritimes_06_simplifie.geojson"
+    table = sources.read_indicator_table(filosofi)
+    qpv = sources.read_qpv(qpv_file)
+    with Store(path) as store, store.transaction():
+        store.append_rows("local_indicator_catalogue", _catalogue(table, filosofi).assign(snapshot_id=sid))
+        values = table.values.melt(id_vars="unit_id", var_name="indicator", value_name="value")
+        store.append_rows("local_indicators", values.assign(level=table.level, snapshot_id=sid))
+        zoning = pd.DataFrame(
+            {
+                "level": "qpv",
+                "unit_id": qpv["zone_id"],
+                "profession": "generaliste",
+                "zone": qpv["zoning"].map(lambda z: str(sources.parse_zoning_class(z))),
+                "source": "ARS Provence-Alpes-Côte d'Azur, zonage médecins (ZIP/ZAC)",
+                "file_name": qpv_file.name,
+                "sha256": _sha(qpv_file),
+            }
+        )
+        store.append_rows("official_zoning", zoning.assign(snapshot_id=sid))
+    with Store(path, read_only=True) as store:
+        content = build_diagnostic(store, NICE_METROPOLE)
+    assert content.title.endswith("Métropole Nice Côte d'Azur") and len(content.communes) == 51
+    assert content.key[2][1] == "médecins généralistes en équivalent temps plein"  # supply known per IRIS
+    sections = {s.title: s for s in content.sections}
+    grid, ranked = sections["Unités prioritaires : accès faible et besoin fort"].tables
+    counts = np.array([[number(v) for v in row[1:]] for row in grid.rows])
+    assert counts.sum() == 173 and counts[0, 2] == len(ranked.rows) == 14
+    # first priority: Bon Voyage (Nice), 45,4 % poor, APL 4,05 in the lowest tercile of the métropole's IRIS
+    assert ranked.rows[0][1:] == ["Bon Voyage", "Nice", "4,05", "45,4"]
+    assert ["IRIS 060330103", "Carros", "3,19", "26,5"] in [r[1:] for r in ranked.rows]  # IRIS without a name
+    zoned = sections["Zonage officiel de l'ARS"].tables[0]
+    assert zoned.columns[0] == "QPV" and len(zoned.rows) == 10  # the 10 QPV 2024 of the métropole
+    zones = {r[0]: r[3] for r in zoned.rows}
+    assert zones["Les Moulins - Le Point Du Jour"] == "zone d'action complémentaire (ZAC, zonage de l'ARS)"
+    pdf, written_docx = write_diagnostic(content, tmp_path / "nice.pdf")
+    assert codes_in(flowing_text(pdf)) == [] and codes_in(docx_text(written_docx)) == []
     keep_images(pdf)

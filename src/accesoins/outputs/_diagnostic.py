@@ -302,6 +302,8 @@ def _communes(r: _Reader) -> Section:
     ]
     for level, what in (("iris", "IRIS"), ("carreau", "carreau de 200 m")):
         part = r.sub_layer(level)
+        if part.empty:
+            continue
         part = part[part.geom_type.isin(["Polygon", "MultiPolygon"])]  # IRIS kept as centroids: no map
         if len(part) >= 5:
             maps.append(
@@ -369,6 +371,13 @@ def _communes(r: _Reader) -> Section:
     )
 
 
+def _unit_name(level: str, unit_id: str, name: str) -> str:
+    """An IRIS without a name (INSEE leaves the IRIS of small communes unnamed) shows as « IRIS <code> »."""
+    if level == "iris" and name in ("", "nan", "None", unit_id):
+        return f"IRIS {unit_id}"
+    return name
+
+
 def _catalogue_row(r: _Reader, level: str) -> pd.Series | None:
     """The need indicator shown (poverty rate first), at ``level``, or None."""
     catalogue = r.table("local_indicator_catalogue")
@@ -407,7 +416,7 @@ def _priorities(r: _Reader) -> Section:
         rows = [
             [
                 str(int(row.priority_rank)),
-                str(public.at[unit_id, "name"]),
+                _unit_name(level, str(unit_id), str(public.at[unit_id, "name"])),
                 str(names.get(public.at[unit_id, "parent_id"], "")) if level == "iris" else str(unit_id),
                 format_number(row.apl, 2),
                 format_number(row.need, 1),
