@@ -571,16 +571,17 @@ def _zoning(r: _Reader) -> Section | None:
                 str(gp["name"].get(qpv_units.at[z.unit_id, "parent_id"], "")),
                 label_of(Profession, z.profession),
                 label_of(ZoningClass, z.zone),
-                str(z.source),
             ]
             for z in qpv.sort_values(["unit_id", "profession"]).itertuples()
         ]
         tables.append(
             DiagnosticTable(
-                ["QPV", "Commune", "Profession", "Zone", "Source"],
+                ["QPV", "Commune", "Profession", "Zone"],
                 rows,
-                [False] * 5,
-                "Quartiers prioritaires du territoire dans le zonage officiel.",
+                [False] * 4,
+                "Quartiers prioritaires du territoire dans le zonage officiel (source : "
+                + "; ".join(sorted(set(qpv["source"].astype(str))))
+                + ").",
             )
         )
     return Section(
