@@ -228,8 +228,12 @@ def test_sections_from_local_tables_and_trends(data_dir: Path, tmp_path: Path) -
     assert sum(number(r[2]) for r in zoning.rows) == 28
     assert {r[0] for r in zoning.rows} == {"Infirmier"}
     departures = sections["Départs de praticiens"].tables[0]
+    assert departures.columns[3:] == ["Partis d'ici 2031", "Partis d'ici 2036"]
     gp = next(r for r in departures.rows if r[0] == "Médecin généraliste")
-    assert number(gp[1]) == seniors
+    # 756 distinct GPs (786 in the commune table counts a GP once in each commune of practice)
+    assert gp[1] == "756" and number(gp[2]) == seniors
+    assert 0 < number(gp[3]) <= number(gp[4])
+    assert next(r for r in departures.rows if r[0] == "Neurologue")[2] == "moins de 3"  # none in the file
     trend = sections["Évolution"].tables[0]
     assert [r[2] for r in trend.rows] == ["2022", "2023"] and trend.rows[1][0] == latest
     pdf, written_docx = write_diagnostic(content, tmp_path / "complet.pdf")

@@ -29,7 +29,7 @@ from accesoins.errors import ConfigurationError, StoreError
 from accesoins.geo import Territory, parse_territory
 from accesoins.indicators import UNDER_SERVED, apl_class, priority_classes
 from accesoins.labels import APL_CLASS_NOTE, apl_class_label, label, label_of
-from accesoins.outputs._disclosure import Gate, public_layer, public_sites
+from accesoins.outputs._disclosure import Gate, public_sites
 from accesoins.outputs._gpkg import format_number, public_zone_comparison
 from accesoins.outputs._report import (
     ReportBuilder,
@@ -59,8 +59,12 @@ __all__ = [
 GP = Profession.GENERALISTE.value
 NEED_PREFERENCE = ("taux_pauvrete", "part_ald", "part_75_plus_seuls", "part_55_plus_seuls")
 PRIORITY_ROWS = 15  # priority units listed (the CSV of « accesoins priorites » has them all)
-HORIZONS_YEARS = (5, 10)  # departures counted within these horizons
+# Retirements: the values of parameters/retirements.yaml on the retire branch (issue 13 §4)
+HORIZONS_YEARS = (5, 10)  # departures counted by these horizons after the snapshot's year
 SENIOR_AGE = 60
+RETIREMENT_AGE = 67
+MIN_PRACTITIONERS = 5
+MIN_CELL = 3
 
 
 @dataclass
@@ -594,48 +598,73 @@ def _zoning(r: _Reader) -> Section | None:
     )
 
 
-def _departures(r: _Reader, year: int) -> Section | None:
-    """Practitioners aged 60 or more and planned departures, per profession, through the gate."""
+def _published_count(practitioners: int, count: int) -> str:
+    """A count of practitioners from the local ages file, as it may be published.
+
+    The rule of ``outputs.senior_count`` (issue 13 §4, ``parameters/retirements.yaml``): nothing under
+    5 practitioners, and neither the count nor the rest given exactly under 3 — an exact 0, 1 or 2
+    would tell a reader the age of a practitioner they know.
+
+    >>> [_published_count(40, 12), _published_count(40, 0), _published_count(40, 39), _published_count(4, 2)]
+    ['12', 'moins de 3', 'au moins 38', 'non diffusé (moins de 5 praticiens)']
+    """
+    if practitioners < MIN_PRACTITIONERS:
+        return f"non diffusé (moins de {MIN_PRACTITIONERS} praticiens)"
+    if count < MIN_CELL:
+        return f"moins de {MIN_CELL}"
+    if practitioners - count < MIN_CELL:
+        return f"au moins {practitioners - MIN_CELL + 1}"
+    return format_number(float(count))
+
+
+def _departures(r: _Reader, year: int | None) -> Section | None:
+    """Practitioners aged 60 or more and departures by two horizons, per profession, for the territory.
+
+    Ages and horizons count from the snapshot's build year (``year`` overrides it); a practitioner has
+    left by a horizon when the planned departure year is reached or when they are 67 that year.
+    """
     people = r.table("practitioner_departures")
     if people.empty:
         return None
+    if year is None:
+        year = pd.Timestamp(r.report.snapshots.set_index("snapshot_id").at[r.sid, "created_at"]).year
     activities = r.store.table("activities", r.sid, where="commune_code IS NOT NULL")
-    activities = activities[activities["commune_code"].isin(r.codes)]
-    who = activities.drop_duplicates(["practitioner_id", "profession"]).merge(
-        people, left_on="practitioner_id", right_on="practitioner_key", how="inner"
-    )
-    if who.empty:
-        return None
+    here = activities[activities["commune_code"].isin(r.codes)]
+    here = here.drop_duplicates(["practitioner_id", "profession"])
+    who = here.merge(people, left_on="practitioner_id", right_on="practitioner_key", how="left")
     birth = pd.to_numeric(who["birth_year"], errors="coerce")
-    leave = pd.to_numeric(who["departure_year"], errors="coerce").fillna(birth + 67)
-    flags = {"aged_60_plus": birth <= year - SENIOR_AGE}
-    flags |= {f"departs_{h}": leave <= year + h for h in HORIZONS_YEARS}
-    counts = who.assign(**flags).groupby(["commune_code", "profession"])[list(flags)].sum().reset_index()
-    frame = r.layer[["unit_id", "profession", "population", "parent_id"]].merge(
-        counts.rename(columns={"commune_code": "unit_id"}), on=["unit_id", "profession"], how="left"
-    )
-    frame[list(flags)] = frame[list(flags)].fillna(0.0)
-    public = public_layer(frame, "commune", r.gate)
-    rows = [
-        [profession_label(str(prof)), *(format_number(_total(part[c])) for c in flags)]
-        for prof, part in public.groupby("profession", sort=True)
-    ]
+    leave = pd.to_numeric(who["departure_year"], errors="coerce")
+    flags = {"senior": (year - birth).ge(SENIOR_AGE)}
+    for h in HORIZONS_YEARS:
+        flags[f"gone_{h}"] = leave.le(year + h) | (year + h - birth).ge(RETIREMENT_AGE)
+    rows = []
+    for prof, part in who.assign(**flags).groupby("profession", sort=True):
+        n = len(part)
+        rows.append(
+            [profession_label(str(prof)), format_number(float(n))]
+            + [_published_count(n, int(part[c].sum())) for c in flags]
+        )
     return Section(
         "Départs de praticiens",
         f"D'après le fichier local des années de naissance ou de départ prévu : praticiens de {SENIOR_AGE} "
-        f"ans ou plus en {year}, et départs attendus d'ici {HORIZONS_YEARS[0]} et {HORIZONS_YEARS[1]} ans "
-        "(année de départ déclarée, sinon 67 ans). Les communes de moins de "
-        f"{r.gate.k} habitants sont comptées avec le secret statistique ; aucun praticien n'est nommé.",
+        f"ans ou plus en {year}, et praticiens partis d'ici {year + HORIZONS_YEARS[0]} et "
+        f"{year + HORIZONS_YEARS[1]} (année de départ prévue atteinte, ou {RETIREMENT_AGE} ans), sans "
+        "remplacement. Chaque praticien compte une fois, même s'il exerce dans plusieurs communes (le "
+        f"tableau des communes le compte dans chacune). Aucun praticien n'est nommé ; sous "
+        f"{MIN_PRACTITIONERS} praticiens rien n'est "
+        f"diffusé, et un effectif ou son complément inférieur à {MIN_CELL} n'est pas donné exactement.",
         tables=[
             DiagnosticTable(
                 [
                     "Profession",
+                    "Praticiens",
                     f"{SENIOR_AGE} ans ou plus",
-                    *(f"Départs d'ici {year + h}" for h in HORIZONS_YEARS),
+                    *(f"Partis d'ici {year + h}" for h in HORIZONS_YEARS),
                 ],
                 rows,
-                [False, True, True, True],
-                f"{len(who)} praticien(s) du territoire figurent dans le fichier des départs.",
+                [False, True, True, True, True],
+                f"{int(who['practitioner_key'].notna().sum())} praticien(s) du territoire figurent dans le "
+                "fichier des départs.",
             )
         ],
     )
@@ -706,14 +735,14 @@ def build_diagnostic(
 ) -> Diagnostic:
     """The diagnostic of ``territory`` (as ``accesoins build`` reads it) on the snapshot that covers it.
 
-    ``year`` is the reference year of the departures section (default: this year).
+    ``year`` is the reference year of the departures section (default: the snapshot's build year).
     """
     sid, codes, name = resolve_territory(store, territory, snapshot)
     r = _Reader(store, sid, codes)
     if r.gp.empty:
         raise ConfigurationError(f"aucun médecin généraliste dans l'instantané {sid} : pas de diagnostic")
     key, summary = _summary(r, name)
-    optional = [_zones(r), _zoning(r), _departures(r, year or date.today().year), _trends(r)]
+    optional = [_zones(r), _zoning(r), _departures(r, year), _trends(r)]
     sections = [summary, _communes(r), _priorities(r), *[s for s in optional if s is not None], _sources(r)]
     created = r.report.snapshots.set_index("snapshot_id")["created_at"].get(sid)
     return Diagnostic(
