@@ -28,7 +28,7 @@ from accesoins import __version__
 from accesoins.errors import ConfigurationError, StoreError
 from accesoins.geo import Territory, parse_territory
 from accesoins.indicators import UNDER_SERVED, apl_class, priority_classes
-from accesoins.labels import APL_CLASS_NOTE, apl_class_label, label, label_of
+from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of
 from accesoins.outputs._disclosure import Gate, public_sites
 from accesoins.outputs._gpkg import format_number, public_zone_comparison
 from accesoins.outputs._report import (
@@ -274,7 +274,7 @@ def _summary(r: _Reader, name: str) -> tuple[list[tuple[str, str]], Section]:
         "de praticiens chargé.",
         [
             f"{name} : {len(r.codes)} communes, {format_number(pop)} habitants. "
-            f"{len(under)} commune(s) ont une APL inférieure à {format_number(UNDER_SERVED, 1)} "
+            f"{len(under)} commune(s) ont une APL inférieure à {format_threshold(UNDER_SERVED)} "
             f"({APL_CLASS_NOTE}), soit "
             f"{format_number(float(under['population'].sum()))} habitants."
         ],
@@ -560,7 +560,7 @@ def _zoning(r: _Reader) -> Section | None:
                     "Zone",
                     "Communes",
                     "Habitants",
-                    f"Dont APL < {format_number(UNDER_SERVED, 1)}",
+                    f"Dont APL < {format_threshold(UNDER_SERVED)}",
                     "Source",
                 ],
                 rows,
@@ -593,7 +593,8 @@ def _zoning(r: _Reader) -> Section | None:
         "Le zonage de l'agence régionale de santé fixe, profession par profession, les zones où s'installer "
         "ouvre droit à des aides. Il repose sur des critères que l'APL seule ne résume pas : une commune "
         f"sous-dotée au sens de l'APL ({APL_CLASS_NOTE}) peut ne pas l'être dans le zonage, et inversement ; "
-        "la colonne « Dont APL < 2,5 » compte les communes de chaque zone que l'APL classe sous-dotées.",
+        f"la colonne « Dont APL < {format_threshold(UNDER_SERVED)} » compte les communes de chaque zone que "
+        "l'APL classe sous-dotées.",
         tables=tables,
     )
 
