@@ -3,7 +3,6 @@ totals equal to the indicators export, optional sections from the snapshot's loc
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import docx
@@ -142,37 +141,10 @@ def test_report_diagnostic_errors_in_french(store_path: Path, gironde: str, tmp_
 # -- sections from the snapshot's local tables (the shared contract of issue 13) ------------------------
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _catalogue(table: sources.IndicatorTable, path: Path) -> pd.DataFrame:
-    """The ``local_indicator_catalogue`` rows of a table read by ``sources.read_indicator_table``."""
-    meta = table.meta
-    return pd.DataFrame(
-        {
-            "indicator": meta["indicator_id"],
-            "label": meta["label"],
-            "unit": meta["unit"],
-            "year": meta["year"].astype(int),
-            "source": meta["source"],
-            "level": table.level,
-            "is_count": meta["people"].astype(bool),
-            "file_name": path.name,
-            "sha256": _sha(path),
-        }
-    )
-
-
-def _attach(store: Store, sid: str, data_dir: Path) -> int:
-    """Write the issue-13 tables into snapshot ``sid``: Filosofi poverty by IRIS, the nurses' ARS zoning,
-    and departures for every third GP (synthetic years; no such file is public). Returns the GPs aged 60+."""
-    filosofi = data_dir / "filosofi_iris" / "filosofi2018_disp_iris_dep33.csv"
-    table = sources.read_indicator_table(filosofi)
-    catalogue = _catalogue(table, filosofi)
-    values = table.values.melt(id_vars="unit_id", var_name="indicator", value_name="value")
-    zoning_file = data_dir / "health_status" / "cartosante_zonage_infirmiers_communes.csv"
-    zoning = sources.read_ars_zoning(zoning_file)
+def _attach(store: Store, sid: str) -> int:
+    """Departures for every third GP of snapshot ``sid`` (synthetic years; no such file is public); the
+    Filosofi poverty by IRIS and the nurses' ARS zoning are attached by the build from the data folder.
+    Returns the GPs aged 60+."""
     activities = store.table("activities", sid, where="profession = 'generaliste'")
     ids = sorted(set(activities["practitioner_id"]))[::3]
     departures = pd.DataFrame(
@@ -185,23 +157,6 @@ def _attach(store: Store, sid: str, data_dir: Path) -> int:
         }
     )
     with store.transaction():
-        store.append_rows("local_indicator_catalogue", catalogue.assign(snapshot_id=sid))
-        store.append_rows("local_indicators", values.assign(level=table.level, snapshot_id=sid))
-        store.append_rows(
-            "official_zoning",
-            pd.DataFrame(
-                {
-                    "level": "commune",
-                    "unit_id": zoning["commune_code"],
-                    "profession": zoning["profession"],
-                    "zone": zoning["zone"].astype(str),
-                    "source": "ARS, zonage infirmiers (export CartoSanté)",
-                    "file_name": zoning_file.name,
-                    "sha256": _sha(zoning_file),
-                    "snapshot_id": sid,
-                }
-            ),
-        )
         store.append_rows("practitioner_departures", departures.assign(snapshot_id=sid))
     return int((departures["birth_year"] <= 2026 - 60).sum())
 
@@ -211,7 +166,7 @@ def test_sections_from_local_tables_and_trends(data_dir: Path, tmp_path: Path) -
     for vintage in (2022, 2023):
         latest = build_observatory(BuildOptions(parse_territory(EPCI), data_dir, path, vintage=vintage))
     with Store(path) as store:
-        seniors = _attach(store, latest, data_dir)
+        seniors = _attach(store, latest)
     with Store(path, read_only=True) as store:
         content = build_diagnostic(store, EPCI, year=2026)  # the latest snapshot that covers the territory
     assert content.snapshot_id == latest
@@ -251,27 +206,7 @@ def test_nice_metropole_priorities_and_qpv_zoning(data_dir: Path, tmp_path: Path
     """IRIS of the Métropole Nice Côte d'Azur (road times, IRIS supply) × Filosofi poverty; QPV 2024 in the
     ARS PACA doctors' zoning (ZIP/ZAC carried by the ANCT file)."""
     path = tmp_path / "s.duckdb"
-    sid = build_observatory(BuildOptions(parse_territory("06"), data_dir, path, vintage=2022))
-    filosofi = data_dir / "filosofi_iris" / "filosofi2018_disp_iris_dep06.csv"
-    qpv_file = data_dir / "qpv" / "anct_qpv2024_alpes_maritimes_06_simplifie.geojson"
-    table = sources.read_indicator_table(filosofi)
-    qpv = sources.read_qpv(qpv_file)
-    with Store(path) as store, store.transaction():
-        store.append_rows("local_indicator_catalogue", _catalogue(table, filosofi).assign(snapshot_id=sid))
-        values = table.values.melt(id_vars="unit_id", var_name="indicator", value_name="value")
-        store.append_rows("local_indicators", values.assign(level=table.level, snapshot_id=sid))
-        zoning = pd.DataFrame(
-            {
-                "level": "qpv",
-                "unit_id": qpv["zone_id"],
-                "profession": "generaliste",
-                "zone": qpv["zoning"].map(lambda z: str(sources.parse_zoning_class(z))),
-                "source": "ARS Provence-Alpes-Côte d'Azur, zonage médecins (ZIP/ZAC)",
-                "file_name": qpv_file.name,
-                "sha256": _sha(qpv_file),
-            }
-        )
-        store.append_rows("official_zoning", zoning.assign(snapshot_id=sid))
+    build_observatory(BuildOptions(parse_territory("06"), data_dir, path, vintage=2022))
     with Store(path, read_only=True) as store:
         content = build_diagnostic(store, NICE_METROPOLE)
     assert content.title.endswith("Métropole Nice Côte d'Azur") and len(content.communes) == 51
@@ -283,7 +218,7 @@ def test_nice_metropole_priorities_and_qpv_zoning(data_dir: Path, tmp_path: Path
     # first priority: Bon Voyage (Nice), 45,4 % poor, APL 4,05 in the lowest tercile of the métropole's IRIS
     assert ranked.rows[0][1:] == ["Bon Voyage", "Nice", "4,05", "45,4"]
     assert ["IRIS 060330103", "Carros", "3,19", "26,5"] in [r[1:] for r in ranked.rows]  # IRIS without a name
-    zoned = sections["Zonage officiel de l'ARS"].tables[0]
+    zoned = next(t for t in sections["Zonage officiel de l'ARS"].tables if t.columns[0] == "QPV")
     assert zoned.columns[0] == "QPV" and len(zoned.rows) == 10  # the 10 QPV 2024 of the métropole
     zones = {r[0]: r[3] for r in zoned.rows}
     assert zones["Les Moulins - Le Point Du Jour"] == "zone d'action complémentaire (ZAC, zonage de l'ARS)"

@@ -29,7 +29,7 @@ from accesoins.errors import ConfigurationError, StoreError
 from accesoins.geo import Territory, parse_territory
 from accesoins.indicators import UNDER_SERVED, apl_class, priority_classes
 from accesoins.labels import APL_CLASS_NOTE, apl_class_label, format_threshold, label, label_of
-from accesoins.outputs._disclosure import Gate, public_sites
+from accesoins.outputs._disclosure import Gate, public_sites, senior_count
 from accesoins.outputs._gpkg import format_number, public_zone_comparison
 from accesoins.outputs._report import (
     ReportBuilder,
@@ -43,6 +43,7 @@ from accesoins.outputs._report import (
     render_pdf,
     zone_rows,
 )
+from accesoins.parameters import load_retirement_parameters
 from accesoins.sources import Profession, ZoningClass, read_communes
 from accesoins.store import Store
 
@@ -59,12 +60,6 @@ __all__ = [
 GP = Profession.GENERALISTE.value
 NEED_PREFERENCE = ("taux_pauvrete", "part_ald", "part_75_plus_seuls", "part_55_plus_seuls")
 PRIORITY_ROWS = 15  # priority units listed (the CSV of « accesoins priorites » has them all)
-# Retirements: the values of parameters/retirements.yaml on the retire branch (issue 13 §4)
-HORIZONS_YEARS = (5, 10)  # departures counted by these horizons after the snapshot's year
-SENIOR_AGE = 60
-RETIREMENT_AGE = 67
-MIN_PRACTITIONERS = 5
-MIN_CELL = 3
 
 
 @dataclass
@@ -600,22 +595,9 @@ def _zoning(r: _Reader) -> Section | None:
 
 
 def _published_count(practitioners: int, count: int) -> str:
-    """A count of practitioners from the local ages file, as it may be published.
-
-    The rule of ``outputs.senior_count`` (issue 13 §4, ``parameters/retirements.yaml``): nothing under
-    5 practitioners, and neither the count nor the rest given exactly under 3 — an exact 0, 1 or 2
-    would tell a reader the age of a practitioner they know.
-
-    >>> [_published_count(40, 12), _published_count(40, 0), _published_count(40, 39), _published_count(4, 2)]
-    ['12', 'moins de 3', 'au moins 38', 'non diffusé (moins de 5 praticiens)']
-    """
-    if practitioners < MIN_PRACTITIONERS:
-        return f"non diffusé (moins de {MIN_PRACTITIONERS} praticiens)"
-    if count < MIN_CELL:
-        return f"moins de {MIN_CELL}"
-    if practitioners - count < MIN_CELL:
-        return f"au moins {practitioners - MIN_CELL + 1}"
-    return format_number(float(count))
+    """A count of practitioners from the local ages file, as :func:`outputs.senior_count` publishes it."""
+    exact, text = senior_count(practitioners, count)
+    return text if exact is None else format_number(float(exact))
 
 
 def _departures(r: _Reader, year: int | None) -> Section | None:
@@ -627,6 +609,8 @@ def _departures(r: _Reader, year: int | None) -> Section | None:
     people = r.table("practitioner_departures")
     if people.empty:
         return None
+    rule = load_retirement_parameters()
+    horizons = (rule.horizon_years, 2 * rule.horizon_years)  # departures counted by these horizons
     if year is None:
         year = pd.Timestamp(r.report.snapshots.set_index("snapshot_id").at[r.sid, "created_at"]).year
     activities = r.store.table("activities", r.sid, where="commune_code IS NOT NULL")
@@ -635,9 +619,9 @@ def _departures(r: _Reader, year: int | None) -> Section | None:
     who = here.merge(people, left_on="practitioner_id", right_on="practitioner_key", how="left")
     birth = pd.to_numeric(who["birth_year"], errors="coerce")
     leave = pd.to_numeric(who["departure_year"], errors="coerce")
-    flags = {"senior": (year - birth).ge(SENIOR_AGE)}
-    for h in HORIZONS_YEARS:
-        flags[f"gone_{h}"] = leave.le(year + h) | (year + h - birth).ge(RETIREMENT_AGE)
+    flags = {"senior": (year - birth).ge(rule.senior_age)}
+    for h in horizons:
+        flags[f"gone_{h}"] = leave.le(year + h) | (year + h - birth).ge(rule.retirement_age)
     rows = []
     for prof, part in who.assign(**flags).groupby("profession", sort=True):
         n = len(part)
@@ -647,20 +631,20 @@ def _departures(r: _Reader, year: int | None) -> Section | None:
         )
     return Section(
         "Départs de praticiens",
-        f"D'après le fichier local des années de naissance ou de départ prévu : praticiens de {SENIOR_AGE} "
-        f"ans ou plus en {year}, et praticiens partis d'ici {year + HORIZONS_YEARS[0]} et "
-        f"{year + HORIZONS_YEARS[1]} (année de départ prévue atteinte, ou {RETIREMENT_AGE} ans), sans "
+        "D'après le fichier local des années de naissance ou de départ prévu : praticiens de "
+        f"{rule.senior_age} ans ou plus en {year}, et praticiens partis d'ici {year + horizons[0]} et "
+        f"{year + horizons[1]} (année de départ prévue atteinte, ou {rule.retirement_age} ans), sans "
         "remplacement. Chaque praticien compte une fois, même s'il exerce dans plusieurs communes (le "
         f"tableau des communes le compte dans chacune). Aucun praticien n'est nommé ; sous "
-        f"{MIN_PRACTITIONERS} praticiens rien n'est "
-        f"diffusé, et un effectif ou son complément inférieur à {MIN_CELL} n'est pas donné exactement.",
+        f"{rule.min_practitioners} praticiens rien n'est "
+        f"diffusé, et un effectif ou son complément inférieur à {rule.min_cell} n'est pas donné exactement.",
         tables=[
             DiagnosticTable(
                 [
                     "Profession",
                     "Praticiens",
-                    f"{SENIOR_AGE} ans ou plus",
-                    *(f"Partis d'ici {year + h}" for h in HORIZONS_YEARS),
+                    f"{rule.senior_age} ans ou plus",
+                    *(f"Partis d'ici {year + h}" for h in horizons),
                 ],
                 rows,
                 [False, True, True, True, True],
