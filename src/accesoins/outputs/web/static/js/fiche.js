@@ -83,6 +83,8 @@ function comparisonTable(rows) {
     `<tbody>${body}</tbody></table><p class="note">Densités en ETP pour 100 000 habitants (praticiens localisés ` +
     "dans la commune) ; un rapport inférieur à 1 signifie moins de praticiens dans la zone. " +
     notes.map((n) => `${h(n.charAt(0).toUpperCase() + n.slice(1))}.`).join(" ") + "</p>";
+}
+
 function needsHtml(fiche) {  // local indicators beside the territory, priority class, official zoning
   let html = "";
   const rows = fiche.local_indicators || [];
