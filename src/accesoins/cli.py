@@ -54,6 +54,7 @@ StorePath = Annotated[
         "--store", help="Fichier de l'entrepôt DuckDB (défaut : ACCESOINS_STORE, sinon var/accesoins.duckdb)."
     ),
 ]
+SnapshotOpt = Annotated[str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")]
 
 FormatOpt = Annotated[
     str,
@@ -423,9 +424,7 @@ def indicators_command(
     ] = None,
     fmt: FormatOpt = "csv",
     out_path: Annotated[Path, typer.Option("--out", help="Fichier à écrire.")] = Path("indicateurs.csv"),
-    snapshot: Annotated[
-        str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
-    ] = None,
+    snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
     """Exporte les indicateurs d'un niveau (effectifs, ETP, densités, APL, précision de localisation).
@@ -457,9 +456,7 @@ def zones_command(
     commune: Annotated[
         str | None, typer.Option("--commune", help="Code commune : seulement ses QPV et quartiers.")
     ] = None,
-    snapshot: Annotated[
-        str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
-    ] = None,
+    snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
     """Compare chaque QPV et quartier au reste de sa commune et de son unité urbaine : densité, IC 95 %, APL.
@@ -556,9 +553,7 @@ def priorities_command(
     out_path: Annotated[
         Path | None, typer.Option("--out", help="CSV de toutes les unités avec leur classe.")
     ] = None,
-    snapshot: Annotated[
-        str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
-    ] = None,
+    snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
     """Croise l'accès (APL des médecins généralistes) et un besoin (pauvreté, ALD…) : unités prioritaires.
@@ -856,9 +851,7 @@ def scenario_sites(
         float, typer.Option("--radius", help="Temps d'accès visé, en minutes (10 ou 15).")
     ] = 10.0,
     model: Annotated[str, typer.Option("--model", help="mclp (couverture maximale) ou pmedian.")] = "mclp",
-    snapshot: Annotated[
-        str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")
-    ] = None,
+    snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
     """Classe des locaux candidats et choisit les k meilleurs pour les habitants sous-dotés."""
@@ -935,8 +928,6 @@ def list_sources() -> None:
 
 
 # -- Partage sécurisé (#6) : secret statistique, export SIG, fiches et brochure ------------------------------
-
-SnapshotOpt = Annotated[str | None, typer.Option("--snapshot", help="Instantané (défaut : le dernier).")]
 
 
 @app.command("check-disclosure")

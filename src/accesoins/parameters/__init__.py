@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -168,6 +168,17 @@ class RetirementParameters(BaseModel):
     source: str
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _validated(model: type[_M], name: str) -> _M:
+    """The parameter file ``name`` checked against ``model``; an invalid file is a French error naming it."""
+    try:
+        return model.model_validate(_read_yaml(name))
+    except ValidationError as exc:
+        raise ConfigurationError(f"{name} invalide : {exc}") from exc
+
+
 def _read_yaml(name: str) -> dict[str, Any]:
     try:
         text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
@@ -197,10 +208,7 @@ def load_apl_parameters(vintage: int) -> AplParameters:
     """
     if vintage not in apl_vintages():
         raise UnknownChoiceError("Millésime APL", vintage, apl_vintages())
-    try:
-        return AplParameters.model_validate(_read_yaml(f"apl_drees_{vintage}.yaml"))
-    except ValidationError as exc:
-        raise ConfigurationError(f"apl_drees_{vintage}.yaml invalide : {exc}") from exc
+    return _validated(AplParameters, f"apl_drees_{vintage}.yaml")
 
 
 @cache
@@ -212,19 +220,13 @@ def load_apl_classes() -> AplClassBounds:
     >>> [(c.code, c.below) for c in load_apl_classes().classes]
     [('sous_dotee', 2.5), ('intermediaire', 4.0), ('bien_dotee', None)]
     """
-    try:
-        return AplClassBounds.model_validate(_read_yaml("apl_classes.yaml"))
-    except ValidationError as exc:
-        raise ConfigurationError(f"apl_classes.yaml invalide : {exc}") from exc
+    return _validated(AplClassBounds, "apl_classes.yaml")
 
 
 @cache
 def load_crowfly_parameters() -> CrowFlyParameters:
     """Parameters of the crow-fly travel time model (``crowfly.yaml``)."""
-    try:
-        return CrowFlyParameters.model_validate(_read_yaml("crowfly.yaml"))
-    except ValidationError as exc:
-        raise ConfigurationError(f"crowfly.yaml invalide : {exc}") from exc
+    return _validated(CrowFlyParameters, "crowfly.yaml")
 
 
 @cache
@@ -237,10 +239,7 @@ def load_tile_parameters() -> TileParameters:
     >>> p.tile_above_cells, p.max_tile_pairs, p.scheduler_timeout_s
     (20000, 2000000, 5.0)
     """
-    try:
-        return TileParameters.model_validate(_read_yaml("tiles.yaml"))
-    except ValidationError as exc:
-        raise ConfigurationError(f"tiles.yaml invalide : {exc}") from exc
+    return _validated(TileParameters, "tiles.yaml")
 
 
 @cache
@@ -252,10 +251,7 @@ def load_coverage_parameters() -> CoverageParameters:
     >>> load_coverage_parameters().department_density_share
     0.25
     """
-    try:
-        return CoverageParameters.model_validate(_read_yaml("coverage.yaml"))
-    except ValidationError as exc:
-        raise ConfigurationError(f"coverage.yaml invalide : {exc}") from exc
+    return _validated(CoverageParameters, "coverage.yaml")
 
 
 @cache
@@ -268,7 +264,4 @@ def load_retirement_parameters() -> RetirementParameters:
     >>> p.horizon_years, p.retirement_age, p.senior_age, p.min_practitioners, p.min_cell
     (5, 67, 60, 5, 3)
     """
-    try:
-        return RetirementParameters.model_validate(_read_yaml("retirements.yaml"))
-    except ValidationError as exc:
-        raise ConfigurationError(f"retirements.yaml invalide : {exc}") from exc
+    return _validated(RetirementParameters, "retirements.yaml")
