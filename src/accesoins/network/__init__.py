@@ -18,6 +18,7 @@ from accesoins.network._dijkstra import travel_time_pairs
 from accesoins.network._graph import RoadGraph, haversine_m
 from accesoins.network._isochrones import export_isochrones, isochrones
 from accesoins.network._osm import RoadSpeedParameters, load_road_speeds, read_osm_ways
+from accesoins.network._prepared import NewSites, PreparedOrigins, prepare_origins
 from accesoins.network._road_costs import RoadNetworkCosts
 from accesoins.network._stored import cost_tables, stored_cost_source
 
@@ -27,7 +28,9 @@ __all__ = [
     "CrowFlyCosts",
     "CrowFlyPoints",
     "IndexedCosts",
+    "NewSites",
     "OdTableCosts",
+    "PreparedOrigins",
     "RoadGraph",
     "RoadNetworkCosts",
     "RoadSpeedParameters",
@@ -40,6 +43,7 @@ __all__ = [
     "isochrones",
     "load_or_build",
     "load_road_speeds",
+    "prepare_origins",
     "read_osm_ways",
     "stored_cost_source",
     "travel_time_pairs",

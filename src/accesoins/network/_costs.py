@@ -98,12 +98,18 @@ class CrowFlyCosts:
         self.crs = crs
 
     def _speeds(self, layer: gpd.GeoDataFrame) -> FloatArray:
+        if "density_per_km2" not in layer.columns:
+            return self.speeds(None, len(layer))
+        return self.speeds(layer["density_per_km2"].to_numpy(dtype=np.float64), len(layer))
+
+    def speeds(self, density_per_km2: FloatArray | None, n: int) -> FloatArray:
+        """Speed of each of ``n`` points from its density class (no densities: the intermediate class)."""
         p = self.parameters
         speeds = np.asarray(p.speeds_kph, dtype=np.float64)
-        if "density_per_km2" not in layer.columns:
-            return np.full(len(layer), speeds[len(speeds) // 2])
-        dens = layer["density_per_km2"].to_numpy(dtype=np.float64)
-        cls = np.searchsorted(np.asarray(p.density_breaks_per_km2), np.nan_to_num(dens, nan=0.0), "right")
+        if density_per_km2 is None:
+            return np.full(n, speeds[len(speeds) // 2])
+        dens = np.nan_to_num(np.asarray(density_per_km2, dtype=np.float64), nan=0.0)
+        cls = np.searchsorted(np.asarray(p.density_breaks_per_km2), dens, "right")
         return np.asarray(speeds[cls], dtype=np.float64)
 
     def points(
@@ -127,15 +133,21 @@ class CrowFlyCosts:
         return max(max_time_min - p.access_min, 0.0) / 60.0 * max(p.speeds_kph) * 1000.0 / p.detour_factor
 
     def indexed(
-        self, origins: CrowFlyPoints, destinations: CrowFlyPoints, *, max_time_min: float
+        self,
+        origins: CrowFlyPoints,
+        destinations: CrowFlyPoints,
+        *,
+        max_time_min: float,
+        origin_tree: cKDTree | None = None,
     ) -> IndexedCosts:
         """Travel times of the pairs within ``max_time_min``, by integer positions (no identifiers).
 
         The k-d tree pass keeps pairs at zero distance (coincident points), so
-        each pair occurs once.
+        each pair occurs once. ``origin_tree`` is the origins' tree when already built.
         """
         p = self.parameters
-        tree_o, tree_d = cKDTree(origins.xy_m), cKDTree(destinations.xy_m)
+        tree_o = cKDTree(origins.xy_m) if origin_tree is None else origin_tree
+        tree_d = cKDTree(destinations.xy_m)
         pairs = tree_o.sparse_distance_matrix(tree_d, self.reach_m(max_time_min), output_type="ndarray")
         i = pairs["i"].astype(np.int64, copy=False)
         j = pairs["j"].astype(np.int64, copy=False)

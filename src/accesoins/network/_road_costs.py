@@ -81,27 +81,44 @@ class RoadNetworkCosts:
             {"id": points["id"].to_numpy(), "node": node, "snap_m": snap_m, "reachable": node >= 0}
         )
 
-    def travel_times(
-        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, max_time_min: float
-    ) -> pd.DataFrame:
-        o_node, o_snap = self._nodes(origins)
-        d_node, d_snap = self._nodes(destinations)
-        for label, node, snap in (("origin", o_node, o_snap), ("destination", d_node, d_snap)):
-            bad = int((node < 0).sum())
-            if bad:
-                log.warning(
-                    "%d %s point(s) farther than %.0f m from the %s network (max %.0f m): unreachable",
-                    bad,
-                    label,
-                    self.max_snap_m,
-                    self.graph.mode,
-                    float(snap.max()),
-                )
+    def snapped(self, lon: np.ndarray, lat: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """Node of each point (-1 beyond ``max_snap_m``, logged) and its snapping distance in metres."""
+        node, snap = self.graph.snap(lon, lat)
+        node = np.where(snap <= self.max_snap_m, node, -1)
+        bad = int((node < 0).sum())
+        if bad:
+            log.warning(
+                "%d %s point(s) farther than %.0f m from the %s network (max %.0f m): unreachable",
+                bad,
+                label,
+                self.max_snap_m,
+                self.graph.mode,
+                float(snap.max()),
+            )
+        return node, snap
+
+    def node_pairs(
+        self,
+        origins: tuple[np.ndarray, np.ndarray],
+        destinations: tuple[np.ndarray, np.ndarray],
+        *,
+        max_time_min: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions and times of the pairs within ``max_time_min`` between snapped (node, metres) points."""
+        (o_node, o_snap), (d_node, d_snap) = origins, destinations
         oi, dj, minutes = travel_time_pairs(self.graph, o_node, d_node, max_time_min=max_time_min)
         if self.connector_speed_kph is not None:
             minutes = minutes + (o_snap[oi] + d_snap[dj]) / (self.connector_speed_kph * 1000.0 / 60.0)
             within = minutes <= max_time_min
             oi, dj, minutes = oi[within], dj[within], minutes[within]
+        return oi, dj, minutes
+
+    def travel_times(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, max_time_min: float
+    ) -> pd.DataFrame:
+        o = self.snapped(*_lonlat(origins), "origin")
+        d = self.snapped(*_lonlat(destinations), "destination")
+        oi, dj, minutes = self.node_pairs(o, d, max_time_min=max_time_min)
         return pd.DataFrame(
             {
                 "origin_id": origins["id"].to_numpy()[oi],

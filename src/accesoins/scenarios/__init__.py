@@ -5,7 +5,7 @@ the APL before and after per unit, recomputed incrementally, and the
 candidate premises that would help most (spopt facility-location models).
 """
 
-from accesoins.scenarios._engine import ScenarioEngine, ScenarioResult
+from accesoins.scenarios._engine import ScenarioEngine, ScenarioResult, level_summary
 from accesoins.scenarios._model import (
     AddPopulation,
     AddSite,
@@ -39,6 +39,7 @@ __all__ = [
     "brute_force",
     "choose_sites",
     "coverage_problem",
+    "level_summary",
     "read_candidates",
     "read_scenario",
     "solve",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import geopandas as gpd
@@ -57,19 +58,38 @@ class ScenarioResult:
         """Plain-French reading of the result."""
         lines = list(self.messages)
         for level, rows in self.table.groupby("level", sort=False):
-            pop = rows["population"].fillna(0)
-            before = float((rows["apl_before"] * pop).sum() / max(pop.sum(), 1))
-            after = float((rows["apl_after"] * pop).sum() / max(pop.sum(), 1))
-            under_b = rows["apl_before"] < indicators.UNDER_SERVED
-            under_a = rows["apl_after"] < indicators.UNDER_SERVED
             lines.append(
-                f"{label_of(Level, level)} : APL moyenne {format_number(before, 2)} → "
-                f"{format_number(after, 2)} ; "
-                f"unités sous-dotées {int(under_b.sum())} → {int(under_a.sum())} "
-                f"({_fr(pop[under_b].sum())} → {_fr(pop[under_a].sum())} habitants) ; "
-                f"{int((rows['delta'].abs() > 1e-9).sum())} unité(s) modifiée(s)"
+                level_summary(
+                    str(level),
+                    rows["population"].to_numpy(dtype=np.float64),
+                    rows["apl_before"].to_numpy(dtype=np.float64),
+                    rows["apl_after"].to_numpy(dtype=np.float64),
+                    rows["delta"].to_numpy(dtype=np.float64),
+                )
             )
         return lines
+
+
+def level_summary(
+    level: str, population: np.ndarray, before: np.ndarray, after: np.ndarray, delta: np.ndarray
+) -> str:
+    """One level's line of a what-if summary: mean APL, under-served units and residents, changed units.
+
+    Means are weighted by the residents; a unit without population or without APL is left out.
+    """
+    pop = np.nan_to_num(population, nan=0.0)
+    total = max(float(pop.sum()), 1.0)
+    mean_before = float(np.nansum(before * pop) / total)
+    mean_after = float(np.nansum(after * pop) / total)
+    under_b = before < indicators.UNDER_SERVED
+    under_a = after < indicators.UNDER_SERVED
+    return (
+        f"{label_of(Level, level)} : APL moyenne {format_number(mean_before, 2)} → "
+        f"{format_number(mean_after, 2)} ; "
+        f"unités sous-dotées {int(under_b.sum())} → {int(under_a.sum())} "
+        f"({_fr(pop[under_b].sum())} → {_fr(pop[under_a].sum())} habitants) ; "
+        f"{int((np.abs(delta) > 1e-9).sum())} unité(s) modifiée(s)"
+    )
 
 
 def _fr(value: float) -> str:
@@ -125,7 +145,8 @@ class ScenarioEngine:
         self._unit_index = {name: pd.Index(level.units.index, dtype=object) for name, level in levels.items()}
         self._shown = None if reported is None else frozenset(reported)
         # Built on first use, then only read: concurrent runs share them (a race builds one twice).
-        self._origins: dict[str, pd.DataFrame] = {}
+        self._origins: dict[str, network.PreparedOrigins] = {}
+        self._frame: _Template | None = None
         self._trees: dict[str, tuple[shapely.STRtree, np.ndarray]] = {}
         self._polygons: dict[str, gpd.GeoSeries] = {}
 
@@ -276,17 +297,21 @@ class ScenarioEngine:
         inside = self._first_containing(f"polygons:{self.apl_level}", self._polygons[self.apl_level], point)
         if inside is not None:
             return str(units.index[inside])
-        located = units[units.geometry.notna()].to_crs("EPSG:2154")
+        metric = f"metric:{self.apl_level}"
+        if metric not in self._polygons:
+            self._polygons[metric] = units.geometry.to_crs("EPSG:2154")
+        tree, positions = self._tree(metric, self._polygons[metric])
         target = gpd.GeoSeries([point], crs="EPSG:4326").to_crs("EPSG:2154").iloc[0]
-        return str(located.geometry.distance(target).idxmin())
+        nearest = tree.query_nearest(target, all_matches=True)  # ties: the first unit, as idxmin
+        return str(units.index[int(positions[nearest].min())])
 
     def _std_ratio(self, unit: str) -> float:
         units = self.levels[self.apl_level].units
         pop = float(units.loc[unit, "population"])
         return float(units.loc[unit, "population_standardised"]) / pop if pop > 0 else 1.0
 
-    def _level_origins(self, level: _Level) -> pd.DataFrame:
-        """The level's units as origins of the cost model (built once per level, in the model's CRS)."""
+    def _prepared(self, level: _Level) -> network.PreparedOrigins:
+        """The level's units as origins of the cost model, projected and indexed once per level."""
         if level.name not in self._origins:
             origins: pd.DataFrame = pd.DataFrame({"id": level.units.index})
             if "point_lon" in level.units:
@@ -295,39 +320,33 @@ class ScenarioEngine:
                     geometry=gpd.points_from_xy(level.units["point_lon"], level.units["point_lat"]),
                     crs="EPSG:4326",
                 )
-                crs = getattr(self.cost_model, "crs", None)  # a metric model projects once, not per run
-                if crs is not None:
-                    origins = origins.to_crs(crs)
-            self._origins[level.name] = origins
+            self._origins[level.name] = network.prepare_origins(self.cost_model, origins)
         return self._origins[level.name]
 
-    def _new_destinations(self, new_sites: list[AddSite]) -> gpd.GeoDataFrame | None:
-        """The scenario's new sites as destinations of the cost model (located once per run)."""
+    def _new_sites(self, new_sites: list[AddSite]) -> dict[str, network.NewSites]:
+        """The scenario's new sites as seen from each level: their unit there, their unit's density."""
         if not new_sites:
-            return None
+            return {}
         units = [s.unite or self._unit_at(s.lon, s.lat) for s in new_sites]
         density = self.levels[self.apl_level].units["density_per_km2"].reindex(units)
-        return gpd.GeoDataFrame(
-            {
-                "id": [f"scenario:{s.nom}" for s in new_sites],
-                "unit_id": units,
-                "density_per_km2": density.to_numpy(),
-            },
-            geometry=[shapely.Point(s.lon, s.lat) for s in new_sites],
-            crs="EPSG:4326",
-        )
+        density = density.to_numpy(dtype=np.float64)
+        lon = np.array([s.lon for s in new_sites], dtype=np.float64)
+        lat = np.array([s.lat for s in new_sites], dtype=np.float64)
+        seen = {self.apl_level: network.NewSites(lon, lat, tuple(units), density)}
+        if "carreau" in self.levels:
+            cells = self.levels["carreau"].units
+            points = shapely.points(lon, lat)
+            found = [self._first_containing("cells", cells.geometry, p) for p in points]
+            ids = tuple("" if i is None else str(cells.index[i]) for i in found)
+            seen["carreau"] = network.NewSites(lon, lat, ids, density)
+        return seen
 
-    def _new_columns(self, level: _Level, dest: gpd.GeoDataFrame | None) -> sp.csr_matrix:
-        """Weights from the level's units to the scenario's new sites (``dest``)."""
-        if dest is None:
+    def _new_columns(self, level: _Level, sites: dict[str, network.NewSites]) -> sp.csr_matrix:
+        """Weights from the level's units to the scenario's new sites (units × new sites)."""
+        if level.name not in sites:
             return sp.csr_matrix((len(level.units), 0))
-        if level.name == "carreau":
-            found = [self._first_containing("cells", level.units.geometry, p) for p in dest.geometry]
-            dest = dest.assign(unit_id=["" if i is None else str(level.units.index[i]) for i in found])
-        costs = self.cost_model.travel_times(
-            self._level_origins(level), dest, max_time_min=self.decay.reach_min
-        )
-        pairs: CostPairs = cost_pairs(costs, self._unit_index[level.name], pd.Index(dest["id"], dtype=object))
+        c = self._prepared(level).indexed(sites[level.name], max_time_min=self.decay.reach_min)
+        pairs = CostPairs(c.origin, c.destination, c.travel_time_min, c.n_origins, c.n_destinations)
         return pairs.weights(self.decay, cutoff=self.decay.reach_min).to_csr()
 
     def _evaluate(
@@ -341,61 +360,98 @@ class ScenarioEngine:
         incremental: bool,
     ) -> ScenarioResult:
         base_level = self.levels[self.apl_level]
-        dest = self._new_destinations(new_sites)
-        extra = self._new_columns(base_level, dest)
-        weights = sp.hstack([base_level.weights, extra], format="csr")
-        s_new = np.concatenate([supply.to_numpy(), [s.generalistes * self.level for s in new_sites]])
+        sites = self._new_sites(new_sites)
+        extra = self._new_columns(base_level, sites)
+        s_old = supply.to_numpy()
+        s_add = np.array([s.generalistes * self.level for s in new_sites], dtype=np.float64)
         p_new = demand.to_numpy()
-        catch0, ratio0, access0 = self._base
+        _, ratio0, access0 = self._base
         if incremental:
-            changed_sites = np.flatnonzero(s_new[: len(supply)] != self._supply0)
-            changed_sites = np.concatenate([changed_sites, np.arange(len(supply), len(s_new))])
+            # Only the sites whose supply or catchment changed get a new ratio, only the units that
+            # reach one of them a new access; the new sites' columns are kept apart (no copy of W).
+            hit = np.flatnonzero(s_old != self._supply0)
             changed_units = np.flatnonzero(p_new != self._demand0)
-            csc = sp.hstack([self._base_csc, extra.tocsc()], format="csc")
-            sites_hit = (
-                np.union1d(changed_sites, weights[changed_units].indices)
-                if len(changed_units)
-                else changed_sites
-            )
-            sites_hit = np.unique(sites_hit).astype(np.int64)
-            catchment = np.concatenate([catch0, np.zeros(len(new_sites))])
-            catchment[sites_hit] = csc[:, sites_hit].T @ p_new
-            ratio = np.concatenate([ratio0, np.zeros(len(new_sites))])
-            ratio[sites_hit] = np.divide(
-                s_new[sites_hit],
-                catchment[sites_hit],
-                out=np.zeros(len(sites_hit)),
-                where=catchment[sites_hit] > 0,
-            )
-            units_hit = np.unique(csc[:, sites_hit].indices)
+            if len(changed_units):
+                hit = np.union1d(hit, base_level.weights[changed_units].indices)
+            hit = np.unique(hit).astype(np.int64)
+            columns = self._base_csc[:, hit]
+            ratio_old = ratio0.copy()
+            ratio_old[hit] = _ratio(s_old[hit], columns.T @ p_new)
+            ratio_add = _ratio(s_add, extra.T @ p_new)
+            units_hit = np.union1d(columns.indices, np.flatnonzero(np.diff(extra.indptr)))
             access = access0.copy()
-            access[units_hit] = weights[units_hit] @ ratio
-            touched_sites, touched_units = len(sites_hit), len(units_hit)
+            access[units_hit] = base_level.weights[units_hit] @ ratio_old + extra[units_hit] @ ratio_add
+            touched_sites, touched_units = len(hit) + len(s_add), len(units_hit)
         else:
-            _, ratio, access = self._solve(weights, p_new, s_new)
-            touched_sites, touched_units = len(s_new), len(p_new)
-        tables = [self._table(self.apl_level, base_level.units, access0, access)]
+            weights = sp.hstack([base_level.weights, extra], format="csr")
+            _, ratio, access = self._solve(weights, p_new, np.concatenate([s_old, s_add]))
+            ratio_old, ratio_add = ratio[: len(s_old)], ratio[len(s_old) :]
+            touched_sites, touched_units = len(s_old) + len(s_add), len(p_new)
+        after = {self.apl_level: access}
         if self.apl_level == "iris" and self.iris_parent is not None:
-            before = indicators.aggregate_weighted(
-                pd.Series(access0, index=base_level.units.index), self.demand, self.iris_parent
-            )
-            after = indicators.aggregate_weighted(
-                pd.Series(access, index=base_level.units.index), demand, self.iris_parent
-            )
-            communes = self.communes.reindex(before.index) if self.communes is not None else None
-            tables.append(
-                self._table("commune", communes, before.to_numpy(), after.to_numpy(), index=before.index)
-            )
+            after["commune"] = self._commune_means(access, p_new)
         if "carreau" in self.levels:
             cells = self.levels["carreau"]
-            cell_w = sp.hstack([cells.weights, self._new_columns(cells, dest)], format="csr")
-            tables.append(self._table("carreau", cells.units, self._before["carreau"], cell_w @ ratio))
-        table = pd.concat(tables, ignore_index=True)
-        if self._shown is not None:
-            ids, shown = table["unit_id"].to_numpy(dtype=object), self._shown
-            keep = np.fromiter((u in shown for u in ids), dtype=bool, count=len(ids))
-            table = table[keep].reset_index(drop=True)
-        return ScenarioResult(name, table, touched_sites, touched_units, messages)
+            cell_after = cells.weights @ ratio_old
+            extra_cells = self._new_columns(cells, sites)
+            reached = np.flatnonzero(np.diff(extra_cells.indptr))
+            cell_after[reached] += extra_cells[reached] @ ratio_add
+            after["carreau"] = cell_after
+        return ScenarioResult(name, self._result_table(after), touched_sites, touched_units, messages)
+
+    def _template(self) -> _Template:
+        """Every run's table without its figures after the change (built once, then only read)."""
+        if self._frame is None:
+            base = self.levels[self.apl_level]
+            access0 = self._base[2]
+            tables = [self._table(self.apl_level, base.units, access0, access0)]
+            if self.apl_level == "iris" and self.iris_parent is not None:
+                before = self._commune_means(access0, self._demand0)
+                index = self._parents[1]
+                communes = self.communes.reindex(index) if self.communes is not None else None
+                tables.append(self._table("commune", communes, before, before, index=index))
+            if "carreau" in self.levels:
+                cells = self.levels["carreau"]
+                before = self._before["carreau"]
+                tables.append(self._table("carreau", cells.units, before, before))
+            table = pd.concat(tables, ignore_index=True)
+            keep = np.arange(len(table))
+            if self._shown is not None:
+                ids, shown = table["unit_id"].to_numpy(dtype=object), self._shown
+                keep = np.flatnonzero(np.fromiter((u in shown for u in ids), dtype=bool, count=len(ids)))
+            levels = tuple(str(t["level"].iloc[0]) for t in tables if len(t))
+            self._frame = _Template(table.iloc[keep].reset_index(drop=True), keep, levels)
+        return self._frame
+
+    @cached_property
+    def _parents(self) -> tuple[np.ndarray, pd.Index]:
+        """Each IRIS's commune as a position (-1 without one) among the sorted communes."""
+        if self.iris_parent is None:
+            return np.empty(0, dtype=np.int64), pd.Index([])
+        codes, communes = pd.factorize(self.iris_parent, sort=True)
+        return codes.astype(np.int64), pd.Index(communes)
+
+    def _commune_means(self, access: np.ndarray, demand: np.ndarray) -> np.ndarray:
+        """Commune APL from its IRIS, weighted by their standardised demand (NaN without demand).
+
+        As :func:`indicators.aggregate_weighted`, with the IRIS → commune grouping done once.
+        """
+        codes, communes = self._parents
+        ok = codes >= 0
+        weighted = np.nan_to_num(access * demand)[ok]
+        num = np.bincount(codes[ok], weights=weighted, minlength=len(communes))
+        den = np.bincount(codes[ok], weights=np.nan_to_num(demand)[ok], minlength=len(communes))
+        out = np.full(len(communes), np.nan)
+        np.divide(num, den, out=out, where=den > 0)
+        return out
+
+    def _result_table(self, after: dict[str, np.ndarray]) -> pd.DataFrame:
+        template = self._template()
+        values = np.concatenate([after[level] for level in template.levels])[template.keep]
+        table = template.frame.copy(deep=False)
+        table["apl_after"] = values
+        table["delta"] = values - template.frame["apl_before"].to_numpy()
+        return table
 
     @staticmethod
     def _table(
@@ -413,6 +469,22 @@ class ScenarioEngine:
                 "delta": after - before,
             }
         )
+
+
+@dataclass(frozen=True)
+class _Template:
+    """The rows of every run's table (shown units, all levels) with their APL before the change."""
+
+    frame: pd.DataFrame
+    keep: np.ndarray  # positions of these rows among all levels' units, in level order
+    levels: tuple[str, ...]
+
+
+def _ratio(supply: np.ndarray, catchment: np.ndarray) -> np.ndarray:
+    """Supply over catchment demand, 0 where nobody is in the catchment."""
+    out = np.zeros(len(supply))
+    np.divide(supply, catchment, out=out, where=catchment > 0)
+    return out
 
 
 def _with_surroundings(store: Store, snapshot_id: str, name: str, *, geo: bool = True) -> pd.DataFrame:
