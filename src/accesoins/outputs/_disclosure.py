@@ -46,6 +46,7 @@ import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +65,14 @@ __all__ = [
     "GRID_STEPS_M",
     "PEOPLE_COLUMNS",
     "Gate",
+    "ScenarioGate",
     "Violation",
     "check_disclosure",
     "check_frame",
     "disclosure_k",
     "public_layer",
     "public_sites",
+    "scenario_gate",
     "senior_count",
     "snapshot_gate",
 ]
@@ -162,7 +165,7 @@ class Gate:
     communes: gpd.GeoSeries
     _outlines: dict[tuple[float, ...], Any] = field(default_factory=dict, repr=False)
     _plans: dict[tuple[str, int], tuple[pd.Series, list[str]]] = field(default_factory=dict, repr=False)
-    _replays: dict[tuple[Any, ...], _Replay] = field(default_factory=dict, repr=False)
+    _replays: dict[tuple[Any, ...], ScenarioGate] = field(default_factory=dict, repr=False)
     _replays_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -201,24 +204,35 @@ def public_layer(frame: pd.DataFrame, level: str, gate: Gate) -> gpd.GeoDataFram
 
     A scenario's table (``apl_before``, ``apl_after``, ``delta`` on otherwise the same units at
     every what-if) is gated once; the next what-ifs replay that layout on their own figures
-    (:class:`_Replay`), which gives the same result as gating them afresh.
+    (:class:`ScenarioGate`), which gives the same result as gating them afresh.
+    """
+    replay = scenario_gate(frame, level, gate)
+    return _gated(frame, level, gate)[0] if replay is None else replay.apply(frame)
+
+
+def scenario_gate(frame: pd.DataFrame, level: str, gate: Gate) -> ScenarioGate | None:
+    """The gate of a scenario's table of one level, laid out once for the figures of every what-if.
+
+    ``frame`` is as for :func:`public_layer`, with float ``apl_before``, ``apl_after`` and/or
+    ``delta`` (None when it has none of them). Its other columns are compared with the layout the
+    gate remembers for that level: an equal table reuses it, another one is laid out afresh.
     """
     varying = [c for c in _VARYING if c in frame.columns]
     if not varying or any(frame[c].dtype != np.float64 for c in varying):
-        return _gated(frame, level, gate)[0]
+        return None
     fixed = pd.DataFrame(frame).drop(columns=varying).reset_index(drop=True)
     key = (level, tuple(frame.columns), len(frame))
     replay = gate._replays.get(key)
     if replay is None or not replay.inputs.equals(fixed):
         result, layout = _gated(frame, level, gate)
         if any(result[c].dtype != np.float64 for c in varying):
-            return result
-        replay = _Replay(fixed, result, layout, varying)
+            return None
+        replay = ScenarioGate(fixed, result, layout, varying)
         with gate._replays_lock:  # what-ifs run on several threads
             if len(gate._replays) >= _REPLAYS:
                 gate._replays.pop(next(iter(gate._replays)))
             gate._replays[key] = replay
-    return replay.apply(frame)
+    return replay
 
 
 @dataclass(frozen=True)
@@ -232,47 +246,75 @@ class _Layout:
 
 
 @dataclass(frozen=True, eq=False)
-class _Replay:
+class ScenarioGate:
     """A gated scenario table whose figures ``varying`` can be swapped for another what-if's.
 
     The groups and masks depend on the units and their residents only, never on the APL: the plain
     rows take the new figures as they are, masked rows stay blank and a merged group recomputes its
-    population-weighted means and its ``delta`` as :func:`_merge_figures` does.
+    population-weighted means (:func:`_weighted_means`, as a fresh gate) and its ``delta``.
     """
 
-    inputs: pd.DataFrame  # the table without ``varying``: the replay applies to this table only
-    result: gpd.GeoDataFrame
+    inputs: pd.DataFrame  # the table without ``varying``: the gate applies to this table only
+    result: gpd.GeoDataFrame  # the gated table (its ``varying`` columns are those of the first what-if)
     layout: _Layout
     varying: list[str]
 
-    def apply(self, frame: pd.DataFrame) -> gpd.GeoDataFrame:
-        """The gated ``frame`` (equal to ``inputs`` outside ``varying``)."""
-        out = self.result.copy()
-        plain = self.layout.plain
+    @cached_property
+    def _weights(self) -> np.ndarray | None:
+        if "population" not in self.inputs.columns:
+            return None
+        return np.asarray(pd.to_numeric(self.inputs["population"], errors="coerce").fillna(0).to_numpy())
+
+    def figures(self, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Gated ``varying`` figures (one per row of :attr:`result`) from one per input row."""
+        plain, groups = self.layout.plain, self.layout.groups
         start = len(plain) + len(self.layout.hidden)
-        values = {c: frame[c].to_numpy() for c in self.varying}
-        pop = None
-        if "population" in frame.columns:
-            pop = pd.to_numeric(frame["population"], errors="coerce").fillna(0).to_numpy()
-        merged: dict[str, list[float]] = {c: [] for c in self.varying}
-        for rows in self.layout.groups:
-            record = {c: float(values[c][rows[0]]) for c in self.varying}
-            if pop is not None:
-                weights = pop[rows]
-                for col in (c for c in _WEIGHTED if c in values):
-                    v = values[col][rows]
-                    ok = ~np.isnan(v) & (weights > 0)
-                    record[col] = float(np.average(v[ok], weights=weights[ok])) if ok.any() else np.nan
-            if "delta" in values and "apl_before" in frame.columns and "apl_after" in frame.columns:
-                record["delta"] = float(record["apl_after"]) - float(record["apl_before"])
-            for col in self.varying:
-                merged[col].append(record[col])
+        pop = self._weights
+        merged = {
+            c: np.array([values[c][rows[0]] for rows in groups], dtype=np.float64) for c in self.varying
+        }
+        if pop is not None:
+            for col in (c for c in _WEIGHTED if c in merged):
+                merged[col] = _weighted_means(values[col], pop, groups)
+        if "delta" in merged and "apl_before" in merged and "apl_after" in merged:
+            merged["delta"] = merged["apl_after"] - merged["apl_before"]
+        out = {}
         for col in self.varying:
-            column = out[col].to_numpy(copy=True)
+            column = np.full(len(self.result), np.nan)
             column[: len(plain)] = values[col][plain]
             column[start:] = merged[col]
             out[col] = column
         return out
+
+    def apply(self, frame: pd.DataFrame) -> gpd.GeoDataFrame:
+        """The gated ``frame`` (equal to ``inputs`` outside ``varying``)."""
+        figures = self.figures({c: frame[c].to_numpy() for c in self.varying})
+        out = self.result.copy()
+        for col, column in figures.items():
+            out[col] = column
+        return out
+
+
+def _weighted_means(values: np.ndarray, weights: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """Each group's mean of ``values`` weighted by ``weights``, over its members with a value and a
+    positive weight (NaN when none), for every group in one pass.
+
+    Gating a table afresh and replaying a what-if's figures both compute their group means here,
+    so they agree bit for bit (``np.average`` on each group may differ in the last bit).
+    """
+    out = np.full(len(groups), np.nan)
+    if not groups:
+        return out
+    members = np.concatenate(groups)
+    group = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    ok = ~np.isnan(values[members]) & (weights[members] > 0)
+    members, group = members[ok], group[ok]
+    counts = np.bincount(group, minlength=len(groups))
+    has = counts > 0
+    starts = (np.cumsum(counts) - counts)[has]
+    v, w = values[members], weights[members]
+    out[has] = np.add.reduceat(np.multiply(v, w), starts) / np.add.reduceat(w, starts)
+    return out
 
 
 def _gated(frame: pd.DataFrame, level: str, gate: Gate) -> tuple[gpd.GeoDataFrame, _Layout]:
@@ -475,7 +517,8 @@ def _merge_groups(
     if "parent_id" in members.columns:
         parents = members["parent_id"].astype(str).to_numpy(dtype=object)
     shapes = members["geometry"].to_numpy() if "geometry" in members.columns else None
-    for record, rows in zip(records, positions, strict=True):
+    means = {c: _weighted_means(v, pop, positions) for c, v in weighted.items()} if pop is not None else {}
+    for i, (record, rows) in enumerate(zip(records, positions, strict=True)):
         record["unit_id"] = str(group_ids[rows[0]])
         for col, values in summed.items():
             record[col] = _sum(values, rows) if known[col][rows].all() else np.nan
@@ -486,7 +529,7 @@ def _merge_groups(
             record["parent_id"] = found.pop() if len(found) == 1 else ""
         if shapes is not None:
             record["geometry"] = shapely.union_all(shapes[rows])
-        _merge_figures(record, members.columns, rows, weighted, pop)
+        _merge_figures(record, members.columns, {c: float(m[i]) for c, m in means.items()})
         record["unites_fusionnees"] = ";".join(sorted(ids[rows]))
         record["secret"] = "fusion"
     return records, positions
@@ -509,24 +552,14 @@ def _sum(values: np.ndarray | pd.Series, rows: np.ndarray) -> object:
     return values[rows].sum()
 
 
-def _merge_figures(
-    record: dict[str, object],
-    columns: pd.Index,
-    rows: np.ndarray,
-    weighted: dict[str, np.ndarray],
-    pop: np.ndarray | None,
-) -> None:
-    """A merged group's per-resident figures, from its summed counts: densities, weighted APL, class."""
+def _merge_figures(record: dict[str, object], columns: pd.Index, means: dict[str, float]) -> None:
+    """A merged group's per-resident figures, from its summed counts: densities, weighted APL
+    (``means``, from :func:`_weighted_means`), class."""
     for rate, num, den in _RATES:
         if rate in columns and num in columns and den in columns:
             d = float(record[den]) if pd.notna(record[den]) else 0.0  # type: ignore[arg-type]
             record[rate] = float(record[num]) * 100_000 / d if d > 0 else np.nan  # type: ignore[arg-type]
-    if pop is not None:
-        weights = pop[rows]
-        for col, all_values in weighted.items():
-            values = all_values[rows]
-            ok = ~pd.isna(values) & (weights > 0)
-            record[col] = float(np.average(values[ok], weights=weights[ok])) if ok.any() else np.nan
+    record.update(means)
     if "delta" in columns and "apl_before" in columns and "apl_after" in columns:
         record["delta"] = float(record["apl_after"]) - float(record["apl_before"])  # type: ignore[arg-type]
     if "apl_class" in columns:

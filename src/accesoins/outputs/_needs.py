@@ -12,7 +12,7 @@ accesoins' own reading, never the ARS zoning.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -28,8 +28,10 @@ from accesoins.store import Store
 
 __all__ = [
     "PRIORITY_NOTE",
+    "IndicatorSheet",
     "LocalData",
     "indicator_rows",
+    "indicator_sheet",
     "local_data",
     "priority_need",
     "with_local_indicators",
@@ -70,6 +72,27 @@ class LocalData:
         if rows.empty:
             return pd.DataFrame(index=pd.Index([], name="unit_id"))
         return rows.pivot(index="unit_id", columns="indicator", values="value").astype(float)
+
+    @cached_property
+    def zoning_by_unit(self) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
+        """(zone, profession, source) of each zoned (level, unit), in the table's order."""
+        found: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        for r in self.zoning.itertuples(index=False):
+            found.setdefault((str(r.level), str(r.unit_id)), []).append(
+                (str(r.zone), str(r.profession), str(r.source))
+            )
+        return found
+
+    @cached_property
+    def bassin_of(self) -> dict[str, str]:
+        """The bassin de vie of each commune: the INSEE table, else each bassin's centre commune."""
+        if not self.bassins.empty:
+            table = self.bassins.drop_duplicates("commune_code")  # the first row of a commune, as before
+            return dict(zip(table["commune_code"].astype(str), table["bassin_code"].astype(str), strict=True))
+        if not len(self.values):
+            return {}
+        centres = self.values.loc[self.values["level"] == "bassin_vie", "unit_id"].astype(str)
+        return {c: c for c in centres}
 
 
 def local_data(store: Store, snapshot_id: str) -> LocalData:
@@ -140,25 +163,95 @@ def zoning_rows(
     local: LocalData, level: str, unit_id: str, profession_labels: dict[str, str]
 ) -> list[dict[str, str]]:
     """The official zoning of one unit, one row per profession: class label, source, aid, rule."""
-    z = local.zoning
-    if z.empty:
-        return []
-    mine = z[(z["level"] == level) & (z["unit_id"] == unit_id)]
-    rows = []
-    for r in mine.itertuples(index=False):
-        zone, profession = str(r.zone), str(r.profession)
-        rows.append(
-            {
-                "profession": profession,
-                "profession_label": profession_labels.get(profession, profession),
-                "zone": zone,
-                "label": label_of(ZoningClass, zone),
-                "source": str(r.source),
-                "aid": zone_aid(profession, zone),
-                "rule": zone_rule(profession, zone),
-            }
-        )
-    return rows
+    return [
+        {
+            "profession": profession,
+            "profession_label": profession_labels.get(profession, profession),
+            "zone": zone,
+            "label": label_of(ZoningClass, zone),
+            "source": source,
+            "aid": zone_aid(profession, zone),
+            "rule": zone_rule(profession, zone),
+        }
+        for zone, profession, source in local.zoning_by_unit.get((level, unit_id), [])
+    ]
+
+
+@dataclass(frozen=True)
+class _Indicators:
+    """One level's local indicators: each one's catalogue entry, value by unit and territory reference."""
+
+    level: str
+    note: str  # how a value of this level is shown beside another level's unit ("" for the unit's own)
+    entries: list[tuple[str, dict[str, Any], dict[str, float], float, str]]  # key, spec, values, ref, how
+
+    def rows(self, unit_id: str, note: str) -> list[dict[str, Any]]:
+        out = []
+        for ind, spec, values, reference, how in self.entries:
+            value = values.get(unit_id, np.nan)
+            out.append(
+                {
+                    "indicator": ind,
+                    "level": self.level,
+                    "label": str(spec["label"]),
+                    "unit": str(spec["unit"]),
+                    "year": None if pd.isna(spec["year"]) else int(spec["year"]),
+                    "source": str(spec["source"]),
+                    "is_count": bool(spec["is_count"]),
+                    "digits": _digits(str(spec["unit"]), is_count=bool(spec["is_count"])),
+                    "value": None if pd.isna(value) else float(value),
+                    "reference": None if np.isnan(reference) else reference,
+                    "reference_label": how,
+                    "note": note,
+                }
+            )
+        return out
+
+
+def _indicators(local: LocalData, level: str, table: pd.DataFrame, *, described_only: bool) -> _Indicators:
+    meta = local.indicators_of(level)
+    if described_only and len(meta):
+        meta = meta[meta["unit"].fillna("").astype(str) != ""]
+    entries = []
+    for ind, spec in meta.iterrows():
+        if ind not in table.columns:
+            continue
+        pool = table[ind].groupby(level=0).first()  # one value per unit (layers repeat per profession)
+        reference, how = territory_reference(pool, is_count=bool(spec["is_count"]))
+        values = {str(u): v for u, v in pool.items()}
+        entries.append((str(ind), spec.to_dict(), values, reference, how))
+    return _Indicators(level, "", entries)
+
+
+@dataclass(frozen=True)
+class IndicatorSheet:
+    """The local indicators of one level, ready for any of its units (:func:`indicator_sheet`)."""
+
+    own: _Indicators
+    bassin: _Indicators | None  # a commune's bassin de vie
+    bassin_of: dict[str, str]
+
+    def rows(self, unit_id: str) -> list[dict[str, Any]]:
+        """Local indicators of ``unit_id`` beside the territory's value (see :func:`indicator_rows`)."""
+        rows = self.own.rows(unit_id, "")
+        bassin = self.bassin_of.get(unit_id) if self.bassin is not None else None
+        if self.bassin is not None and bassin is not None:
+            rows += self.bassin.rows(bassin, f"valeur du bassin de vie {bassin}")
+        return rows
+
+
+def indicator_sheet(
+    local: LocalData, level: str, public: pd.DataFrame, k: int, *, described_only: bool = False
+) -> IndicatorSheet:
+    """What :func:`indicator_rows` reads for every unit of ``level``, computed once (web fiches)."""
+    own = _indicators(local, level, public.set_index("unit_id"), described_only=described_only)
+    bassin = None
+    if level == "commune":
+        wide = local.wide("bassin_vie")
+        for ind in local.indicators_of("bassin_vie").query("is_count").index.intersection(wide.columns):
+            wide[ind] = wide[ind].where(~wide[ind].between(1, k - 1, inclusive="both"))
+        bassin = _indicators(local, "bassin_vie", wide, described_only=described_only)
+    return IndicatorSheet(own, bassin, local.bassin_of)
 
 
 def indicator_rows(
@@ -174,42 +267,7 @@ def indicator_rows(
     ``parameters/indicator_tables.yaml`` (or the user's YAML) describes with a unit, as a
     printed fiche keeps to them; an export's other columns stay in the web fiche and exports.
     """
-    rows: list[dict[str, Any]] = []
-    targets: list[tuple[str, str, str, pd.DataFrame]] = [(level, unit_id, "", public.set_index("unit_id"))]
-    if level == "commune":
-        bassin = _bassin_of(local, unit_id)
-        if bassin is not None:
-            wide = local.wide("bassin_vie")
-            for ind in local.indicators_of("bassin_vie").query("is_count").index.intersection(wide.columns):
-                wide[ind] = wide[ind].where(~wide[ind].between(1, k - 1, inclusive="both"))
-            targets.append(("bassin_vie", bassin, f"valeur du bassin de vie {bassin}", wide))
-    for lvl, uid, note, table in targets:
-        meta = local.indicators_of(lvl)
-        if described_only and len(meta):
-            meta = meta[meta["unit"].fillna("").astype(str) != ""]
-        for ind, spec in meta.iterrows():
-            if ind not in table.columns:
-                continue
-            value = table[ind].get(uid, np.nan) if uid in table.index else np.nan
-            pool = table[ind].groupby(level=0).first()  # one value per unit (layers repeat per profession)
-            reference, how = territory_reference(pool, is_count=bool(spec["is_count"]))
-            rows.append(
-                {
-                    "indicator": str(ind),
-                    "level": lvl,
-                    "label": str(spec["label"]),
-                    "unit": str(spec["unit"]),
-                    "year": None if pd.isna(spec["year"]) else int(spec["year"]),
-                    "source": str(spec["source"]),
-                    "is_count": bool(spec["is_count"]),
-                    "digits": _digits(str(spec["unit"]), is_count=bool(spec["is_count"])),
-                    "value": None if pd.isna(value) else float(value),
-                    "reference": None if np.isnan(reference) else reference,
-                    "reference_label": how,
-                    "note": note,
-                }
-            )
-    return rows
+    return indicator_sheet(local, level, public, k, described_only=described_only).rows(unit_id)
 
 
 def _digits(unit: str, *, is_count: bool) -> int:
@@ -217,12 +275,3 @@ def _digits(unit: str, *, is_count: bool) -> int:
     if is_count or "€" in unit:
         return 0
     return 3 if unit.startswith("indice") else 1
-
-
-def _bassin_of(local: LocalData, commune: str) -> str | None:
-    """The bassin de vie of a commune (INSEE table), else the commune itself when it is a bassin's centre."""
-    if not local.bassins.empty:
-        match = local.bassins.loc[local.bassins["commune_code"] == commune, "bassin_code"]
-        return str(match.iloc[0]) if len(match) else None
-    centres = local.values.loc[local.values["level"] == "bassin_vie", "unit_id"] if len(local.values) else []
-    return commune if commune in set(centres) else None

@@ -54,6 +54,7 @@ def create_app(store_path: str | Path, *, warm: bool = True) -> FastAPI:
         if warm:
             threading.Thread(target=_warm, args=(service,), name="accesoins-warm", daemon=True).start()
         yield
+        app.state.scenarios.close()
 
     app = FastAPI(
         title="accesoins — observatoire de l'accès aux soins",

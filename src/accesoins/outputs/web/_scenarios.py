@@ -12,18 +12,17 @@ answered at once with a 503 and ``Retry-After`` instead of queueing without end.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import re
 import threading
-from dataclasses import replace
-from functools import partial
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any, Literal
 
-import anyio
-import anyio.to_thread
 import numpy as np
 import pandas as pd
 import shapely
@@ -31,11 +30,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from accesoins.errors import ConfigurationError
 from accesoins.http_problems import ProblemError, not_found
-from accesoins.outputs._disclosure import public_layer
+from accesoins.outputs._disclosure import ScenarioGate, scenario_gate
 from accesoins.outputs.web._classes import format_fr
 from accesoins.outputs.web._service import LEVELS, MISSING_COLOR, ObservatoryService, SnapshotData
 from accesoins.parameters import load_retirement_parameters
-from accesoins.scenarios import AddPopulation, AddSite, Change, Remove, Retirements, Scenario, ScenarioEngine
+from accesoins.scenarios import (
+    AddPopulation,
+    AddSite,
+    Change,
+    Remove,
+    Retirements,
+    Scenario,
+    ScenarioEngine,
+    level_summary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,7 @@ _STEPS = (0.0, 0.25, 0.5, 1.0)  # class bounds as fractions of the largest |delt
 MAX_WAITING = 64  # what-ifs waiting or running at once (about 30 ms each: a second or two of work)
 RETRY_AFTER_S = 2  # seconds a client is asked to wait when the what-ifs are saturated
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps's output, without a new encoder per call
+_FIGURES = ("apl_before", "apl_after", "delta")  # what changes from one what-if to the next
 
 
 class _Strict(BaseModel):
@@ -218,8 +227,9 @@ class ScenarioService:
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._engines: dict[str, ScenarioEngine] = {}
-        self._runs = anyio.CapacityLimiter(os.cpu_count() or 1)
+        self._executor: ThreadPoolExecutor | None = None  # started on the first what-if
         self._waiting = 0  # what-ifs admitted and not finished (read and changed on the event loop only)
+        self._layouts: dict[str, _Layouts] = {}  # by snapshot: its what-if tables through the gate
 
     def engine(self, snapshot_id: str) -> ScenarioEngine:
         """The snapshot's engine (loaded once, then shared by concurrent runs)."""
@@ -256,12 +266,34 @@ class ScenarioService:
             )
         self._waiting += 1
         try:
-            return await anyio.to_thread.run_sync(self.simulate, request, limiter=self._runs)
+            return await asyncio.get_running_loop().run_in_executor(self._pool(), self.simulate, request)
         finally:
             self._waiting -= 1
 
+    def _pool(self) -> ThreadPoolExecutor:
+        """The what-if threads, as many as processors, kept for the service's life.
+
+        Threads that last keep what each of them builds once (a coordinate transformer costs several
+        milliseconds per new thread), which a pool of short-lived threads would rebuild again and again.
+        """
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="whatif")
+            return self._executor
+
+    def close(self) -> None:
+        """Stop the what-if threads (the server stops); a later what-if starts new ones."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
     def simulate(self, request: ScenarioCreate) -> bytes:
-        """GeoJSON of the APL change per unit of ``request.level``, with summary and legend members."""
+        """GeoJSON of the APL change per unit of ``request.level``, with summary and legend members.
+
+        Every figure leaves through the public gate: each level of the engine's table is gated by its
+        :class:`ScenarioGate` (laid out once per snapshot), the summary is read from the gated rows.
+        """
         data = self.observatory.snapshot(request.snapshot)
         engine = self.engine(data.snapshot_id)
         self._check_communes(data, request)
@@ -269,21 +301,40 @@ class ScenarioService:
             result = engine.run(request.to_scenario(data.snapshot_id, engine.reference_year))
         except ConfigurationError as exc:  # point outside the territory, unknown site...
             raise ProblemError(422, "Scénario impossible", str(exc)) from exc
-        result = replace(result, table=_public_result(data, result.table))
-        table = result.table[result.table["level"] == request.level]
-        if table.empty:
-            available = list(dict.fromkeys(result.table["level"]))
-            raise not_found("Niveau", request.level, available, where="dans les résultats du scénario")
+        maps = self._maps(data, result.table)
+        if request.level not in maps:
+            raise not_found("Niveau", request.level, list(maps), where="dans les résultats du scénario")
+        table = {c: result.table[c].to_numpy(dtype=np.float64) for c in _FIGURES}
+        figures = {
+            level: m.gate.figures({c: v[m.positions] for c, v in table.items()}) for level, m in maps.items()
+        }
+        summary = list(result.messages)
+        for level, m in maps.items():
+            f = figures[level]
+            summary.append(level_summary(level, m.population, f["apl_before"], f["apl_after"], f["delta"]))
         extra = {
             "snapshot_id": data.snapshot_id,
             "level": request.level,
             "level_label": LEVELS[request.level],
             "nom": request.nom,
-            "summary": [_french_numbers(line) for line in result.summary()],
+            "summary": [_french_numbers(line) for line in summary],
             "touched_units": result.touched_units,
             "points": [p for p in (_point(c) for c in request.changements) if p is not None],
         }
-        return self._delta_collection(data, request.level, table, extra=extra)
+        return maps[request.level].collection(figures[request.level], extra)
+
+    def _maps(self, data: SnapshotData, table: pd.DataFrame) -> dict[str, _DeltaMap]:
+        """Each level's :class:`_DeltaMap` for the rows of ``table`` (laid out again if they changed)."""
+        ids = table["unit_id"].astype(str).to_numpy(dtype=object)
+        population = pd.to_numeric(table["population"], errors="coerce").to_numpy(dtype=np.float64)
+        with self._lock:
+            known = self._layouts.get(data.snapshot_id)
+        if known is not None and known.matches(ids, population):
+            return known.maps
+        layout = _Layouts(ids, population, _delta_maps(data, table))
+        with self._lock:
+            self._layouts[data.snapshot_id] = layout
+        return layout.maps
 
     @staticmethod
     def _check_communes(data: SnapshotData, request: ScenarioCreate) -> None:
@@ -296,39 +347,6 @@ class ScenarioService:
                     f"la commune « {c.retirer.commune} » n'est pas dans l'instantané {data.snapshot_id} "
                     f"(territoire {data.territory}) : donnez le code INSEE d'une de ses communes.",
                 )
-
-    def _delta_collection(
-        self, data: SnapshotData, level: str, table: pd.DataFrame, *, extra: dict[str, Any]
-    ) -> bytes:
-        geometries = data.cached(("scenario.geometries", level), lambda: _geometries(data, level))
-        colors, legend = delta_legend(table["delta"].to_numpy())
-        props = pd.DataFrame(
-            {
-                "unit_id": table["unit_id"].astype(str).to_numpy(),
-                "name": table["name"].to_numpy(),
-                "population": table["population"].to_numpy(),
-                "apl_before": table["apl_before"].to_numpy(),
-                "apl_after": table["apl_after"].to_numpy(),
-                "delta": table["delta"].to_numpy(),
-                "color": colors,
-            }
-        )
-        rows = json.loads(props.to_json(orient="values", double_precision=10))
-        changed = props.loc[props["delta"].abs() > UNCHANGED_EPS, "unit_id"]
-        head = {
-            "type": "FeatureCollection",
-            **extra,
-            "legend": legend,
-            "changed_bbox": _bbox(data, level, changed),
-        }
-        names = [f"{_ENCODER.encode(str(c))}: " for c in props.columns]
-        features = [
-            f'{{"type":"Feature","geometry":{geometries.get(row[0], "null")},'
-            f'"properties":{{{", ".join(n + _json_value(v) for n, v in zip(names, row, strict=True))}}}}}'
-            for row in rows
-        ]
-        text = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + ",".join(features) + "]}"
-        return text.encode("utf-8")
 
 
 def _json_value(value: object) -> str:
@@ -350,45 +368,107 @@ def _json_value(value: object) -> str:
     return _ENCODER.encode(value)
 
 
-def _public_result(data: SnapshotData, table: pd.DataFrame) -> pd.DataFrame:
-    """A scenario's per-unit table through the public gate, level by level (summary lines included).
+@dataclass(frozen=True, eq=False)
+class _DeltaMap:
+    """One level of a snapshot's what-if tables, through the public gate once.
+
+    The units, names and residents of the engine's table are the same at every what-if: the gate lays
+    them out once (:class:`ScenarioGate`), each feature's constant text (geometry, identifier, name,
+    residents) is written once, and a what-if only gates and writes its three APL figures.
+    """
+
+    positions: np.ndarray  # rows of this level in the engine's table
+    gate: ScenarioGate
+    population: np.ndarray  # residents of each gated row (NaN when masked)
+    heads: list[str]  # each gated feature's text up to its figures
+    bounds: np.ndarray  # west, south, east, north of each gated row (NaN without geometry)
+
+    def collection(self, figures: dict[str, np.ndarray], extra: dict[str, Any]) -> bytes:
+        """The delta map's GeoJSON: ``extra`` members, legend, changed units' extent, one feature per row."""
+        delta = figures["delta"]
+        colors, legend = delta_legend(delta)
+        changed = np.abs(delta) > UNCHANGED_EPS
+        head = {"type": "FeatureCollection", **extra, "legend": legend, "changed_bbox": self._bbox(changed)}
+        columns = [_json_numbers(figures[c]) for c in _FIGURES]
+        features = [
+            f'{h}{b}, "apl_after": {a}, "delta": {d}, "color": "{c}"}}}}'
+            for h, b, a, d, c in zip(self.heads, *columns, colors.tolist(), strict=True)
+        ]
+        text = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + ",".join(features) + "]}"
+        return text.encode("utf-8")
+
+    def _bbox(self, changed: np.ndarray) -> list[float] | None:
+        """[west, south, east, north] of the changed units (the map zooms there)."""
+        boxes = self.bounds[changed]
+        boxes = boxes[~np.isnan(boxes).any(axis=1)]
+        if not len(boxes):
+            return None
+        west, south = boxes[:, 0].min(), boxes[:, 1].min()
+        east, north = boxes[:, 2].max(), boxes[:, 3].max()
+        return [round(float(v), 6) for v in (west, south, east, north)]
+
+
+@dataclass(frozen=True, eq=False)
+class _Layouts:
+    """A snapshot's :class:`_DeltaMap` by level, and the rows of the engine's table they were made for."""
+
+    ids: np.ndarray
+    population: np.ndarray
+    maps: dict[str, _DeltaMap]
+
+    def matches(self, ids: np.ndarray, population: np.ndarray) -> bool:
+        """Whether a table with these units and residents has the same layout."""
+        return np.array_equal(ids, self.ids) and np.array_equal(population, self.population, equal_nan=True)
+
+
+def _delta_maps(data: SnapshotData, table: pd.DataFrame) -> dict[str, _DeltaMap]:
+    """Each level of a what-if's table through the gate, with its features' constant text.
 
     The gate gets the units' parents and standardised population too, so it forms the same groups as
-    on the map. Every what-if of a snapshot lists the same units: their keys are looked up once.
+    on the map.
     """
-    parts = []
-    for level, rows in table.groupby("level", sort=False):
-        ids = rows["unit_id"].astype(str).to_numpy(dtype=object)
-        lookup = partial(_gate_keys, data, str(level), ids)
-        known, keys = data.cached(("scenario.gate_keys", str(level)), lookup)
-        if not np.array_equal(known, ids):
-            keys = _gate_keys(data, str(level), ids)[1]
+    maps = {}
+    levels = table["level"].astype(str).to_numpy(dtype=object)
+    for level in dict.fromkeys(levels):
+        positions = np.flatnonzero(levels == level)
+        rows = table.iloc[positions].reset_index(drop=True)
+        keys = data.gate_keys.loc[level].reindex(pd.Index(rows["unit_id"].astype(str), dtype=object))
         framed = rows.assign(**{c: keys[c].to_numpy() for c in keys.columns})
-        public = public_layer(framed, str(level), data.gate)
-        parts.append(pd.DataFrame(public).drop(columns=list(keys.columns)))
-    return pd.concat(parts, ignore_index=True) if parts else table
+        gate = scenario_gate(framed, level, data.gate)
+        if gate is None:  # figures of another type than float: not a what-if table
+            raise ProblemError(500, "Simulation impossible", f"table du niveau « {level} » inattendue")
+        public = pd.DataFrame(gate.result)
+        units = data.units.loc[level]
+        ids = public["unit_id"].astype(str).to_numpy(dtype=object)
+        shapes = units.geometry.reindex(pd.Index(ids, dtype=object)).to_numpy()
+        texts = shapely.to_geojson(shapes)
+        fixed = public[["unit_id", "name", "population"]].assign(unit_id=ids)
+        rows_text = json.loads(fixed.to_json(orient="values", double_precision=10))
+        names = [f"{_ENCODER.encode(c)}: " for c in ("unit_id", "name", "population", "apl_before")]
+        heads = [
+            f'{{"type":"Feature","geometry":{t if t is not None else "null"},"properties":{{'
+            + ", ".join(n + _json_value(v) for n, v in zip(names, (*row, None), strict=True))[: -len("null")]
+            for t, row in zip(texts, rows_text, strict=True)
+        ]
+        maps[level] = _DeltaMap(
+            positions,
+            gate,
+            pd.to_numeric(public["population"], errors="coerce").to_numpy(dtype=np.float64),
+            heads,
+            shapely.bounds(shapes),
+        )
+    return maps
 
 
-def _gate_keys(data: SnapshotData, level: str, ids: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
-    """``ids`` and the parent and standardised population of each (the gate's grouping keys)."""
-    return ids, data.gate_keys.loc[level].reindex(pd.Index(ids, dtype=object).astype(str))
+def _json_numbers(values: np.ndarray) -> list[str]:
+    """Figures as the delta map writes them: 10 decimals at most, ``null`` when missing.
 
-
-def _geometries(data: SnapshotData, level: str) -> dict[str, str]:
-    """GeoJSON text of each unit's geometry ("null" when missing), serialised once per snapshot and level."""
-    units = data.units.loc[level]
-    texts = shapely.to_geojson(units.geometry.to_numpy())
-    return {str(u): (t if t is not None else "null") for u, t in zip(units.index, texts, strict=True)}
-
-
-def _bbox(data: SnapshotData, level: str, unit_ids: pd.Series) -> list[float] | None:
-    """[west, south, east, north] of the changed units (the map zooms there)."""
-    if unit_ids.empty:
-        return None
-    geoms = data.units.loc[level].geometry.reindex(unit_ids.to_numpy()).dropna()
-    if geoms.empty:
-        return None
-    return [round(float(v), 6) for v in geoms.total_bounds]
+    Examples
+    --------
+    >>> _json_numbers(np.array([4.51288298351234, -1e-12, np.nan, 2.0]))
+    ['4.5128829835', '-0.0', 'null', '2.0']
+    """
+    return ["null" if v != v else float.__repr__(v) for v in np.round(values, 10).tolist()]
 
 
 def _point(change: ChangeCreate) -> dict[str, Any] | None:

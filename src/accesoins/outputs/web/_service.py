@@ -43,7 +43,7 @@ from accesoins.outputs._gpkg import URBAN_UNIT_TEXT, public_zone_comparison
 from accesoins.outputs._needs import (
     PRIORITY_NOTE,
     LocalData,
-    indicator_rows,
+    indicator_sheet,
     local_data,
     with_local_indicators,
     zoning_rows,
@@ -912,7 +912,9 @@ class ObservatoryService:
         if local is None:
             return {}
         frame = self.local_frame(data, level)
-        rows = indicator_rows(local, level, unit_id, frame, data.gate.k)
+        k = data.gate.k
+        sheet = data.cached(("indicator-sheet", level), lambda: indicator_sheet(local, level, frame, k))
+        rows = sheet.rows(unit_id)
         priority = None
         mine = frame[frame["unit_id"] == unit_id]
         if "priority_class" in frame.columns and len(mine) and mine["priority_class"].iloc[0]:
