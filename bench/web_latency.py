@@ -28,6 +28,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -81,37 +83,85 @@ def _points(client: httpx.Client, params: dict[str, str]) -> list[tuple[float, f
 
 
 async def _load(
-    url: str, snapshot: str | None, codes: list[str], points: list[tuple[float, float]], n: int, conc: int
+    url: str,
+    snapshot: str | None,
+    codes: list[str],
+    points: list[tuple[float, float]],
+    n: int,
+    conc: int,
+    client: str,
 ) -> dict[str, list[float]]:
-    """``n`` scenario POSTs and ``n`` fiche GETs, interleaved, at most ``conc`` in flight."""
+    """``n`` scenario POSTs and ``n`` fiche GETs, interleaved, at most ``conc`` in flight.
+
+    ``client``: ``aiohttp`` (C parser: the client takes little of the machine it shares with the
+    server) or ``httpx`` (pure-Python parser: on a two-core machine it takes as much CPU as the server).
+    """
     params = {"snapshot": snapshot} if snapshot else {}
     gate = asyncio.Semaphore(conc)
     times: dict[str, list[float]] = {"load_scenario": [], "load_read": []}
     errors: dict[str, int] = {"load_scenario": 0, "load_read": 0}
-    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
 
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+    def body(i: int) -> dict[str, object]:
+        lon, lat = points[i % len(points)]
+        return {
+            "snapshot": snapshot,
+            "changements": [{"ajouter_site": {"lon": lon, "lat": lat, "generalistes": 4}}],
+        }
 
-        async def one(kind: str, i: int) -> None:
-            async with gate:
-                t = time.perf_counter()
-                if kind == "load_scenario":
-                    lon, lat = points[i % len(points)]
-                    body = {
-                        "snapshot": snapshot,
-                        "changements": [{"ajouter_site": {"lon": lon, "lat": lat, "generalistes": 4}}],
-                    }
-                    r = await client.post("/api/scenarios", json=body)
-                else:
-                    r = await client.get(f"/api/units/commune/{codes[i % len(codes)]}", params=params)
-                times[kind].append(1e3 * (time.perf_counter() - t))
-                errors[kind] += r.status_code >= 400
+    async def timed(kind: str, call: Callable[[], Awaitable[int]]) -> None:
+        async with gate:
+            t = time.perf_counter()
+            status = await call()
+            times[kind].append(1e3 * (time.perf_counter() - t))
+            errors[kind] += status >= 400
 
-        jobs = [one(kind, i) for i in range(n) for kind in ("load_scenario", "load_read")]
-        await asyncio.gather(*jobs)
+    if client == "aiohttp":
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=conc)
+        timeout = aiohttp.ClientTimeout(total=120)
+        async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as session:
+
+            async def post(i: int) -> int:
+                async with session.post("/api/scenarios", json=body(i)) as r:
+                    await r.read()
+                    return r.status
+
+            async def get(i: int) -> int:
+                async with session.get(f"/api/units/commune/{codes[i % len(codes)]}", params=params) as r:
+                    await r.read()
+                    return r.status
+
+            await _burst(n, timed, post, get)
+    else:
+        limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as session:
+
+            async def post(i: int) -> int:
+                return (await session.post("/api/scenarios", json=body(i))).status_code
+
+            async def get(i: int) -> int:
+                r = await session.get(f"/api/units/commune/{codes[i % len(codes)]}", params=params)
+                return r.status_code
+
+            await _burst(n, timed, post, get)
     for kind, count in errors.items():
         print(f"{kind}_errors={count}")
     return times
+
+
+async def _burst(
+    n: int,
+    timed: Callable[[str, Callable[[], Awaitable[int]]], Awaitable[None]],
+    post: Callable[[int], Awaitable[int]],
+    get: Callable[[int], Awaitable[int]],
+) -> None:
+    """The ``n`` POSTs and ``n`` GETs, interleaved, all started at once (the semaphore admits them)."""
+    jobs = []
+    for i in range(n):
+        jobs.append(timed("load_scenario", partial(post, i)))
+        jobs.append(timed("load_read", partial(get, i)))
+    await asyncio.gather(*jobs)
 
 
 def main() -> None:
@@ -126,6 +176,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50, help="requests in flight at once (0: skip)")
     parser.add_argument("--load-requests", type=int, default=200, help="scenario POSTs (and as many reads)")
+    parser.add_argument(
+        "--client", choices=["aiohttp", "httpx"], default="aiohttp", help="HTTP client of the load phase"
+    )
     args = parser.parse_args()
     proc = None
     if args.url:
@@ -164,14 +217,21 @@ def main() -> None:
             if args.concurrency:
                 points = _points(client, params)
                 t = time.perf_counter()  # first what-if loads the snapshot's engine
-                body = {"snapshot": args.snapshot, "changements": [{"ajouter_site": {
-                    "lon": points[0][0], "lat": points[0][1], "generalistes": 4}}]}
+                body = {
+                    "snapshot": args.snapshot,
+                    "changements": [
+                        {"ajouter_site": {"lon": points[0][0], "lat": points[0][1], "generalistes": 4}}
+                    ],
+                }
                 client.post("/api/scenarios", json=body).raise_for_status()
                 print(f"first_scenario_ms={1e3 * (time.perf_counter() - t):.1f}")
                 print(f"concurrency={args.concurrency}")
+                print(f"client={args.client}")
                 t = time.perf_counter()
                 load = asyncio.run(
-                    _load(url, args.snapshot, codes, points, args.load_requests, args.concurrency)
+                    _load(
+                        url, args.snapshot, codes, points, args.load_requests, args.concurrency, args.client
+                    )
                 )
                 wall = time.perf_counter() - t
                 for name, ms in load.items():

@@ -5,7 +5,8 @@
 Loads the latest snapshot of the store and its engine once, then places a new MSP with 4 GPs at a
 different commune's point for each of ``--repeat`` what-ifs (as ``bench/web_latency.py`` does over
 HTTP) and prints the median and p95 thread CPU time and wall time per what-if, in milliseconds, and
-how the time splits between the engine, the public gate and the delta map. Compare two versions
+how the time splits between the engine, the public gate (all levels) and the delta map's text.
+Compare two versions
 with ``farm-bench --vs`` (the set-up is the same for both, the what-ifs dominate with --repeat 100+).
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from accesoins.outputs.web._scenarios import ScenarioCreate, ScenarioService, _public_result
+from accesoins.outputs.web._scenarios import ScenarioCreate, ScenarioService
 from accesoins.outputs.web._service import ObservatoryService
 
 
@@ -53,14 +54,21 @@ def main() -> None:
         service.simulate(requests[i % len(requests)])
         cpu.append(time.thread_time() - c)
         wall.append(time.perf_counter() - w)
-    parts = {"engine": [], "gate": []}
+    parts: dict[str, list[float]] = {"engine": [], "gate": [], "map": []}
     for i in range(min(args.repeat, 30)):
         c = time.thread_time()
         result = engine.run(requests[i % len(requests)].to_scenario(data.snapshot_id))
         parts["engine"].append(time.thread_time() - c)
         c = time.thread_time()
-        _public_result(data, result.table)
+        maps = service._maps(data, result.table)
+        table = {k: result.table[k].to_numpy() for k in ("apl_before", "apl_after", "delta")}
+        figures = {
+            lv: m.gate.figures({k: v[m.positions] for k, v in table.items()}) for lv, m in maps.items()
+        }
         parts["gate"].append(time.thread_time() - c)
+        c = time.thread_time()
+        maps[args.level].collection(figures[args.level], {})
+        parts["map"].append(time.thread_time() - c)
     print(f"snapshot={data.snapshot_id}")
     print(f"what_ifs={args.repeat}")
     for name, values in (("cpu", cpu), ("wall", wall), *parts.items()):
