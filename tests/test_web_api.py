@@ -291,7 +291,8 @@ def test_iris_level_of_alpes_maritimes(client: TestClient, store_path: Path, alp
     cat = client.get("/api/catalog", params={"snapshot": alpes_maritimes}).json()
     assert "iris" in [lv["id"] for lv in cat["levels"]]
     with Store(store_path, read_only=True) as s:
-        iris = s.table("indicators", alpes_maritimes, where="level = 'iris' AND profession = 'generaliste'")
+        gps = s.table("indicators", alpes_maritimes, where="profession = 'generaliste'")
+    iris, communes = gps[gps["level"] == "iris"], gps[gps["level"] == "commune"]
     layer = client.get("/api/layers/iris", params={"snapshot": alpes_maritimes, "method": "jenks"}).json()
     assert len(layer["features"]) == len(iris) > 0
     code = iris.sort_values("etp")["unit_id"].iloc[-1]
@@ -304,6 +305,10 @@ def test_iris_level_of_alpes_maritimes(client: TestClient, store_path: Path, alp
     assert fiche["departement"] == "06" and gp["departement"]["code"] == "06"
     nice = client.get("/api/units/commune/06088", params={"snapshot": alpes_maritimes}).json()
     assert nice["name"] == "Nice"
+    # GP supply came as full-time equivalents per IRIS: headcounts unknown, so is their total (not 0)
+    assert communes["headcount"].isna().any()
+    assert nice["professions"][0]["departement"]["headcount"] is None
+    assert nice["professions"][0]["departement"]["etp"] == pytest.approx(communes["etp"].sum())
     assert nice["professions"][0]["national"]["vintage"] == 2022
 
 

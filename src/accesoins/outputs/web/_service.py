@@ -235,6 +235,12 @@ class SnapshotData:
             return value
 
 
+def _total_if_known(values: pd.Series) -> float:
+    """Sum of the communes' values, unknown (NaN) when one of them is unknown: a partial sum would pass
+    for the département's total (headcounts are unknown where the supply came as full-time equivalents)."""
+    return float(values.sum()) if values.notna().all() else float("nan")
+
+
 def _departement_table(communes: pd.DataFrame, commune_dept: dict[str, str]) -> pd.DataFrame:
     """Population-weighted aggregate of the snapshot's communes per département and profession."""
     frame = communes.copy()
@@ -242,7 +248,7 @@ def _departement_table(communes: pd.DataFrame, commune_dept: dict[str, str]) -> 
     frame["apl_x_pop"] = frame["apl"] * frame["population"]
     frame["pop_with_apl"] = frame["population"].where(frame["apl"].notna(), 0.0)
     agg = frame.groupby(["departement", "profession"]).agg(
-        headcount=("headcount", "sum"),
+        headcount=("headcount", _total_if_known),
         etp=("etp", "sum"),
         population=("population", "sum"),
         population_standardised=("population_standardised", "sum"),
