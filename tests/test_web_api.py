@@ -202,6 +202,15 @@ def test_downloads(client: TestClient, store: Store, gironde: str) -> None:
     )
     assert [x["profession"] for x in fiche] == ["generaliste", "neurologue"]
     assert int(fiche[0]["headcount"]) == 400 and float(fiche[0]["population"]) == 254_436
+    # the fiche's local indicators (its bassin de vie's, CartoSanté and INSEE tables) and nurses' zoning
+    shown = client.get("/api/units/commune/33063", params={"snapshot": gironde}).json()
+    poverty = next(r for r in shown["local_indicators"] if r["indicator"] == "taux_pauvrete")
+    assert poverty["level"] == "bassin_vie" and poverty["value"] == 13.2
+    assert [float(x["bassin_vie_taux_pauvrete"]) for x in fiche] == [13.2, 13.2]
+    assert [x["zonage_infirmier"] for x in fiche] == ["sur_dotee", "sur_dotee"]
+    assert [(z["scope"], z["label"]) for z in shown["official_zoning"]] == [
+        ("commune 33063", "zone sur-dotée (zonage de l'ARS)")
+    ]
     comp = list(
         csv.DictReader(
             io.StringIO(

@@ -129,6 +129,14 @@ def test_keyboard_list_fiche_and_comparison(page: Any, server: str, gironde: str
     page.wait_for_selector("#compare-body table")
     text = page.locator("#compare-body").inner_text()
     assert "Mérignac" in text and "Bordeaux" in text
+    # both communes' bassin de vie (CartoSanté and INSEE tables) and nurses' zoning: Mérignac | Bordeaux
+    page.click("#compare-bassins summary")  # their bassins de vie's indicators, folded below the table
+    bassins = page.locator("#compare-bassins").inner_text()
+    assert bassins.startswith("Bassins de vie : 24 indicateurs") and "Taux de pauvreté" in bassins
+    poverty = page.locator("#compare-bassins tr", has_text="Taux de pauvreté").locator("td").all_inner_texts()
+    assert poverty == ["—", "13,2"]  # Mérignac is no bassin's centre and the INSEE table is not in the data
+    zoning = page.locator('#compare-body [data-field="compare.zoning.infirmier"] td').all_inner_texts()
+    assert zoning == ["zone très dotée (zonage de l'ARS)", "zone sur-dotée (zonage de l'ARS)"]
     href = page.locator("#compare-body a.button").get_attribute("href")
     csv = httpx.get(f"{server}{href}", timeout=30)
     assert csv.status_code == 200 and "33281" in csv.text

@@ -935,7 +935,8 @@ class ObservatoryService:
             }
         labels = self.profession_labels
         zoning = [
-            {**z, "scope": f"{LEVELS[level]} {unit_id}"} for z in zoning_rows(local, level, unit_id, labels)
+            {**z, "scope": f"{label_of(Level, level)} {unit_id}"}
+            for z in zoning_rows(local, level, unit_id, labels)
         ]
         if level != "commune" and commune:
             zoning += [
@@ -1022,9 +1023,18 @@ class ObservatoryService:
         }
 
     def fiches_csv(self, fiches: list[dict[str, Any]]) -> bytes:
-        """One row per unit × profession with the fiche's figures."""
+        """One row per unit × profession with the fiche's figures, then its local indicators (a bassin de
+        vie's prefixed ``bassin_vie_``), priority class and official zoning (``zonage_<profession>``)."""
         rows = []
         for f in fiches:
+            local = {
+                (r["indicator"] if not r["note"] else f"{r['level']}_{r['indicator']}"): r["value"]
+                for r in f.get("local_indicators", [])
+            }
+            priority = f.get("priority") or {}
+            if priority:
+                local |= {"priority_class": priority["bivariate"], "priority_need": priority["need"]}
+            local |= {f"zonage_{z['profession']}": z["zone"] for z in reversed(f.get("official_zoning", []))}
             for p in f["professions"]:
                 dept = p["departement"] or {}
                 nat = p["national"] or {}
@@ -1051,6 +1061,7 @@ class ObservatoryService:
                         "headcount_delta": ch.get("headcount_delta"),
                         "apl_delta": ch.get("apl_delta"),
                         **{f"activities_{k}": v for k, v in p["precision"].items()},
+                        **local,
                     }
                 )
         return _csv(pd.DataFrame(rows))

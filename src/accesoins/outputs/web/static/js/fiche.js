@@ -89,8 +89,10 @@ function needsHtml(fiche) {  // local indicators beside the territory, priority 
   let html = "";
   const rows = fiche.local_indicators || [];
   if (rows.length) {
-    const body = rows.map((r) => `<tr><th scope="row">${h(r.label)} <span class="subtle">(${h(r.unit)}, ` +
-      `${r.year ?? ""}${r.note ? ` ; ${h(r.note)}` : ""})</span></th>` +
+    const about = (r) => [[r.unit, r.year].filter((x) => x !== null && x !== "").join(", "), r.note]
+      .filter(Boolean).join(" ; ");
+    const body = rows.map((r) => `<tr><th scope="row">${h(r.label)}` +
+      `${about(r) ? ` <span class="subtle">(${h(about(r))})</span>` : ""}</th>` +
       `${cell(`local.${r.level}.${r.indicator}`, r.value, r.digits)}` +
       `<td>${fmt(r.reference, r.digits)} <span class="subtle">${h(r.reference_label)}</span></td></tr>`).join("");
     const sources = [...new Set(rows.map((r) => r.source))].map(h).join(" ; ");
@@ -147,11 +149,46 @@ export function renderComparison(container, comparison, downloadHref, onClear) {
       body += `<tr><th scope="row">Classe APL</th><td>${h(pick(a).apl_class_label)}</td><td>${h(pick(b).apl_class_label)}</td></tr>`;
     }
   }
+  const needs = needsComparison(a, b, line);
+  body += needs.body;
   container.innerHTML = `<table><thead><tr><th scope="col">Indicateur</th><th scope="col">${h(a.name)}</th>` +
-    `<th scope="col">${h(b.name)}</th></tr></thead><tbody>${body}</tbody></table>` +
+    `<th scope="col">${h(b.name)}</th></tr></thead><tbody>${body}</tbody></table>` + needs.folded +
     `<p><a class="button" href="${downloadHref}" download>Télécharger la comparaison (CSV)</a> ` +
     `<button type="button" class="secondary" id="compare-clear">Vider la comparaison</button></p>`;
   container.querySelector("#compare-clear").addEventListener("click", onClear);
+}
+
+/** Local indicators of two fiches, side by side: the units' own rows, priority class and official zoning
+ * (in the comparison's table), and their bassins de vie's rows (folded below it: a long list). */
+function needsComparison(a, b, line) {
+  const key = (r) => `${r.level}.${r.indicator}`;
+  const indicators = new Map();
+  for (const f of [a, b]) for (const r of f.local_indicators || []) if (!indicators.has(key(r))) indicators.set(key(r), r);
+  const rowsOf = (bassin) => [...indicators].filter(([, r]) => (r.level === "bassin_vie") === bassin).map(([k, r]) => {
+    const value = (f) => (f.local_indicators || []).find((x) => key(x) === k)?.value;
+    return line(`${h(r.label)}${r.unit ? ` <span class="subtle">(${h(r.unit)})</span>` : ""}`, value, r.digits);
+  }).join("");
+  const own = rowsOf(false);
+  let body = own ? `<tr><th scope="rowgroup" colspan="3">Besoins de santé et situation sociale</th></tr>${own}` : "";
+  const text = (cellA, cellB, label, field) => `<tr data-field="${field}"><th scope="row">${label}</th>` +
+    `<td>${h(cellA ?? "—")}</td><td>${h(cellB ?? "—")}</td></tr>`;
+  if (a.priority || b.priority) {
+    body += text(a.priority?.bivariate, b.priority?.bivariate, "Priorité accès × besoin", "compare.priority");
+  }
+  const zoned = new Map();
+  for (const f of [a, b]) for (const z of f.official_zoning || []) if (!zoned.has(z.profession)) zoned.set(z.profession, z);
+  for (const [profession, z] of zoned) {
+    const zone = (f) => (f.official_zoning || []).find((x) => x.profession === profession)?.label;
+    body += text(zone(a), zone(b), `Zonage de l'ARS : ${h(z.profession_label)}`, `compare.zoning.${h(profession)}`);
+  }
+  const bassins = rowsOf(true);
+  const count = [...indicators.values()].filter((r) => r.level === "bassin_vie").length;
+  const folded = bassins ? `<details id="compare-bassins"><summary>Bassins de vie : ${count} indicateurs</summary>` +
+    `<table><thead><tr><th scope="col">Indicateur (valeur du bassin de vie)</th><th scope="col">${h(a.name)}</th>` +
+    `<th scope="col">${h(b.name)}</th></tr></thead><tbody>${bassins}</tbody></table>` +
+    "<p class=\"note\">— : bassin de vie de la commune inconnu (sans la table INSEE des bassins de vie, seule " +
+    "la commune-centre d'un bassin en porte les valeurs) ou valeur couverte par le secret.</p></details>" : "";
+  return { body, folded };
 }
 
 // Évolution de l'unité sur les instantanés du territoire (GET …/trend) : graphique SVG fait par le serveur.
