@@ -91,7 +91,12 @@ def test_interrupted_build_leaves_previous_snapshot_intact(small_store: tuple[Pa
         if "SNAPSHOT-WRITING" in line:
             break
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # kill it: a build left running would lock the store of the next tests
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail(f"la construction n'a pas pris fin dans les 60 s après le signal {sig} :\n{err[-3000:]}")
     assert proc.returncode != 0
     if sig == signal.SIGINT:
         assert "Interrompu : rien n'a été écrit" in err
