@@ -197,6 +197,20 @@ def test_indicators_export(store_path: Path, gironde: str, tmp_path: Path, fmt: 
     )
 
 
+def test_indicators_carry_local_indicators(store_path: Path, gironde: str, tmp_path: Path) -> None:
+    """Gironde IRIS, every profession: Filosofi 2018 and the priority class (GP APL × poverty) on each row."""
+    out = tmp_path / "iris.csv"
+    where = ["--snapshot", gironde, "--store", str(store_path)]
+    result = runner.invoke(app, ["indicators", "--level", "iris", "--out", str(out), *where])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype={"unit_id": str}).set_index(["unit_id", "profession"])
+    bacalan = table.loc["330630204"]  # Bacalan 4, Bordeaux
+    assert list(bacalan.index) == ["generaliste", "neurologue"]
+    assert bacalan["taux_pauvrete"].tolist() == [36.7, 36.7]
+    assert bacalan["priority_class"].tolist() == ["A1-B3", "A1-B3"]
+    assert bacalan["priority_need"].tolist() == ["taux_pauvrete", "taux_pauvrete"]
+
+
 def test_unknown_snapshot_and_missing_store(tmp_path: Path) -> None:
     result = runner.invoke(app, ["indicators", "--store", str(tmp_path / "absent.duckdb")])
     assert result.exit_code == 2 and "lancez d'abord « accesoins build »" in result.output

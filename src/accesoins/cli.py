@@ -427,7 +427,8 @@ def indicators_command(
     snapshot: SnapshotOpt = None,
     store: StorePath = None,
 ) -> None:
-    """Exporte les indicateurs d'un niveau (effectifs, ETP, densités, APL, précision de localisation).
+    """Exporte les indicateurs d'un niveau (effectifs, ETP, densités, APL, précision de localisation), avec
+    les indicateurs locaux de l'instantané (Filosofi, ALD…) et la classe de priorité accès × besoin.
 
     Secret statistique (seuil k de l'instantané) : les unités de moins de k habitants sont regroupées
     dans un groupe fixe (carreau de 1 km, 2 km… ; IRIS de leur commune) ou masquées.
@@ -438,7 +439,15 @@ def indicators_command(
     with Store(_store(store), read_only=True) as s:
         sid = s.resolve(snapshot)
         gate = outputs.snapshot_gate(s, sid)
-        layer = outputs.public_layer(indicator_layer(s, sid, level=level, profession=profession), level, gate)
+        raw = indicator_layer(s, sid, level=level, profession=profession)
+        layer = outputs.public_layer(raw, level, gate)
+        gps = raw[raw["profession"] == "generaliste"]
+        if len(gps):  # local indicators and priority class (read beside the GPs' APL) on every row of a unit
+            needs = outputs.with_local_indicators(
+                outputs.public_layer(gps, level, gate), gps, outputs.local_data(s, sid), level, gate
+            )
+            added = ["unit_id", *(c for c in needs.columns if c not in layer.columns)]
+            layer = layer.merge(needs[added].drop_duplicates("unit_id"), on="unit_id", how="left")
     outputs.export_table(layer, out_path, fmt=fmt)
     merged = int((layer["secret"] != "").sum()) if "secret" in layer.columns else 0
     out.print(
