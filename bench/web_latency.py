@@ -17,6 +17,10 @@ Prints ``key=value`` lines, latencies in milliseconds (p50, p95, p99, max).
     python bench/web_latency.py --store /tmp/web.duckdb               # Gironde snapshot built beforehand
     python bench/web_latency.py --url http://127.0.0.1:8000 --requests 500
     python bench/web_latency.py --store /tmp/web.duckdb --concurrency 50 --load-requests 200
+    python bench/web_latency.py --store /tmp/web.duckdb --peer ../old-checkout/src --pairs 3
+
+``--peer``: the same measures on a server run from another checkout's sources, alternated with this one
+(fresh servers each time) ``--pairs`` times, then the median ratio this/peer of each figure.
 """
 
 from __future__ import annotations
@@ -43,10 +47,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(store: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start(store: Path, source: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """``accesoins serve`` on a free port; ``source``: another checkout's ``src`` folder (a peer version)."""
     port = _free_port()
     cmd = [sys.executable, "-m", "accesoins", "serve", "--store", str(store), "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = dict(os.environ, PYTHONPATH=str(source)) if source is not None else None
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -61,13 +67,18 @@ def _start(store: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("accesoins serve did not answer within 60 s")
 
 
-def _stats(name: str, ms: list[float]) -> None:
+def _stats(name: str, ms: list[float], figures: dict[str, float]) -> None:
+    """Print the percentiles of ``ms`` and keep them in ``figures``."""
     a = np.asarray(ms)
     print(f"{name}_n={a.size}")
-    print(f"{name}_p50_ms={np.percentile(a, 50):.2f}")
-    print(f"{name}_p95_ms={np.percentile(a, 95):.2f}")
-    print(f"{name}_p99_ms={np.percentile(a, 99):.2f}")
-    print(f"{name}_max_ms={a.max():.2f}")
+    for key, value in (
+        (f"{name}_p50_ms", np.percentile(a, 50)),
+        (f"{name}_p95_ms", np.percentile(a, 95)),
+        (f"{name}_p99_ms", np.percentile(a, 99)),
+        (f"{name}_max_ms", a.max()),
+    ):
+        figures[key] = float(value)
+        print(f"{key}={value:.2f}")
 
 
 def _points(client: httpx.Client, params: dict[str, str]) -> list[tuple[float, float]]:
@@ -164,6 +175,72 @@ async def _burst(
     await asyncio.gather(*jobs)
 
 
+def _measure(url: str, args: argparse.Namespace) -> dict[str, float]:
+    """Every measure against the server at ``url``; prints them and returns them by key."""
+    figures: dict[str, float] = {}
+    with httpx.Client(base_url=url, timeout=60) as client:
+        params = {"snapshot": args.snapshot} if args.snapshot else {}
+        t = time.perf_counter()
+        units = client.get("/api/units/commune", params={**params, "limit": 5000})
+        units.raise_for_status()
+        print(f"snapshot_load_ms={1e3 * (time.perf_counter() - t):.1f}")
+        codes = [u["unit_id"] for u in units.json()]
+        # first fiche: reads the DREES workbook once (national reference)
+        t = time.perf_counter()
+        client.get("/api/units/commune/" + codes[0], params=params).raise_for_status()
+        print(f"first_fiche_ms={1e3 * (time.perf_counter() - t):.1f}")
+        sample = [codes[i % len(codes)] for i in range(1, args.requests + 1)]
+        print(f"server={url}")
+        print(f"communes={len(codes)}")
+        for name in ("fiche_first", "fiche_repeat"):
+            ms = []
+            for code in sample:
+                t = time.perf_counter()
+                r = client.get(f"/api/units/commune/{code}", params=params)
+                ms.append(1e3 * (time.perf_counter() - t))
+                r.raise_for_status()
+            _stats(name, ms, figures)
+        ms = []
+        for _ in range(20):
+            t = time.perf_counter()
+            client.get("/api/layers/commune", params={**params, "measure": "apl"}).raise_for_status()
+            ms.append(1e3 * (time.perf_counter() - t))
+        _stats("layer", ms, figures)
+        if not args.concurrency:
+            return figures
+        points = _points(client, params)
+        t = time.perf_counter()  # first what-if loads the snapshot's engine
+        site = {"lon": points[0][0], "lat": points[0][1], "generalistes": 4}
+        body = {"snapshot": args.snapshot, "changements": [{"ajouter_site": site}]}
+        client.post("/api/scenarios", json=body).raise_for_status()
+        print(f"first_scenario_ms={1e3 * (time.perf_counter() - t):.1f}")
+    print(f"concurrency={args.concurrency}")
+    print(f"client={args.client}")
+    t = time.perf_counter()
+    load = asyncio.run(
+        _load(url, args.snapshot, codes, points, args.load_requests, args.concurrency, args.client)
+    )
+    wall = time.perf_counter() - t
+    for name, ms in load.items():
+        _stats(name, ms, figures)
+    figures["load_scenarios_per_s"] = args.load_requests / wall
+    print(f"load_wall_s={wall:.2f}")
+    print(f"load_scenarios_per_s={figures['load_scenarios_per_s']:.1f}")
+    return figures
+
+
+def _served(args: argparse.Namespace, source: Path | None = None) -> dict[str, float]:
+    """:func:`_measure` on a server of its own (started, then stopped), or on ``--url``."""
+    if args.url:
+        return _measure(args.url.rstrip("/"), args)
+    proc, url = _start(args.store, source)
+    try:
+        return _measure(url, args)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -179,69 +256,32 @@ def main() -> None:
     parser.add_argument(
         "--client", choices=["aiohttp", "httpx"], default="aiohttp", help="HTTP client of the load phase"
     )
+    parser.add_argument(
+        "--peer",
+        type=Path,
+        help="another checkout's src folder: its server is measured in turn with this one (fresh servers)",
+    )
+    parser.add_argument("--pairs", type=int, default=3, help="this/peer runs alternated (with --peer)")
     args = parser.parse_args()
-    proc = None
+    if args.peer is None:
+        _served(args)
+        return
     if args.url:
-        url = args.url.rstrip("/")
-    else:
-        proc, url = _start(args.store)
-    try:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            params = {"snapshot": args.snapshot} if args.snapshot else {}
-            t = time.perf_counter()
-            units = client.get("/api/units/commune", params={**params, "limit": 5000})
-            units.raise_for_status()
-            print(f"snapshot_load_ms={1e3 * (time.perf_counter() - t):.1f}")
-            codes = [u["unit_id"] for u in units.json()]
-            # first fiche: reads the DREES workbook once (national reference)
-            t = time.perf_counter()
-            client.get("/api/units/commune/" + codes[0], params=params).raise_for_status()
-            print(f"first_fiche_ms={1e3 * (time.perf_counter() - t):.1f}")
-            sample = [codes[i % len(codes)] for i in range(1, args.requests + 1)]
-            print(f"server={url}")
-            print(f"communes={len(codes)}")
-            for name in ("fiche_first", "fiche_repeat"):
-                ms = []
-                for code in sample:
-                    t = time.perf_counter()
-                    r = client.get(f"/api/units/commune/{code}", params=params)
-                    ms.append(1e3 * (time.perf_counter() - t))
-                    r.raise_for_status()
-                _stats(name, ms)
-            ms = []
-            for _ in range(20):
-                t = time.perf_counter()
-                client.get("/api/layers/commune", params={**params, "measure": "apl"}).raise_for_status()
-                ms.append(1e3 * (time.perf_counter() - t))
-            _stats("layer", ms)
-            if args.concurrency:
-                points = _points(client, params)
-                t = time.perf_counter()  # first what-if loads the snapshot's engine
-                body = {
-                    "snapshot": args.snapshot,
-                    "changements": [
-                        {"ajouter_site": {"lon": points[0][0], "lat": points[0][1], "generalistes": 4}}
-                    ],
-                }
-                client.post("/api/scenarios", json=body).raise_for_status()
-                print(f"first_scenario_ms={1e3 * (time.perf_counter() - t):.1f}")
-                print(f"concurrency={args.concurrency}")
-                print(f"client={args.client}")
-                t = time.perf_counter()
-                load = asyncio.run(
-                    _load(
-                        url, args.snapshot, codes, points, args.load_requests, args.concurrency, args.client
-                    )
-                )
-                wall = time.perf_counter() - t
-                for name, ms in load.items():
-                    _stats(name, ms)
-                print(f"load_wall_s={wall:.2f}")
-                print(f"load_scenarios_per_s={args.load_requests / wall:.1f}")
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
+        raise SystemExit("--peer starts both servers itself: give --store, not --url")
+    ratios: dict[str, list[float]] = {}
+    for pair in range(args.pairs):
+        runs = {}
+        for side, source in (("this", None), ("peer", args.peer)):
+            print(f"pair={pair + 1} side={side}")
+            runs[side] = _served(args, source)
+        for key, value in runs["this"].items():
+            if runs["peer"].get(key):
+                ratios.setdefault(key, []).append(value / runs["peer"][key])
+    print("ratios this/peer, median of the pairs (below 1: this version is faster, above for per_s):")
+    for key in ("load_scenario_p50_ms", "load_scenario_p95_ms", "load_scenario_p99_ms", "load_read_p95_ms",
+                "load_scenarios_per_s", "fiche_first_p50_ms", "fiche_repeat_p50_ms"):  # fmt: skip
+        if key in ratios:
+            print(f"ratio_{key}={np.median(ratios[key]):.3f}")
 
 
 if __name__ == "__main__":
