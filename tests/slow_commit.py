@@ -7,6 +7,7 @@ test can interrupt it mid-transaction. The store itself has no test hook.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
@@ -27,5 +28,8 @@ def _stalling_append(self: SnapshotWriter, name: str, frame: pd.DataFrame) -> No
 
 
 if __name__ == "__main__":
+    # A job started in the background by a non-interactive shell (as a CI runner may start the tests)
+    # inherits SIGINT ignored: restore Ctrl-C as a terminal user has it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     SnapshotWriter.append = _stalling_append  # type: ignore[method-assign]
     app(prog_name="accesoins")
