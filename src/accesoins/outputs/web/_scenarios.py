@@ -53,7 +53,7 @@ _LOSSES = ["#b2182b", "#ef8a62", "#fddbc7"]  # strong → weak
 _UNCHANGED = "#f7f7f7"
 _GAINS = ["#d1e5f0", "#67a9cf", "#2166ac"]  # weak → strong
 _STEPS = (0.0, 0.25, 0.5, 1.0)  # class bounds as fractions of the largest |delta|
-MAX_WAITING = 64  # what-ifs waiting or running at once (about 30 ms each: a second or two of work)
+MAX_WAITING = 64  # what-ifs waiting or running at once (a few ms each: well under a second of work)
 RETRY_AFTER_S = 2  # seconds a client is asked to wait when the what-ifs are saturated
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps's output, without a new encoder per call
 _FIGURES = ("apl_before", "apl_after", "delta")  # what changes from one what-if to the next
