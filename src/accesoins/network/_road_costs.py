@@ -70,21 +70,21 @@ class RoadNetworkCosts:
         self.connector_speed_kph = connector_speed_kph
         self.name = COST_NAMES[graph.mode]
 
-    def _nodes(self, points: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-        node, snap_m = self.graph.snap(*_lonlat(points))
+    def _nodes(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Node of each point (-1 beyond ``max_snap_m``) and its snapping distance in metres."""
+        node, snap_m = self.graph.snap(lon, lat)
         return np.where(snap_m <= self.max_snap_m, node, -1), snap_m
 
     def snap_report(self, points: gpd.GeoDataFrame) -> pd.DataFrame:
         """One row per point: ``id``, ``node``, ``snap_m`` and ``reachable`` (snap ≤ ``max_snap_m``)."""
-        node, snap_m = self._nodes(points)
+        node, snap_m = self._nodes(*_lonlat(points))
         return pd.DataFrame(
             {"id": points["id"].to_numpy(), "node": node, "snap_m": snap_m, "reachable": node >= 0}
         )
 
     def snapped(self, lon: np.ndarray, lat: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray]:
-        """Node of each point (-1 beyond ``max_snap_m``, logged) and its snapping distance in metres."""
-        node, snap = self.graph.snap(lon, lat)
-        node = np.where(snap <= self.max_snap_m, node, -1)
+        """:meth:`_nodes`, the points out of reach logged (``label``: origin or destination)."""
+        node, snap = self._nodes(lon, lat)
         bad = int((node < 0).sum())
         if bad:
             log.warning(

@@ -135,14 +135,13 @@ class ScenarioEngine:
         self.demand = base.units["population_standardised"].astype(float)
         self._base = self._solve(base.weights, self.demand.to_numpy(), self.supply.to_numpy())
         # What every run reads unchanged, computed once: the base weights by column, each level's
-        # APL before, its units as an object index (Arrow string look-ups are slow), which rows are shown.
+        # APL before, which rows are shown.
         self._base_csc = base.weights.tocsc()
         self._supply0, self._demand0 = self.supply.to_numpy(), self.demand.to_numpy()
         self._before = {
             name: self._base[2] if name == apl_level else level.weights @ self._base[1]
             for name, level in levels.items()
         }
-        self._unit_index = {name: pd.Index(level.units.index, dtype=object) for name, level in levels.items()}
         self._shown = None if reported is None else frozenset(reported)
         # Built on first use, then only read: concurrent runs share them (a race builds one twice).
         self._origins: dict[str, network.PreparedOrigins] = {}

@@ -444,10 +444,11 @@ def _delta_maps(data: SnapshotData, table: pd.DataFrame) -> dict[str, _DeltaMap]
         texts = shapely.to_geojson(shapes)
         fixed = public[["unit_id", "name", "population"]].assign(unit_id=ids)
         rows_text = json.loads(fixed.to_json(orient="values", double_precision=10))
-        names = [f"{_ENCODER.encode(c)}: " for c in ("unit_id", "name", "population", "apl_before")]
+        names = [f"{_ENCODER.encode(c)}: " for c in ("unit_id", "name", "population")]
         heads = [
             f'{{"type":"Feature","geometry":{t if t is not None else "null"},"properties":{{'
-            + ", ".join(n + _json_value(v) for n, v in zip(names, (*row, None), strict=True))[: -len("null")]
+            + ", ".join(n + _json_value(v) for n, v in zip(names, row, strict=True))
+            + ', "apl_before": '
             for t, row in zip(texts, rows_text, strict=True)
         ]
         maps[level] = _DeltaMap(
